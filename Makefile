@@ -1,0 +1,51 @@
+# ProOne: `make run` serves the demo portal; `make test` runs every test. See README.md.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+
+.PHONY: run test lint format test-sqlite test-browser-deps clean
+
+$(VENV)/.run-deps: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.test-deps: pyproject.toml $(VENV)/.run-deps
+	$(PIP) install --quiet -e '.[test]'
+	touch $@
+
+run: $(VENV)/.run-deps
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py seed_demo
+	@echo "ProOne is starting on http://127.0.0.1:8000/ (Ctrl-C stops it)"
+	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+
+# Chromium for the browser tests comes from Debian's packages; installing needs root.
+test-browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Chromium for the browser tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "*** Chromium is missing and this is not root: BROWSER TESTS WILL BE SKIPPED ***"; \
+	  fi; \
+	fi
+
+lint: $(VENV)/.test-deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.test-deps
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test-sqlite: $(VENV)/.test-deps test-browser-deps
+	$(PY) -m pytest
+
+test: lint test-sqlite
+
+clean:
+	rm -rf $(VENV) db.sqlite3 artifacts .pytest_cache .hypothesis

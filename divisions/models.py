@@ -1,0 +1,181 @@
+"""Tenants, their divisions, each division's DataScope, and users."""
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import QuerySet
+
+from .managers import TenantScopedManager
+from .scoping import OutOfScope, acting_user
+
+
+def check_tenant_write(obj):
+    """Refuse to write a tenant-owned row into a tenant other than the acting user's."""
+    user = acting_user()
+    if user is not None and obj.tenant_id != getattr(user, "tenant_id", None):
+        raise OutOfScope(f"{obj._meta.verbose_name} belongs to another tenant.")
+
+
+class Tenant(models.Model):
+    """A customer of the portal; every other row belongs to exactly one tenant."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class DataScope(models.Model):
+    """Who may see one division's jobs: everyone in the tenant, or the listed divisions."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    is_everyone = models.BooleanField(
+        "everyone in the tenant",
+        default=False,
+        help_text="Every user of this tenant sees this division's jobs; the list below is "
+        "then not needed.",
+    )
+    divisions = models.ManyToManyField(
+        "Division",
+        through="DataScopeDivision",
+        related_name="scopes_listing",
+        blank=True,
+        help_text="Members of these divisions see this division's jobs. The division's own "
+        "members always do.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        base_manager_name = "objects"
+        verbose_name = "data scope"
+
+    def __str__(self):
+        try:
+            return f"Who sees {self.target_division}"
+        except Division.DoesNotExist:
+            return f"Data scope {self.pk}"
+
+    def save(self, *args, **kwargs):
+        check_tenant_write(self)
+        super().save(*args, **kwargs)
+
+    def set_divisions(self, divisions):
+        """Make exactly `divisions` (same tenant) see the target division's jobs."""
+        self.divisions.set(divisions, through_defaults={"tenant_id": self.tenant_id})
+
+
+class DataScopeDivision(models.Model):
+    """One division listed in a DataScope; carries the tenant so the database can check it."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    datascope = models.ForeignKey(DataScope, on_delete=models.CASCADE)
+    division = models.ForeignKey("Division", on_delete=models.CASCADE)
+
+    class Meta:
+        verbose_name = "division in a data scope"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["datascope", "division"], name="datascope_division_once"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.division} in {self.datascope}"
+
+    def save(self, *args, **kwargs):
+        if self.tenant_id is None and self.datascope_id is not None:
+            self.tenant_id = (
+                QuerySet(DataScope).values_list("tenant_id", flat=True).get(pk=self.datascope_id)
+            )
+        check_same_tenant(self, division=self.division_id)
+        check_tenant_write(self)
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        super().clean()
+        if self.datascope_id and not self.tenant_id:
+            self.tenant_id = self.datascope.tenant_id
+        check_same_tenant(self, division=self.division_id)
+
+
+class Division(models.Model):
+    """A group of users in one tenant; its DataScope says who else sees its jobs."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="divisions")
+    name = models.CharField(max_length=200)
+    data_scope = models.OneToOneField(
+        DataScope, on_delete=models.PROTECT, related_name="target_division", editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        base_manager_name = "objects"
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="division_name_per_tenant"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        check_tenant_write(self)
+        if self.data_scope_id is None:
+            # Every division is born with a private scope: only its own members see its jobs.
+            with transaction.atomic(using=kwargs.get("using")):
+                self.data_scope = DataScope.objects.create(tenant_id=self.tenant_id)
+                super().save(*args, **kwargs)
+            return
+        scope_tenant = QuerySet(DataScope).filter(pk=self.data_scope_id).values("tenant_id")
+        if not scope_tenant.filter(tenant_id=self.tenant_id).exists():
+            raise ValidationError({"tenant": "A division's data scope must be in its tenant."})
+        super().save(*args, **kwargs)
+
+
+def check_same_tenant(obj, **division_ids):
+    """Raise ValidationError when a named division field points into another tenant."""
+    errors = {}
+    for field, division_id in division_ids.items():
+        if division_id is None or obj.tenant_id is None:
+            continue
+        # The truth, not the acting user's view: a foreign id must not pass for missing.
+        tenant_id = (
+            QuerySet(Division).filter(pk=division_id).values_list("tenant_id", flat=True).first()
+        )
+        if tenant_id is not None and tenant_id != obj.tenant_id:
+            errors[field] = "Choose a division of the same tenant."
+    if errors:
+        raise ValidationError(errors)
+
+
+class User(AbstractUser):
+    """A person who signs in: a member of one tenant (platform operators have none)."""
+
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, null=True, blank=True, related_name="users"
+    )
+    division = models.ForeignKey(
+        Division, on_delete=models.SET_NULL, null=True, blank=True, related_name="members"
+    )
+    is_tenant_admin = models.BooleanField(
+        "tenant admin",
+        default=False,
+        help_text="Manages this tenant's divisions, scopes, users and jobs, and sees every job "
+        "of the tenant (needs staff status too).",
+    )
+
+    def clean(self):
+        super().clean()
+        if self.division_id is not None and self.tenant_id is None:
+            raise ValidationError({"division": "A user without a tenant cannot have a division."})
+        check_same_tenant(self, division=self.division_id)

@@ -1,0 +1,26 @@
+"""Keeps the organisation consistent: a division's scope goes with it; scopes stay in-tenant."""
+
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.db.models.signals import m2m_changed, post_delete
+from django.dispatch import receiver
+
+from .models import DataScope, Division
+
+
+@receiver(post_delete, sender=Division)
+def delete_scope_with_division(sender, instance, **kwargs):
+    QuerySet(DataScope).filter(pk=instance.data_scope_id).delete()
+
+
+@receiver(m2m_changed, sender=DataScope.divisions.through)
+def keep_scope_divisions_in_tenant(sender, instance, action, reverse, pk_set, **kwargs):
+    if action != "pre_add" or not pk_set:
+        return
+    if reverse:
+        # division.scopes_listing.add(scope, ...): every scope must be in the division's tenant.
+        foreign = QuerySet(DataScope).filter(pk__in=pk_set).exclude(tenant_id=instance.tenant_id)
+    else:
+        foreign = QuerySet(Division).filter(pk__in=pk_set).exclude(tenant_id=instance.tenant_id)
+    if foreign.exists():
+        raise ValidationError("A data scope can only list divisions of its own tenant.")

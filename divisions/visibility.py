@@ -1,0 +1,80 @@
+"""
+The visibility rule, stated once for the ORM.
+
+User U may see job J if and only if U is active, U has a tenant, J's tenant is U's tenant, and
+U is a tenant admin, or J has a division D and one of: D is U's division; D's DataScope
+`is_everyone`; U's division is in D's DataScope `divisions`.
+
+Everything here reads only the user's own columns (tenant_id, division_id, flags) and builds
+a filter the database evaluates in the same statement, so a scoped query is one round trip.
+"""
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+NOTHING = Q(pk__in=[])
+
+
+def is_principal(user):
+    """True when `user` may see anything at all: authenticated, active and in a tenant."""
+    return bool(
+        user is not None
+        and getattr(user, "is_authenticated", False)
+        and user.is_active
+        and getattr(user, "tenant_id", None) is not None
+    )
+
+
+def is_tenant_admin(user):
+    """True for a principal who administers their tenant (SPEC: is_tenant_admin and is_staff)."""
+    return is_principal(user) and user.is_tenant_admin and user.is_staff
+
+
+def divisions_with_visible_jobs(user):
+    """Ids of the divisions whose jobs `user` may see, as a subquery (no round trip)."""
+    from .models import DataScopeDivision, Division
+
+    divisions = QuerySet(Division)
+    if not is_principal(user):
+        return divisions.none().values("pk")
+    in_tenant = divisions.filter(tenant_id=user.tenant_id)
+    if is_tenant_admin(user):
+        return in_tenant.values("pk")
+    allowed = Q(data_scope__is_everyone=True)
+    if user.division_id is not None:
+        listed = QuerySet(DataScopeDivision).filter(
+            datascope_id=OuterRef("data_scope_id"), division_id=user.division_id
+        )
+        allowed |= Q(pk=user.division_id) | Exists(listed)
+    return in_tenant.filter(allowed).values("pk")
+
+
+def job_filter(user):
+    """The rule as a filter on a model with `tenant_id` and `division_id` columns (Job)."""
+    if not is_principal(user):
+        return NOTHING
+    same_tenant = Q(tenant_id=user.tenant_id)
+    if is_tenant_admin(user):
+        return same_tenant
+    return same_tenant & Q(division_id__in=divisions_with_visible_jobs(user))
+
+
+def tenant_filter(user):
+    """Tenant isolation for the organisation tables: the principal's own tenant, else none."""
+    if not is_principal(user):
+        return NOTHING
+    return Q(tenant_id=user.tenant_id)
+
+
+def may_place_job(user, tenant_id, division_id):
+    """True when `user` may write a job with this tenant and division (it stays visible)."""
+    from .models import Division
+
+    if not is_principal(user) or tenant_id != user.tenant_id:
+        return False
+    if is_tenant_admin(user):
+        return True
+    if division_id is None:
+        return False
+    return (
+        QuerySet(Division).filter(pk=division_id, pk__in=divisions_with_visible_jobs(user)).exists()
+    )

@@ -1,0 +1,15 @@
+"""Job's default and base manager: the jobs the acting user may see."""
+
+from divisions.managers import ScopedManager, ScopedQuerySet
+from divisions.visibility import job_filter
+
+
+class JobQuerySet(ScopedQuerySet):
+    """Jobs, newest first by default."""
+
+
+class JobManager(ScopedManager.from_queryset(JobQuerySet)):
+    """Scoped by the visibility rule (divisions.visibility.job_filter)."""
+
+    def scope_filter(self, user):
+        return job_filter(user)

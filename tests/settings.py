@@ -1,0 +1,15 @@
+"""Test settings: the product's settings plus a test-only app that points a foreign key at Job."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-deployment")
+os.environ.setdefault("DEBUG", "0")
+
+from proone.settings import *  # noqa: E402,F403
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.jobrefs"]  # noqa: F405
+
+# The test database is built by Django's test runner, not by an operator.
+MIGRATIONS_REQUIRE_SIGNOFF = False
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
