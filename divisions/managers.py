@@ -1,18 +1,44 @@
 """Managers that filter for the acting user and refuse to run when no scope is active."""
 
+import functools
+
 from django.db import models
 
-from .scoping import ScopeError, current_scope
+from .scoping import ScopeError, acting_as, current_scope
+
+_NOBODY = object()
+
+
+def _acting_for_named_user(method):
+    """Evaluate a visible_to(user) queryset acting for that user, so that on PostgreSQL the
+    database's row-level security has the same principal as the ORM filter."""
+
+    @functools.wraps(method)
+    def evaluate(self, *args, **kwargs):
+        if self._acting_for is _NOBODY or self.db != "default" or not _database_enforces():
+            return method(self, *args, **kwargs)
+        with acting_as(self._acting_for):
+            return method(self, *args, **kwargs)
+
+    return evaluate
+
+
+def _database_enforces():
+    from .rls import enforced
+
+    return enforced()
 
 
 class ScopedQuerySet(models.QuerySet):
     """A queryset made under a scope; one made with none raises ScopeError when evaluated."""
 
     _scope_missing = False
+    _acting_for = _NOBODY
 
     def _clone(self):
         clone = super()._clone()
         clone._scope_missing = self._scope_missing
+        clone._acting_for = self._acting_for
         return clone
 
     def _refuse_if_unscoped(self):
@@ -23,55 +49,70 @@ class ScopedQuerySet(models.QuerySet):
             )
 
     # Every way Django turns a queryset into SQL passes through one of these.
+    @_acting_for_named_user
     def _fetch_all(self):
         self._refuse_if_unscoped()
         super()._fetch_all()
 
     def _iterator(self, use_chunked_fetch, chunk_size):
         self._refuse_if_unscoped()
-        yield from super()._iterator(use_chunked_fetch, chunk_size)
+        if self._acting_for is _NOBODY or not _database_enforces():
+            yield from super()._iterator(use_chunked_fetch, chunk_size)
+            return
+        with acting_as(self._acting_for):
+            yield from super()._iterator(use_chunked_fetch, chunk_size)
 
     async def aiterator(self, chunk_size=2000):
         self._refuse_if_unscoped()
         async for item in super().aiterator(chunk_size):
             yield item
 
+    @_acting_for_named_user
     def count(self):
         self._refuse_if_unscoped()
         return super().count()
 
+    @_acting_for_named_user
     def exists(self):
         self._refuse_if_unscoped()
         return super().exists()
 
+    @_acting_for_named_user
     def contains(self, obj):
         self._refuse_if_unscoped()
         return super().contains(obj)
 
+    @_acting_for_named_user
     def aggregate(self, *args, **kwargs):
         self._refuse_if_unscoped()
         return super().aggregate(*args, **kwargs)
 
+    @_acting_for_named_user
     def in_bulk(self, *args, **kwargs):
         self._refuse_if_unscoped()
         return super().in_bulk(*args, **kwargs)
 
+    @_acting_for_named_user
     def update(self, **kwargs):
         self._refuse_if_unscoped()
         return super().update(**kwargs)
 
+    @_acting_for_named_user
     def _update(self, values):
         self._refuse_if_unscoped()
         return super()._update(values)
 
+    @_acting_for_named_user
     def delete(self):
         self._refuse_if_unscoped()
         return super().delete()
 
+    @_acting_for_named_user
     def _raw_delete(self, using):
         self._refuse_if_unscoped()
         return super()._raw_delete(using)
 
+    @_acting_for_named_user
     def explain(self, *args, **kwargs):
         self._refuse_if_unscoped()
         return super().explain(*args, **kwargs)
@@ -109,7 +150,9 @@ class ScopedManager(models.Manager.from_queryset(ScopedQuerySet)):
 
     def visible_to(self, user):
         """The rows `user` may see, whatever scope is active (or none)."""
-        return super().get_queryset().filter(self.scope_filter(user))
+        queryset = super().get_queryset().filter(self.scope_filter(user))
+        queryset._acting_for = user
+        return queryset
 
 
 class TenantScopedManager(ScopedManager):
