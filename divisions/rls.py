@@ -74,11 +74,12 @@ def set_principal(scope, using=DEFAULT_DB_ALIAS):
     connection.ensure_connection()
     token = token_for(scope)
     # A plain psycopg cursor binds server-side: the token is a parameter, not query text.
+    # Never a named prepared statement: PgBouncer's transaction pooling cannot keep those.
     with psycopg.Cursor(connection.connection) as cursor:
         if token is None:
-            cursor.execute("SELECT set_config(%s, '', true)", [SETTING])
+            cursor.execute("SELECT set_config(%s, '', true)", [SETTING], prepare=False)
         else:
-            cursor.execute("SELECT proone_enter(%s)", [token])
+            cursor.execute("SELECT proone_enter(%s)", [token], prepare=False)
 
 
 def store_signing_key(cursor):

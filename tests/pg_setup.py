@@ -85,7 +85,7 @@ def django_db_setup(django_db_blocker):
             f"/{owner['NAME']}"
         ),
     )
-    subprocess.run(
+    subprocess.run(  # noqa: S603 - this interpreter, a fixed script
         [sys.executable, "-c", MIGRATE],
         cwd=ROOT,
         env=env,
