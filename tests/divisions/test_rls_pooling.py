@@ -7,6 +7,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import traceback
 from pathlib import Path
 
 import pytest
@@ -185,9 +186,7 @@ def test_many_users_through_pgbouncer_in_transaction_mode(world, pgbouncer):
                 leftover = rows("SELECT count(*) FROM jobs_job")[0][0]
                 if leftover:
                     problems.append((user.username, "after the transaction", leftover, 0))
-        except Exception as error:  # report it in the main thread
-            import traceback
-
+        except Exception:  # report it in the main thread
             problems.append(("thread", n, traceback.format_exc()))
         finally:
             own.close()
