@@ -73,8 +73,9 @@ class TestActingAs:
     def test_tenant_admin_sees_whole_tenant_including_unassigned(self, world):
         with acting_as(world.u.acme_admin):
             assert ids(Job.objects.all()) == {
-                j.pk for name, j in vars(world.jobs).items() if name not in
-                ("ops", "field", "globex_unassigned")
+                j.pk
+                for name, j in vars(world.jobs).items()
+                if name not in ("ops", "field", "globex_unassigned")
             }
 
     def test_nests_and_restores(self, world):
