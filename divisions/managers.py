@@ -119,3 +119,13 @@ class TenantScopedManager(ScopedManager):
         from .visibility import tenant_filter
 
         return tenant_filter(user)
+
+
+class DivisionManager(TenantScopedManager):
+    """Divisions of the acting user's tenant; also those whose jobs a user may see."""
+
+    def with_jobs_visible_to(self, user):
+        """The divisions whose jobs `user` may see: the choices of a division filter."""
+        from .visibility import divisions_with_visible_jobs
+
+        return self.visible_to(user).filter(pk__in=divisions_with_visible_jobs(user))

@@ -5,15 +5,24 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import QuerySet
 
-from .managers import TenantScopedManager
+from .managers import DivisionManager, ScopedManager, TenantScopedManager
 from .scoping import OutOfScope, acting_user
 
 
 def check_tenant_write(obj):
-    """Refuse to write a tenant-owned row into a tenant other than the acting user's."""
+    """Refuse to write or delete a tenant-owned row outside the acting user's tenant."""
     user = acting_user()
     if user is not None and obj.tenant_id != getattr(user, "tenant_id", None):
-        raise OutOfScope(f"{obj._meta.verbose_name} belongs to another tenant.")
+        raise OutOfScope(f"This {obj._meta.verbose_name} belongs to another tenant.")
+
+
+class TenantManager(ScopedManager):
+    """Tenants: the acting user's own tenant only."""
+
+    def scope_filter(self, user):
+        from .visibility import own_tenant_filter
+
+        return own_tenant_filter(user)
 
 
 class Tenant(models.Model):
@@ -22,11 +31,20 @@ class Tenant(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(unique=True)
 
+    objects = TenantManager()
+
     class Meta:
+        base_manager_name = "objects"
         ordering = ["name"]
 
     def __str__(self):
         return self.name
+
+    def delete(self, *args, **kwargs):
+        # Deleting a tenant is platform work: it must see every row it cascades to.
+        if acting_user() is not None:
+            raise OutOfScope("Tenants are deleted only as unscoped platform work.")
+        return super().delete(*args, **kwargs)
 
 
 class DataScope(models.Model):
@@ -65,6 +83,10 @@ class DataScope(models.Model):
     def save(self, *args, **kwargs):
         check_tenant_write(self)
         super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        check_tenant_write(self)
+        return super().delete(*args, **kwargs)
 
     def set_divisions(self, divisions):
         """Make exactly `divisions` (same tenant) see the target division's jobs."""
@@ -116,12 +138,12 @@ class Division(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="divisions")
     name = models.CharField(max_length=200)
     data_scope = models.OneToOneField(
-        DataScope, on_delete=models.PROTECT, related_name="target_division", editable=False
+        DataScope, on_delete=models.RESTRICT, related_name="target_division", editable=False
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = TenantScopedManager()
+    objects = DivisionManager()
 
     class Meta:
         base_manager_name = "objects"
@@ -145,6 +167,10 @@ class Division(models.Model):
         if not scope_tenant.filter(tenant_id=self.tenant_id).exists():
             raise ValidationError({"tenant": "A division's data scope must be in its tenant."})
         super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        check_tenant_write(self)
+        return super().delete(*args, **kwargs)
 
 
 def check_same_tenant(obj, **division_ids):

@@ -65,6 +65,13 @@ def tenant_filter(user):
     return Q(tenant_id=user.tenant_id)
 
 
+def own_tenant_filter(user):
+    """The Tenant table itself: the principal's own tenant row only."""
+    if not is_principal(user):
+        return NOTHING
+    return Q(pk=user.tenant_id)
+
+
 def may_place_job(user, tenant_id, division_id):
     """True when `user` may write a job with this tenant and division (it stays visible)."""
     from .models import Division

@@ -23,7 +23,12 @@ class Job(models.Model):
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     division = models.ForeignKey(
-        Division, on_delete=models.PROTECT, null=True, blank=True, related_name="jobs"
+        # RESTRICT: a division with jobs cannot be deleted, except with its whole tenant.
+        Division,
+        on_delete=models.RESTRICT,
+        null=True,
+        blank=True,
+        related_name="jobs",
     )
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)

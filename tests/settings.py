@@ -13,3 +13,6 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.jobrefs"]  # noqa: F405
 MIGRATIONS_REQUIRE_SIGNOFF = False
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
+
+# unscoped() logs its reason at INFO; factories use it for every row they build.
+LOGGING["loggers"]["proone"]["level"] = "WARNING"  # noqa: F405

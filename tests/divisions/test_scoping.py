@@ -1,4 +1,4 @@
-"""The scoping core: fail closed with no scope, filter for the acting user, opt out with a reason."""
+"""The scoping core: fail closed with no scope, filter for the acting user, opt out by reason."""
 
 import asyncio
 import threading
