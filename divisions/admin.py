@@ -41,6 +41,7 @@ class TenantOwnedAdmin(admin.ModelAdmin):
     """A tenant-owned model: tenant admins work in their tenant, platform operators in all."""
 
     admin_roles = (PLATFORM_OPERATOR, TENANT_ADMIN)
+    tenant_is_fixed = True
 
     def _allowed(self, request):
         return request_role(request) in self.admin_roles
@@ -85,6 +86,13 @@ class TenantOwnedAdmin(admin.ModelAdmin):
         if request_role(request) != PLATFORM_OPERATOR:
             exclude.append("tenant")
         return exclude
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None and self.tenant_is_fixed:
+            # Moving a row to another tenant would strand its relations; nobody does it here.
+            readonly.append("tenant")
+        return readonly
 
     def get_list_filter(self, request):
         filters = list(super().get_list_filter(request))
@@ -157,7 +165,8 @@ def audience_html(division):
         ),
     )
     return format_html(
-        "<p>{} user{} in all.</p><ul class='audience'>{}</ul>",
+        "<p>{} user{} in all.</p>"
+        "<ul class='audience' style='margin-left: 0; padding-left: 1.2em'>{}</ul>",
         total,
         "" if total == 1 else "s",
         lines,
@@ -341,7 +350,8 @@ class DataScopeAdmin(TenantOwnedAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        before = DataScope.objects.get(pk=obj.pk).snapshot()
+        # Locked, so two admins saving at once each record what they really replaced.
+        before = DataScope.objects.select_for_update().get(pk=obj.pk).snapshot()
         obj.save()
         obj.set_divisions(form.cleaned_data["listed_divisions"])
         DataScopeChange.record(obj, before, request.user)
@@ -449,6 +459,9 @@ class DivisionAdmin(TenantOwnedAdmin):
 @admin.register(User)
 class UserAdmin(TenantOwnedAdmin, BaseUserAdmin):
     """The tenant's users; tenant admins cannot make platform-wide grants."""
+
+    # A platform operator may move a user to another tenant (User.clean checks the division).
+    tenant_is_fixed = False
 
     list_display = ["username", "division", "is_tenant_admin", "is_staff", "is_active"]
     list_filter = ["is_tenant_admin", "is_staff", "is_active", "division"]

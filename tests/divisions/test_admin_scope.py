@@ -333,3 +333,13 @@ class TestEffectMatchesTheOracle:
                     for pk in snapshot.divisions
                     if oracle.may_see_division_jobs(snapshot, user, pk)
                 }, user
+
+
+def test_operator_cannot_move_a_division_to_another_tenant(client, world):
+    client.force_login(world.u.operator)
+    url = reverse("admin:divisions_division_change", args=[world.d.ops.pk])
+    response = client.post(url, {"name": "Ops", "tenant": world.tenants.acme.pk})
+    assert response.status_code == 302
+    with unscoped("check"):
+        world.d.ops.refresh_from_db()
+    assert world.d.ops.tenant_id == world.tenants.globex.pk
