@@ -352,9 +352,17 @@ class DataScopeAdmin(TenantOwnedAdmin):
     def save_model(self, request, obj, form, change):
         # Locked, so two admins saving at once each record what they really replaced.
         before = DataScope.objects.select_for_update().get(pk=obj.pk).snapshot()
+        division = obj.target_division
+        users_before = sum(group.users for group in audience_of(division))
         obj.save()
         obj.set_divisions(form.cleaned_data["listed_divisions"])
-        DataScopeChange.record(obj, before, request.user)
+        if DataScopeChange.record(obj, before, request.user):
+            users_after = sum(group.users for group in audience_of(division))
+            self.message_user(
+                request,
+                f"{users_before} users could see {division}'s jobs before this change; "
+                f"{users_after} can now.",
+            )
         if "managers" in form.fields:
             self._grant_and_revoke(obj, set(form.cleaned_data["managers"]))
 

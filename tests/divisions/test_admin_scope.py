@@ -54,8 +54,12 @@ class TestTenantAdminEditsScopes:
         assert offered == {"Electrical", "Plumbing", "Sparks"}
 
     def test_adding_and_removing_a_division(self, world):
-        response = self.client.post(scope_url(world.d.hq), scope_post([world.d.sparks]))
-        assert response.status_code == 302
+        response = self.client.post(
+            scope_url(world.d.hq), scope_post([world.d.sparks]), follow=True
+        )
+        assert response.redirect_chain
+        messages = [str(message) for message in response.context["messages"]]
+        assert "2 users could see Head Office's jobs before this change; 4 can now." in messages
         assert listed(world.d.hq) == (False, ["Sparks"])
         with unscoped("check"):
             assert world.jobs.hq.pk in Job.objects.visible_to(world.u.sam).values_list(
