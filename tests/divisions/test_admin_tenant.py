@@ -242,3 +242,13 @@ def test_tenants_and_groups_are_not_a_tenant_admins(acme_admin):
     index = acme_admin.get(reverse("admin:index")).content.decode()
     assert "/admin/divisions/tenant/" not in index
     assert "/admin/auth/group/" not in index
+
+
+def test_bulk_delete_of_other_tenants_jobs_deletes_nothing(acme_admin, world):
+    targets = [world.jobs.ops.pk, world.jobs.field.pk, world.jobs.globex_unassigned.pk]
+    acme_admin.post(
+        reverse("admin:jobs_job_changelist"),
+        {"action": "delete_selected", "_selected_action": targets, "post": "yes"},
+    )
+    with unscoped("test check"):
+        assert Job.objects.filter(pk__in=targets).count() == 3
