@@ -3,7 +3,6 @@
 from django import forms
 
 from divisions.models import Division
-from divisions.visibility import divisions_with_visible_jobs
 
 from .models import Job
 from .pagination import Cursor
@@ -41,9 +40,7 @@ class JobFilterForm(forms.Form):
 
     def __init__(self, data, *, user):
         # Only divisions whose jobs the user may see: the rule decides, this form only lists.
-        visible = Division.objects.filter(pk__in=divisions_with_visible_jobs(user)).values_list(
-            "pk", "name"
-        )
+        visible = Division.objects.with_jobs_visible_to(user).values_list("pk", "name")
         super().__init__(data)
         self.fields["division"].choices = [
             ("", "All divisions"),

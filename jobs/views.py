@@ -28,7 +28,7 @@ def job_list(request):
     form = JobFilterForm(request.GET, user=request.user)
     if not form.is_valid():
         # Say what was wrong rather than guess; nothing is listed for a request we refused.
-        return render(request, "jobs/job_list.html", {"form": form}, status=400)
+        return render(request, "jobs/job_list.html", {"form": form, "nav": "jobs"}, status=400)
     filters = form.cleaned_data
     jobs = Job.objects.select_related("division")
     if filters["q"]:
@@ -40,6 +40,7 @@ def job_list(request):
     page = page_of(jobs, filters["page"])
     total = capped_count(jobs)
     context = {
+        "nav": "jobs",
         "form": form,
         "page": page,
         "total": total,
@@ -62,4 +63,4 @@ def job_detail(request, pk):
         job = Job.objects.select_related("tenant", "division").get(pk=pk)
     except Job.DoesNotExist:
         raise Http404 from None
-    return render(request, "jobs/job_detail.html", {"job": job})
+    return render(request, "jobs/job_detail.html", {"job": job, "nav": "jobs"})

@@ -194,6 +194,20 @@ class TestDetail:
                 assert response.content == missing.content
                 assert response["Content-Type"] == missing["Content-Type"]
 
+    def test_every_kind_of_not_found_is_the_same_page(self, client, world):
+        client.force_login(world.u.sam)
+        bodies = {
+            client.get(path).content
+            for path in [
+                f"/jobs/{world.jobs.hq.pk}/",
+                f"/jobs/{world.jobs.ops.pk}/",
+                "/jobs/999999/",
+                "/jobs/99999999999999999999999/",
+                "/jobs/abc/",
+            ]
+        }
+        assert len(bodies) == 1
+
     def test_the_404_body_does_not_echo_the_id(self, client, world):
         client.force_login(world.u.sam)
         body = client.get(f"/jobs/{world.jobs.hq.pk}/").content.decode()
