@@ -125,6 +125,13 @@ def test_search_and_filters(page, busy_world, screenshot):
     page.get_by_role("link", name="Clear filters").click()
     assert len(listed_ids(page)) == PER_PAGE
 
+    # A link with a filter value nobody can pick explains itself instead of failing.
+    response = page.goto(f"/jobs/?status=bogus&division={busy_world.d.hq.pk}")
+    assert response.status == 400
+    assert page.get_by_role("alert").is_visible()
+    assert page.get_by_text("Choose one of the listed divisions.").is_visible()
+    screenshot("job-list-bad-filter")
+
 
 def test_signing_out(page, busy_world):
     log_in(page, "sam")
