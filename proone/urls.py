@@ -5,6 +5,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from .views import SignOutView
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/jobs/", permanent=False)),
     # Only sign-in and sign-out: the portal has no self-service password reset.
@@ -13,7 +15,7 @@ urlpatterns = [
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
         name="login",
     ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", SignOutView.as_view(), name="logout"),
     path("jobs/", include("jobs.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -138,6 +138,7 @@ def test_signing_out(page, busy_world):
     page.wait_for_url("**/jobs/")
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url("**/accounts/login/")
+    assert page.get_by_role("status").inner_text() == "You have signed out."
     page.goto("/jobs/")
     assert "/accounts/login/" in page.url
     assert page.get_by_role("heading", name="Sign in").is_visible()

@@ -86,6 +86,7 @@ class TestSignOut:
         response = client.post("/accounts/logout/")
         assert response.status_code == 302
         assert response["Location"] == LOGIN
+        assert "You have signed out." in client.get(LOGIN).content.decode()
         assert client.get("/jobs/").status_code == 302
 
     def test_every_page_offers_a_csrf_protected_logout(self, client, world):
