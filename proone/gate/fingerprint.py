@@ -22,12 +22,8 @@ def migration_file(migration):
 
 def is_project_file(path):
     """True for the project's own files; False for installed packages (Django, guardian...)."""
-    from django.conf import settings
-
-    path = Path(path).resolve()
-    if "site-packages" in path.parts or "dist-packages" in path.parts:
-        return False
-    return path.is_relative_to(Path(settings.BASE_DIR).resolve())
+    parts = Path(path).resolve().parts
+    return "site-packages" not in parts and "dist-packages" not in parts
 
 
 def migration_sha256(migration):

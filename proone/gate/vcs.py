@@ -2,6 +2,7 @@
 
 import shutil
 import subprocess
+from functools import cache
 from pathlib import Path
 
 
@@ -45,6 +46,7 @@ def authors(path):
     return found
 
 
+@cache
 def head_commit(cwd):
     """The commit checked out in `cwd`, or '' outside a git work tree."""
     result = _git(cwd, "rev-parse", "HEAD")
