@@ -1,4 +1,4 @@
-"""The scoping core: fail closed with no scope, filter for the acting user, opt out with a reason."""
+"""The scoping core: fail closed with no scope, filter for the acting user, opt out with reason."""
 
 import asyncio
 import threading
@@ -73,8 +73,9 @@ class TestActingAs:
     def test_tenant_admin_sees_whole_tenant_including_unassigned(self, world):
         with acting_as(world.u.acme_admin):
             assert ids(Job.objects.all()) == {
-                j.pk for name, j in vars(world.jobs).items() if name not in
-                ("ops", "field", "globex_unassigned")
+                j.pk
+                for name, j in vars(world.jobs).items()
+                if name not in ("ops", "field", "globex_unassigned")
             }
 
     def test_nests_and_restores(self, world):
