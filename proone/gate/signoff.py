@@ -4,7 +4,9 @@ import re
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.db import connections
+from django.db.models import Q
 from django.utils import timezone
 
 from . import audit, vcs
@@ -50,10 +52,23 @@ def reviewer_identities(user):
     return names - {""}
 
 
-def _find_reviewer(username):
+def holds_permission(user, alias):
+    """True when `user` may sign off, read from database `alias` (directly or via a group)."""
+    if not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    app_label, codename = PERMISSION.split(".")
+    granted = Permission.objects.using(alias).filter(
+        content_type__app_label=app_label, codename=codename
+    )
+    return granted.filter(Q(user=user) | Q(group__user=user)).exists()
+
+
+def _find_reviewer(alias, username):
     User = get_user_model()
     try:
-        return User._default_manager.get(**{User.USERNAME_FIELD: username})
+        return User._default_manager.db_manager(alias).get(**{User.USERNAME_FIELD: username})
     except User.DoesNotExist:
         raise GateError(
             f"There is no user named {username!r}. Check the spelling of --reviewer; the "
@@ -80,14 +95,14 @@ def sign_off(
     path = migration_file(migration)
     sha = migration_sha256(migration)
     try:
-        reviewer = _find_reviewer(reviewer_username)
+        reviewer = _find_reviewer(alias, reviewer_username)
         if not reviewer.check_password(password or ""):
             raise GateError(f"Wrong password for reviewer {reviewer_username!r}. Nothing signed.")
         if not reviewer.is_active:
             raise GateError(
                 f"Reviewer {reviewer_username!r} is inactive and cannot sign off {label}."
             )
-        if not reviewer.has_perm(PERMISSION):
+        if not holds_permission(reviewer, alias):
             raise GateError(
                 f"Reviewer {reviewer_username!r} lacks the permission 'Can sign off a "
                 f"migration' ({PERMISSION}); ask an administrator to grant it, or ask a "

@@ -94,10 +94,10 @@ class Command(BaseCommand):
         if options["rehearse"]:
             plan, error = rehearse(alias, *target, lock_timeout=options["lock_timeout"])
             self.stdout.write(plan_table(plan))
+            self._report(plan)
             if error:
                 self.stderr.write(f"Rehearsal: {error}\nNothing was changed.")
                 raise SystemExit(1)
-            self._report(plan)
             self.stdout.write("Rehearsal passed and was rolled back; nothing was changed.")
             return
         if options["interactive"] and sys.stdin.isatty():
