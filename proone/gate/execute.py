@@ -144,15 +144,18 @@ def migrate_secure(alias, app_label=None, migration_name=None, *, fake=False, lo
                 audit.record(
                     alias, "run", "failed", started, detail=_describe(plan), error=str(exc)
                 )
-                raise GateError(
+                failure = GateError(
                     f"{failing} failed: {type(exc).__name__}: {exc}\nThe migrations before it "
                     "were applied and audited; nothing after it ran. Fix the cause, have the "
                     "fix signed off, and run again."
-                ) from exc
+                )
+                failure.audited = True
+                raise failure from exc
             audit.record(alias, "run", "ok", started, detail=_describe(plan))
             return plan
     except GateError as refusal:
-        if "migration lock" in str(refusal):
+        # Bad targets, conflicts and a busy lock are attempts too.
+        if not getattr(refusal, "audited", False):
             audit.record(alias, "run", "refused", started, detail=target, error=str(refusal))
         raise
 

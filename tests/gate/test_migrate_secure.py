@@ -1,5 +1,6 @@
 """migrate_secure and signoff_migration, run as an operator runs them (subprocesses, SQLite)."""
 
+import fcntl
 import subprocess
 import sys
 
@@ -232,6 +233,8 @@ def test_bad_input_gives_a_clear_command_error(gate):
         result = gate.manage(*args, "--noinput")
         assert result.returncode == 1, args
         assert message in result.stderr and "Traceback" not in result.stderr
+    refused_runs = gate.audit(event="run", outcome="refused")
+    assert any("no installed app with the label" in run["error"] for run in refused_runs)
     unknown = gate.signoff("0001_initial", reviewer="nobody")
     assert unknown.returncode == 1 and "There is no user named 'nobody'" in unknown.stderr
     no_stdin = gate.manage("signoff_migration", "sampleapp", "0001_initial", "--reviewer", "rita")
@@ -272,3 +275,15 @@ def test_bootstrap_installs_the_gate_on_an_empty_database(gate):
     assert "jobs_job" not in gate.tables()
     assert gate.audit(event="bootstrap", migration_name="0001_initial", app_label="gate")
     assert gate.manage("migrate_secure", "--bootstrap").returncode == 1
+
+
+def test_busy_lock_refuses_after_the_timeout_and_is_audited(gate):
+    assert gate.signoff("0001_initial").returncode == 0
+    with open(f"{gate.db}.migrate.lock", "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        result = gate.migrate("--lock-timeout", "0.5")
+    assert result.returncode == 1
+    assert "Another migrate_secure run holds the migration lock" in result.stderr
+    assert WIDGETS not in gate.tables()
+    assert gate.audit(event="run", outcome="refused")
+    assert gate.migrate().returncode == 0
