@@ -44,6 +44,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 MIGRATIONS_REQUIRE_SIGNOFF = env.bool("MIGRATIONS_REQUIRE_SIGNOFF", default=not DEBUG)
 
 INSTALLED_APPS = [
+    # The migration gate first: its `migrate` command replaces Django's (first app wins).
+    "proone.gate",
     # django.contrib.admin with the tenant-aware site (divisions/admin_site.py) as admin.site.
     "divisions.admin_site.ProOneAdminConfig",
     "django.contrib.auth",
