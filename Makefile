@@ -20,7 +20,7 @@ $(VENV)/.test-deps: pyproject.toml $(VENV)/.run-deps
 run: $(VENV)/.run-deps
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo
-	@echo "ProOne is starting on http://127.0.0.1:8000/ (Ctrl-C stops it)"
+	@echo "ProOne is starting: sign in at http://127.0.0.1:8000/accounts/login/ (Ctrl-C stops it)"
 	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 # Chromium for the browser tests comes from Debian's packages; installing needs root.

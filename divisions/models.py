@@ -92,6 +92,11 @@ class DataScope(models.Model):
         """Make exactly `divisions` (same tenant) see the target division's jobs."""
         self.divisions.set(divisions, through_defaults={"tenant_id": self.tenant_id})
 
+    def snapshot(self):
+        """The scope's meaning as plain data, for its change history."""
+        names = QuerySet(Division).filter(scopes_listing=self).values_list("name", flat=True)
+        return {"is_everyone": self.is_everyone, "divisions": sorted(names)}
+
 
 class DataScopeDivision(models.Model):
     """One division listed in a DataScope; carries the tenant so the database can check it."""
@@ -205,3 +210,47 @@ class User(AbstractUser):
         if self.division_id is not None and self.tenant_id is None:
             raise ValidationError({"division": "A user without a tenant cannot have a division."})
         check_same_tenant(self, division=self.division_id)
+
+
+class DataScopeChange(models.Model):
+    """One recorded change to a DataScope: who made it, when, and the scope before and after."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    datascope = models.ForeignKey(DataScope, on_delete=models.CASCADE, related_name="changes")
+    changed_by = models.ForeignKey(
+        "User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Kept apart from changed_by so the record still names the person after they are deleted.
+    changed_by_name = models.CharField(max_length=150)
+    changed_at = models.DateTimeField(auto_now_add=True)
+    before = models.JSONField()
+    after = models.JSONField()
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        base_manager_name = "objects"
+        ordering = ["-changed_at", "-pk"]
+        verbose_name = "data scope change"
+
+    def __str__(self):
+        return f"{self.datascope} changed by {self.changed_by_name} at {self.changed_at}"
+
+    def save(self, *args, **kwargs):
+        check_tenant_write(self)
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def record(cls, scope, before, by):
+        """Store the change from `before` to the scope as it is now; no row when nothing moved."""
+        after = scope.snapshot()
+        if after == before:
+            return None
+        return cls.objects.create(
+            tenant_id=scope.tenant_id,
+            datascope=scope,
+            changed_by=by if getattr(by, "pk", None) else None,
+            changed_by_name=getattr(by, "username", "") or "system",
+            before=before,
+            after=after,
+        )

@@ -1,12 +1,30 @@
 """Portal URLs: the job list and one job."""
 
-from django.urls import path
+from django.urls import path, register_converter
 
 from . import views
+
+
+class JobIdConverter:
+    """A positive id that fits the database's bigint; anything else is simply not found."""
+
+    regex = "[0-9]{1,19}"
+
+    def to_python(self, value):
+        pk = int(value)
+        if not 1 <= pk <= 2**63 - 1:
+            raise ValueError(value)
+        return pk
+
+    def to_url(self, value):
+        return str(value)
+
+
+register_converter(JobIdConverter, "job_id")
 
 app_name = "jobs"
 
 urlpatterns = [
     path("", views.job_list, name="list"),
-    path("<int:pk>/", views.job_detail, name="detail"),
+    path("<job_id:pk>/", views.job_detail, name="detail"),
 ]

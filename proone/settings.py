@@ -13,8 +13,17 @@ DEBUG                        development mode (default: off).
 ALLOWED_HOSTS                comma-separated host names served (default: 127.0.0.1,localhost).
 MIGRATIONS_REQUIRE_SIGNOFF   plain `migrate` refuses, only `migrate_secure` applies migrations
                              (default: on whenever DEBUG is off).
+SECURE_SSL_REDIRECT          redirect plain HTTP to HTTPS (default: on whenever DEBUG is off).
+SECURE_HSTS_SECONDS          Strict-Transport-Security max-age (default: one year when DEBUG is
+                             off, 0 when on).
+SECURE_PROXY_SSL_HEADER      set to 1 when a TLS-terminating proxy you trust sets
+                             X-Forwarded-Proto (default: off).
+AXES_FAILURE_LIMIT           failed sign-ins from one address for one username before that pair
+                             is locked out (default: 5).
+AXES_COOLOFF_MINUTES         how long a lockout lasts (default: 15).
 """
 
+import warnings
 from pathlib import Path
 
 import environ
@@ -39,19 +48,25 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 MIGRATIONS_REQUIRE_SIGNOFF = env.bool("MIGRATIONS_REQUIRE_SIGNOFF", default=not DEBUG)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The migration gate first: its `migrate` command replaces Django's (first app wins).
+    "proone.gate",
+    # django.contrib.admin with the tenant-aware site (divisions/admin_site.py) as admin.site.
+    "divisions.admin_site.ProOneAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "guardian",
+    "axes",
     "divisions",
     "jobs",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -59,6 +74,8 @@ MIDDLEWARE = [
     "divisions.middleware.ScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "proone.urls"
@@ -92,6 +109,8 @@ RLS_SIGNING_KEY = env("RLS_SIGNING_KEY", default=f"proone-rls:{SECRET_KEY}")
 AUTH_USER_MODEL = "divisions.User"
 
 AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out username/address pair is refused before any password check.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -120,6 +139,52 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # django-guardian: no anonymous user row; anonymous visitors hold no object permissions.
 ANONYMOUS_USER_NAME = None
+
+# --- Portal web security (login throttling, CSP, HTTPS, static files) -----------------------
+# HTTPS and cookies: everything a browser should enforce, on whenever DEBUG is off.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp 4): only our own static files; no inline script or style.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Login throttling (django-axes): lock one username from one address after repeated failures,
+# so an attacker cannot lock a real user out from elsewhere.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.int("AXES_COOLOFF_MINUTES", default=15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+
+# Static files come from the app itself (whitenoise): no CDN, the pages work offline. Serving
+# straight from the finders means no collectstatic step is needed before the app starts.
+WHITENOISE_USE_FINDERS = True
+# STATIC_ROOT only exists after an optional collectstatic; its absence is expected, not a fault.
+warnings.filterwarnings("ignore", message="No directory at: ", module="whitenoise.base")
+# --- end portal web security --------------------------------------------------------------
 
 LOGGING = {
     "version": 1,

@@ -1,12 +1,21 @@
 """URL map: the portal, sign-in and the admin."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from .views import SignOutView
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/jobs/", permanent=False)),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Only sign-in and sign-out: the portal has no self-service password reset.
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", SignOutView.as_view(), name="logout"),
     path("jobs/", include("jobs.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -3,6 +3,7 @@
 import factory
 from django.utils import timezone
 
+from divisions.demo import tenant_admin_group
 from divisions.models import Division, Tenant, User
 from divisions.scoping import unscoped
 from jobs.models import Job
@@ -58,6 +59,11 @@ class TenantAdminFactory(UserFactory):
     tenant = factory.SubFactory(TenantFactory)
     is_tenant_admin = True
     is_staff = True
+
+    @factory.post_generation
+    def _admin_permissions(obj, create, extracted, **kwargs):
+        if create:
+            obj.groups.add(tenant_admin_group())
 
 
 class JobFactory(UnscopedFactory):

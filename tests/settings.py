@@ -4,6 +4,9 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-deployment")
 os.environ.setdefault("DEBUG", "0")
+# The test client and the live server speak plain HTTP; the HTTPS redirect itself is tested
+# through `manage.py check --deploy` with production settings.
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 
 from proone.settings import *  # noqa: E402,F403
 

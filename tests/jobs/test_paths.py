@@ -180,10 +180,9 @@ class TestForeignKeysAndCascades:
             with pytest.raises(Job.DoesNotExist):
                 JobNote.objects.get(pk=notes["sparks"]).job  # noqa: B018
 
-    def test_select_related_across_fk_hides_out_of_scope_job(self, world, notes):
-        # An inner join through the scoped base manager is not applied by the ORM; the
-        # forward descriptor is. With select_related, Django trusts the joined row, so the
-        # scope is enforced here by RLS on PostgreSQL only; plain access raises above.
+    def test_filter_through_a_scoped_subquery(self, world, notes):
+        # A join written as select_related()/job__field is not filtered by the ORM (only
+        # RLS covers it, on PostgreSQL: docs/security.md); a scoped subquery is.
         with acting_as(world.u.alice):
             visible = {n.job_id for n in JobNote.objects.filter(job__in=Job.objects.all())}
         assert visible == {world.jobs.hq.pk, world.jobs.electrical.pk, world.jobs.plumbing.pk}

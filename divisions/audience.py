@@ -1,0 +1,73 @@
+"""
+The effect of the DataScopes, for the admin: who sees a division's jobs, what a user sees.
+
+Both answers come from the rule in divisions.visibility; nothing here restates it. Users who
+share a tenant, a division and the same flags see the same jobs, so the audience of a
+division is computed once per such group, not once per user.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, QuerySet
+
+from .models import Division, User
+from .visibility import divisions_with_visible_jobs, is_tenant_admin
+
+
+@dataclass(frozen=True)
+class AudienceGroup:
+    """Users who see a division's jobs for the same reason: their division, or their role."""
+
+    division: Division | None
+    is_tenant_admin: bool
+    users: int
+
+
+def _sees_division(user, division):
+    return (
+        QuerySet(Division).filter(pk=division.pk, pk__in=divisions_with_visible_jobs(user)).exists()
+    )
+
+
+def audience_of(division):
+    """The groups of active users of the division's tenant who may see the division's jobs."""
+    users = (
+        QuerySet(User)
+        .filter(tenant_id=division.tenant_id, is_active=True)
+        .values("division_id", "is_tenant_admin", "is_staff")
+        .annotate(users=Count("pk"))
+        .order_by()
+    )
+    divisions = QuerySet(Division).in_bulk(
+        {row["division_id"] for row in users if row["division_id"] is not None}
+    )
+    groups = {}
+    for row in users:
+        # A stand-in with the group's columns: the rule reads nothing else of a user.
+        stand_in = User(
+            tenant_id=division.tenant_id,
+            division_id=row["division_id"],
+            is_tenant_admin=row["is_tenant_admin"],
+            is_staff=row["is_staff"],
+            is_active=True,
+        )
+        if not _sees_division(stand_in, division):
+            continue
+        is_admin = is_tenant_admin(stand_in)
+        key = (None if is_admin else row["division_id"], is_admin)
+        groups[key] = groups.get(key, 0) + row["users"]
+    return sorted(
+        (
+            AudienceGroup(divisions.get(division_id), is_admin, count)
+            for (division_id, is_admin), count in groups.items()
+        ),
+        key=lambda group: (group.is_tenant_admin, group.division is None, str(group.division)),
+    )
+
+
+def sight_of(user):
+    """The divisions whose jobs `user` may see, and how many jobs that is in all."""
+    from jobs.models import Job
+
+    divisions = QuerySet(Division).filter(pk__in=divisions_with_visible_jobs(user))
+    return list(divisions.order_by("name", "pk")), Job.objects.visible_to(user).count()

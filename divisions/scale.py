@@ -1,0 +1,169 @@
+"""A large generated world for benchmarks and load tests: sizes in, millions of jobs out, fast.
+
+Tenants take turns at three visibility shapes, so one world holds every shape a benchmark
+needs: "private" (every scope private: members see their own division only), "listed" (each
+scope lists about 5% of the tenant's divisions) and "everyone" (about 95% of scopes are
+`is_everyone`). Jobs are generated inside the database in batches (INSERT … SELECT over a
+number series), which is what makes a million rows take about a minute.
+"""
+
+import random
+from dataclasses import dataclass
+
+from django.contrib.auth.hashers import make_password
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .models import DataScope, DataScopeDivision, Division, Tenant, User
+from .scoping import unscoped
+
+SHAPES = ("private", "listed", "everyone")
+SLUG_PREFIX = "scale-"
+BATCH = 50_000
+STATUSES = ("open", "scheduled", "in_progress", "done", "cancelled")
+VERBS = ("Replace", "Inspect", "Install", "Repair", "Survey", "Upgrade", "Service", "Test")
+THINGS = ("boiler", "wiring", "roof", "lift", "fire alarm", "pipework", "lighting", "HVAC")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    tenants: int = 3
+    divisions: int = 20  # per tenant
+    users: int = 2  # per division
+    jobs: int = 10_000  # in all
+
+    def check(self):
+        """Raise ValueError naming the first size out of range."""
+        for name, low, high in (
+            ("tenants", 1, 1_000),
+            ("divisions", 1, 10_000),
+            ("users", 0, 1_000),
+            ("jobs", 0, 50_000_000),
+        ):
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise ValueError(f"--{name} must be between {low} and {high} (got {value}).")
+
+
+def shape_of(tenant_index):
+    return SHAPES[tenant_index % len(SHAPES)]
+
+
+def scale_world_exists():
+    with unscoped("seed_demo: look for a generated world"):
+        return Tenant.objects.filter(slug__startswith=SLUG_PREFIX).exists()
+
+
+def delete_scale_world():
+    """Remove a generated world (its tenants cascade to everything else)."""
+    with unscoped("seed_demo --reset: delete the generated world"), transaction.atomic():
+        for tenant in Tenant.objects.filter(slug__startswith=SLUG_PREFIX):
+            tenant.delete()
+
+
+def seed_at_scale(sizes, progress=None, seed=1):
+    """Generate the world; `progress(n)` is called as jobs are written. Returns job count."""
+    sizes.check()
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not security
+    unusable = make_password(None)  # nobody signs in with a password; load tests use sessions
+    written = 0
+    with unscoped("seed_demo: generate a world at scale"), transaction.atomic():
+        for t in range(sizes.tenants):
+            shape = shape_of(t)
+            tenant = Tenant.objects.create(name=f"Scale {t} ({shape})", slug=f"{SLUG_PREFIX}{t}")
+            divisions = _divisions(tenant, sizes.divisions, shape, rng)
+            _users(tenant, divisions, sizes.users, unusable)
+            share = sizes.jobs // sizes.tenants + (1 if t < sizes.jobs % sizes.tenants else 0)
+            written += _jobs(tenant, divisions, share, written, progress)
+    return written
+
+
+def _divisions(tenant, count, shape, rng):
+    scopes = DataScope.objects.bulk_create(
+        DataScope(tenant=tenant, is_everyone=shape == "everyone" and rng.random() < 0.95)
+        for _ in range(count)
+    )
+    divisions = Division.objects.bulk_create(
+        Division(tenant=tenant, name=f"Division {n:05d}", data_scope=scope)
+        for n, scope in enumerate(scopes)
+    )
+    if shape == "listed" and count > 1:
+        listed = max(1, round(count * 0.05))
+        DataScopeDivision.objects.bulk_create(
+            DataScopeDivision(tenant=tenant, datascope_id=d.data_scope_id, division=other)
+            for d in divisions
+            for other in rng.sample([o for o in divisions if o.pk != d.pk], listed)
+        )
+    return divisions
+
+
+def _users(tenant, divisions, per_division, password):
+    slug = tenant.slug
+    users = [
+        User(
+            username=f"{slug}-admin",
+            tenant=tenant,
+            is_tenant_admin=True,
+            is_staff=True,
+            password=password,
+        )
+    ]
+    users += [
+        User(username=f"{slug}-d{d}-u{u}", tenant=tenant, division=division, password=password)
+        for d, division in enumerate(divisions)
+        for u in range(per_division)
+    ]
+    User.objects.bulk_create(users, batch_size=2_000)
+
+
+def _jobs(tenant, divisions, count, offset, progress):
+    """Write `count` jobs spread evenly over the divisions (1% with no division) in SQL."""
+    if not count:
+        return 0
+    slots = len(divisions)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS seed_slot")
+        cursor.execute(
+            "CREATE TEMPORARY TABLE seed_slot (slot INTEGER PRIMARY KEY, division_id BIGINT)"
+        )
+        cursor.executemany(
+            "INSERT INTO seed_slot (slot, division_id) VALUES (%s, %s)",
+            [(n, d.pk) for n, d in enumerate(divisions)],
+        )
+        now = timezone.now()
+        for start in range(0, count, BATCH):
+            end = min(start + BATCH, count)
+            first, last = offset + start + 1, offset + end
+            cursor.execute(_insert_jobs_sql(), [tenant.pk, now, now, first, last, slots])
+            if progress:
+                progress(end - start)
+        cursor.execute("DROP TABLE seed_slot")
+    return count
+
+
+def _case(expression, values):
+    """A CASE that picks values[expression mod len(values)], written for a %s-style query."""
+    whens = " ".join(f"WHEN {i} THEN '{v}'" for i, v in enumerate(values))
+    return f"CASE {expression} %% {len(values)} {whens} END"
+
+
+def _insert_jobs_sql():
+    """INSERT … SELECT over a number series; params: tenant, now, now, first, last, slots."""
+    if connection.vendor == "postgresql":
+        created = "%s::timestamptz - (n * interval '37 seconds')"
+        series = "SELECT n FROM generate_series(%s::bigint, %s::bigint) AS s(n)"
+    else:
+        created = "strftime('%%Y-%%m-%%d %%H:%%M:%%f', %s, '-' || (n * 37) || ' seconds')"
+        series = (
+            "WITH RECURSIVE seq(n) AS (SELECT %s UNION ALL SELECT n + 1 FROM seq WHERE n < %s) "
+            "SELECT n FROM seq"
+        )
+    title = f"{_case('n', VERBS)} || ' ' || {_case('(n / 8)', THINGS)} || ' #' || n"
+    # Only this module's constants are interpolated; every value travels as a parameter.
+    return (
+        "INSERT INTO jobs_job"  # noqa: S608
+        " (tenant_id, division_id, title, description, status, created_at, updated_at)"
+        " SELECT %s, CASE WHEN n %% 100 = 0 THEN NULL ELSE slot.division_id END,"
+        f" {title}, '', {_case('(n / 3)', STATUSES)}, {created}, %s"
+        f" FROM ({series}) AS numbers JOIN seed_slot AS slot ON slot.slot = n %% %s"
+    )

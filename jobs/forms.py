@@ -1,0 +1,54 @@
+"""The job list's filters, validated like any other form input."""
+
+from django import forms
+
+from divisions.models import Division
+
+from .models import Job
+from .pagination import Cursor
+
+
+class CursorField(forms.Field):
+    """The `page` cursor; a malformed one is not the user's fault and means the first page."""
+
+    def to_python(self, value):
+        return Cursor.parse(value if isinstance(value, str) else None)
+
+
+class JobFilterForm(forms.Form):
+    """`q`, `status`, `division` and `page` from the query string; unknown keys are ignored."""
+
+    q = forms.CharField(
+        label="Search titles",
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "e.g. boiler"}),
+    )
+    status = forms.ChoiceField(
+        label="Status",
+        choices=[("", "Any status"), *Job.Status.choices],
+        required=False,
+        error_messages={"invalid_choice": "Choose one of the listed statuses."},
+    )
+    # The message never repeats the value: a hidden division reads exactly like a missing one.
+    division = forms.ChoiceField(
+        label="Division",
+        required=False,
+        error_messages={"invalid_choice": "Choose one of the listed divisions."},
+    )
+    page = CursorField(required=False)
+
+    def __init__(self, data, *, user):
+        # Only divisions whose jobs the user may see: the rule decides, this form only lists.
+        visible = Division.objects.with_jobs_visible_to(user).values_list("pk", "name")
+        super().__init__(data)
+        self.fields["division"].choices = [
+            ("", "All divisions"),
+            *((str(pk), name) for pk, name in visible),
+        ]
+
+    @property
+    def is_filtered(self):
+        """True when a valid search or filter narrows the list."""
+        data = getattr(self, "cleaned_data", {})
+        return any(data.get(name) for name in ("q", "status", "division"))

@@ -1,0 +1,125 @@
+"""The append-only, hash-chained audit log of every attempt and every applied migration."""
+
+import datetime
+import getpass
+import hashlib
+import json
+import socket
+from contextlib import contextmanager
+from functools import cache
+
+import django
+from django.conf import settings
+from django.db import connections, transaction
+from django.utils import timezone
+
+from . import VERSION
+from .lock import AUDIT_LOCK_KEY, file_lock, sqlite_lock_path
+from .models import AuditEntry
+from .vcs import head_commit
+
+GENESIS = "0" * 64
+CHAINED_FIELDS = [
+    "event",
+    "outcome",
+    "database",
+    "os_user",
+    "host",
+    "db_user",
+    "git_commit",
+    "tool_version",
+    "app_label",
+    "migration_name",
+    "sha256",
+    "signoff_id_ref",
+    "reviewer",
+    "acknowledged",
+    "detail",
+    "error",
+    "started_at",
+    "ended_at",
+    "duration_ms",
+    "prev_hash",
+]
+
+
+def row_hash(entry):
+    """SHA-256 over the chained fields of `entry`, which include the previous row's hash."""
+    payload = {}
+    for name in CHAINED_FIELDS:
+        value = getattr(entry, name)
+        if hasattr(value, "isoformat"):
+            value = value.astimezone(datetime.UTC).isoformat()
+        payload[name] = value
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@cache
+def _os_user():
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def db_user(alias):
+    """The database role the gate connects as (empty on SQLite)."""
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        return ""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        return cursor.fetchone()[0]
+
+
+@contextmanager
+def _chain_lock(alias):
+    connection = connections[alias]
+    with transaction.atomic(using=alias):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_LOCK_KEY])
+            yield
+        else:
+            with file_lock(sqlite_lock_path(alias, "audit"), 30, "audit lock"):
+                yield
+
+
+def record(alias, event, outcome, started_at, **fields):
+    """Append one row to the audit log of database `alias` and return it."""
+    ended_at = timezone.now()
+    entry = AuditEntry(
+        event=event,
+        outcome=outcome,
+        database=alias,
+        os_user=_os_user(),
+        host=socket.gethostname(),
+        db_user=db_user(alias),
+        git_commit=head_commit(settings.BASE_DIR),
+        tool_version=f"{VERSION} (Django {django.get_version()})",
+        started_at=started_at,
+        ended_at=ended_at,
+        duration_ms=int((ended_at - started_at).total_seconds() * 1000),
+        **fields,
+    )
+    entry.acknowledged = list(entry.acknowledged or [])
+    with _chain_lock(alias):
+        last = AuditEntry.objects.using(alias).order_by("-id").only("row_hash").first()
+        entry.prev_hash = last.row_hash if last else GENESIS
+        entry.row_hash = row_hash(entry)
+        entry.save(using=alias)
+    return entry
+
+
+def verify_chain(alias):
+    """Problems found in the audit chain of `alias` (an empty list when it is intact)."""
+    problems = []
+    previous = GENESIS
+    for entry in AuditEntry.objects.using(alias).order_by("id").iterator():
+        if entry.prev_hash != previous:
+            problems.append(f"row {entry.pk}: does not follow the row before it (row missing?)")
+        if row_hash(entry) != entry.row_hash:
+            problems.append(f"row {entry.pk}: content does not match its hash (row altered?)")
+        previous = entry.row_hash
+    return problems

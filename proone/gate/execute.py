@@ -1,0 +1,270 @@
+"""Running a checked plan under the lock, with an audit row for the run and each migration."""
+
+from django.core.management.sql import emit_post_migrate_signal, emit_pre_migrate_signal
+from django.db import connections, transaction
+from django.utils import timezone
+
+from divisions.scoping import unscoped
+
+from . import audit
+from .bootstrap import GATE_MIGRATIONS
+from .errors import GateError
+from .fingerprint import is_project_file, migration_file, migration_sha256
+from .lock import migration_lock
+from .models import AppliedMigration
+from .plan import (
+    build_plan,
+    drift_problems,
+    gate_tables_exist,
+    require_committed,
+    require_gate_tables,
+    unrecorded_applied,
+)
+from .vcs import is_committed
+
+EVENT = {"apply": "apply", "fake": "fake", "unapply": "unapply"}
+
+
+class _Rollback(Exception):
+    """Raised to roll a rehearsal back."""
+
+
+def _describe(plan):
+    return "; ".join(f"{step.kind} {step.label}" for step in plan.steps) or "nothing to do"
+
+
+def _adopt(alias, loader, started):
+    """Record the hash of migrations applied before the gate existed (trust on first use)."""
+    for migration in unrecorded_applied(alias, loader):
+        sha = migration_sha256(migration)
+        AppliedMigration.objects.using(alias).create(
+            app_label=migration.app_label, migration_name=migration.name, sha256=sha, how="adopted"
+        )
+        audit.record(
+            alias,
+            "adopt",
+            "ok",
+            started,
+            app_label=migration.app_label,
+            migration_name=migration.name,
+            sha256=sha,
+            detail="applied before the gate recorded it; its current hash is now recorded",
+        )
+
+
+class _Progress:
+    """Writes the hash record and audit row of each migration as the executor finishes it."""
+
+    def __init__(self, alias, steps):
+        self.alias = alias
+        self.steps = {(s.migration.app_label, s.migration.name, s.backwards): s for s in steps}
+        self.current = None
+        self.started = None
+
+    def __call__(self, action, migration=None, fake=False):
+        if action in ("apply_start", "unapply_start"):
+            key = (migration.app_label, migration.name, action == "unapply_start")
+            self.current, self.started = self.steps[key], timezone.now()
+        elif action in ("apply_success", "unapply_success"):
+            self.finish("ok")
+
+    def finish(self, outcome, error=""):
+        step, self.current = self.current, None
+        if step is None:
+            return
+        if outcome == "ok":
+            rows = AppliedMigration.objects.using(self.alias).filter(
+                app_label=step.migration.app_label, migration_name=step.migration.name
+            )
+            rows.delete()
+            if not step.backwards:
+                AppliedMigration.objects.using(self.alias).create(
+                    app_label=step.migration.app_label,
+                    migration_name=step.migration.name,
+                    sha256=step.sha256,
+                    signoff=step.signoff,
+                    how=EVENT[step.kind],
+                )
+        signoff = step.signoff
+        audit.record(
+            self.alias,
+            EVENT[step.kind],
+            outcome,
+            self.started,
+            app_label=step.migration.app_label,
+            migration_name=step.migration.name,
+            sha256=step.sha256,
+            signoff_id_ref=signoff.pk if signoff else None,
+            reviewer=signoff.reviewer_username if signoff else "",
+            acknowledged=signoff.acknowledged if signoff else [],
+            error=error,
+        )
+
+
+def _run_executor(plan, progress, verbosity=0):
+    executor, alias = plan.executor, plan.alias
+    executor.progress_callback = progress
+    pairs = [(step.migration, step.backwards) for step in plan.steps]
+    state = executor._create_project_state(with_applied_migrations=True)
+    emit_pre_migrate_signal(verbosity, False, alias, apps=state.apps, plan=pairs)
+    state = executor.migrate(plan.targets, plan=pairs, state=state.clone(), fake=plan.fake)
+    state.clear_delayed_apps_cache()
+    emit_post_migrate_signal(verbosity, False, alias, apps=state.apps, plan=pairs)
+
+
+def migrate_secure(alias, app_label=None, migration_name=None, *, fake=False, lock_timeout=60):
+    """Apply the plan when every check passes; return the Plan (refused plans apply nothing)."""
+    started = timezone.now()
+    require_gate_tables(alias)
+    target = " ".join(x for x in (app_label, migration_name) if x) or "all apps"
+    try:
+        with migration_lock(alias, lock_timeout), unscoped("migration gate"):
+            # Rebuilt under the lock: another run may have applied part of it meanwhile.
+            plan = build_plan(alias, app_label, migration_name, fake=fake)
+            _adopt(alias, plan.executor.loader, started)
+            if plan.refused:
+                audit.record(
+                    alias,
+                    "run",
+                    "refused",
+                    started,
+                    detail=f"target {target}: {_describe(plan)}",
+                    error="\n".join(plan.reasons),
+                )
+                return plan
+            if not plan.steps:
+                audit.record(alias, "run", "nothing to do", started, detail=f"target {target}")
+                return plan
+            progress = _Progress(alias, plan.steps)
+            try:
+                _run_executor(plan, progress)
+            except Exception as exc:
+                failing = progress.current.label if progress.current else "the run"
+                progress.finish("failed", error=f"{type(exc).__name__}: {exc}")
+                audit.record(
+                    alias, "run", "failed", started, detail=_describe(plan), error=str(exc)
+                )
+                failure = GateError(
+                    f"{failing} failed: {type(exc).__name__}: {exc}\nThe migrations before it "
+                    "were applied and audited; nothing after it ran. Fix the cause, have the "
+                    "fix signed off, and run again."
+                )
+                failure.audited = True
+                raise failure from exc
+            audit.record(alias, "run", "ok", started, detail=_describe(plan))
+            return plan
+    except GateError as refusal:
+        # Bad targets, conflicts and a busy lock are attempts too.
+        if not getattr(refusal, "audited", False):
+            audit.record(alias, "run", "refused", started, detail=target, error=str(refusal))
+        raise
+
+
+def rehearse(alias, app_label=None, migration_name=None, *, lock_timeout=60):
+    """Apply the plan inside one transaction and roll it back; return (plan, error or None)."""
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        raise GateError(
+            "--rehearse needs PostgreSQL (transactional DDL). On SQLite rehearse on a copy of "
+            "the database file instead: copy it, point DATABASE_URL at the copy, run "
+            "migrate_secure there."
+        )
+    started = timezone.now()
+    require_gate_tables(alias)
+    with migration_lock(alias, lock_timeout), unscoped("migration gate rehearsal"):
+        plan = build_plan(alias, app_label, migration_name)
+        if plan.refused:
+            # Unsigned code is never run, not even inside a transaction that is rolled back.
+            return plan, None
+        non_atomic = [s.label for s in plan.steps if not s.migration.atomic]
+        if non_atomic:
+            raise GateError(
+                f"Cannot rehearse {', '.join(non_atomic)}: non-atomic migrations cannot be "
+                "rolled back."
+            )
+        tracker = _Progress(alias, plan.steps)
+        tracker.finish = lambda *args, **kwargs: None  # a rehearsal records nothing per step
+        error = None
+        try:
+            with transaction.atomic(using=alias):
+                plan.executor.progress_callback = tracker
+                pairs = [(step.migration, step.backwards) for step in plan.steps]
+                plan.executor.migrate(plan.targets, plan=pairs)
+                raise _Rollback
+        except _Rollback:
+            pass
+        except Exception as exc:
+            failing = tracker.current.label if tracker.current else "the plan"
+            error = f"{failing} would fail: {type(exc).__name__}: {exc}"
+        audit.record(
+            alias,
+            "rehearse",
+            "failed" if error else "ok",
+            started,
+            detail=_describe(plan),
+            error=error or "",
+        )
+        return plan, error
+
+
+def bootstrap(alias, *, lock_timeout=60):
+    """On an empty database, apply only the gate's migrations and their dependencies."""
+    started = timezone.now()
+    if gate_tables_exist(alias):
+        raise GateError(
+            f"Database {alias!r} is already bootstrapped. Use `manage.py migrate_secure`."
+        )
+    from django.db.migrations.executor import MigrationExecutor
+
+    with migration_lock(alias, lock_timeout), unscoped("migration gate bootstrap"):
+        executor = MigrationExecutor(connections[alias])
+        targets = [key for key in executor.loader.graph.leaf_nodes() if key[0] == "gate"]
+        pairs = executor.migration_plan(targets)
+        problems = drift_problems(executor.loader)
+        hashes = []
+        for migration, _ in pairs:
+            sha = migration_sha256(migration)
+            hashes.append((migration, sha))
+            label = f"{migration.app_label}.{migration.name}"
+            if migration.app_label == "gate" and GATE_MIGRATIONS.get(migration.name) != sha:
+                problems.append(
+                    f"{label} does not match the checked-in bootstrap manifest "
+                    "(proone/gate/bootstrap.py). The gate's own migrations must be exactly the "
+                    "released ones: restore the file from git."
+                )
+            path = migration_file(migration)
+            if require_committed() and is_project_file(path) and not is_committed(path):
+                problems.append(f"{label}: {path} is not committed; commit it first.")
+        if problems:
+            raise GateError("Bootstrap refused; nothing was applied.\n" + "\n".join(problems))
+        from .plan import Plan, Step
+
+        steps = [Step(m, False, "apply", sha, []) for m, sha in hashes]
+        plan = Plan(alias, executor, targets, steps, fake=False)
+        _run_executor(plan, lambda *args, **kwargs: None)
+        detail = "; ".join(f"{m.app_label}.{m.name} {sha[:12]}" for m, sha in hashes)
+        for migration, sha in hashes:
+            AppliedMigration.objects.using(alias).create(
+                app_label=migration.app_label,
+                migration_name=migration.name,
+                sha256=sha,
+                how="bootstrap",
+            )
+            audit.record(
+                alias,
+                "bootstrap",
+                "ok",
+                started,
+                app_label=migration.app_label,
+                migration_name=migration.name,
+                sha256=sha,
+                reviewer="(bootstrap: no sign-off)",
+            )
+        audit.record(
+            alias,
+            "bootstrap",
+            "ok",
+            started,
+            detail=f"BOOTSTRAP without sign-offs of: {detail or 'nothing'}",
+        )
+        return plan

@@ -1,0 +1,65 @@
+"""Record a reviewer's sign-off of one migration file (bound to its SHA-256)."""
+
+import getpass
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from proone.gate.connection import default_alias
+from proone.gate.errors import GateError
+from proone.gate.models import SignOff
+from proone.gate.signoff import sign_off
+
+
+class Command(BaseCommand):
+    help = (
+        "Sign off a migration as its reviewer: checks your password and permission, that you "
+        "are not its author, and records the SHA-256 of the file as it is now."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("app_label")
+        parser.add_argument("migration_name")
+        parser.add_argument("--reviewer", required=True, help="Your username.")
+        parser.add_argument(
+            "--acknowledge-destructive",
+            action="store_true",
+            help="Accept every lint finding the migration has now (their codes are recorded).",
+        )
+        parser.add_argument("--note", default="", help="Why this is fine, for the audit log.")
+        parser.add_argument(
+            "--password-stdin", action="store_true", help="Read the password from stdin."
+        )
+        parser.add_argument(
+            "--privileged",
+            choices=[SignOff.Kind.FAKE, SignOff.Kind.UNAPPLY],
+            help="Sign off faking it (--fake) or unapplying it (backwards/zero) instead.",
+        )
+        parser.add_argument("--database", default=None)
+
+    def handle(self, *args, **options):
+        if options["password_stdin"]:
+            password = sys.stdin.readline().rstrip("\r\n")
+        elif sys.stdin.isatty():
+            password = getpass.getpass(f"Password for {options['reviewer']}: ")
+        else:
+            raise CommandError("No terminal to ask the password on: pass --password-stdin.")
+        try:
+            signoff = sign_off(
+                options["database"] or default_alias(),
+                options["app_label"],
+                options["migration_name"],
+                options["reviewer"],
+                password,
+                kind=options["privileged"] or SignOff.Kind.APPLY,
+                acknowledge_destructive=options["acknowledge_destructive"],
+                note=options["note"],
+            )
+        except GateError as refusal:
+            raise CommandError(str(refusal)) from None
+        acknowledged = ", ".join(signoff.acknowledged) or "none"
+        self.stdout.write(
+            f"Signed off {signoff.app_label}.{signoff.migration_name} ({signoff.kind}) as "
+            f"{signoff.reviewer_username}: sha256 {signoff.sha256}, acknowledged {acknowledged}, "
+            f"author {signoff.author}. Sign-off #{signoff.pk}."
+        )

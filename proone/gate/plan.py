@@ -1,0 +1,259 @@
+"""Building and checking the plan: sign-offs, lint, integrity, drift, committed files."""
+
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.conf import settings
+from django.db import connections
+from django.db.migrations.autodetector import MigrationAutodetector
+from django.db.migrations.exceptions import AmbiguityError
+from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.questioner import NonInteractiveMigrationQuestioner
+from django.db.migrations.state import ProjectState
+
+from . import vcs
+from .connection import same_credentials_as_app
+from .errors import GateError
+from .fingerprint import is_project_file, migration_file, migration_sha256
+from .lint import codes_needing_ack, lint_migration
+from .models import AppliedMigration, SignOff
+
+SIGNOFF_TABLE = SignOff._meta.db_table
+
+
+def protected():
+    """True in a protected environment (settings.MIGRATIONS_REQUIRE_SIGNOFF)."""
+    return bool(getattr(settings, "MIGRATIONS_REQUIRE_SIGNOFF", False))
+
+
+def require_committed():
+    """Only committed migration files are applied (default: in protected environments)."""
+    return bool(getattr(settings, "MIGRATIONS_REQUIRE_COMMITTED", protected()))
+
+
+def gate_tables_exist(alias):
+    """True once the gate's own tables exist in database `alias`."""
+    return SIGNOFF_TABLE in connections[alias].introspection.table_names()
+
+
+def require_gate_tables(alias):
+    """Refuse to work on a database that was never bootstrapped."""
+    if not gate_tables_exist(alias):
+        raise GateError(
+            f"Database {alias!r} has no migration gate tables yet (it was never bootstrapped). "
+            "Run `manage.py migrate_secure --bootstrap` first; see docs/migrations.md."
+        )
+
+
+def _check_app(loader, app_label):
+    try:
+        apps.get_app_config(app_label)
+    except LookupError:
+        raise GateError(
+            f"There is no installed app with the label {app_label!r}. Labels are the last "
+            "part of the app's name, e.g. 'jobs' or 'divisions'."
+        ) from None
+    if app_label not in loader.migrated_apps:
+        raise GateError(f"App {app_label!r} has no migrations.")
+
+
+def find_migration(alias, app_label, migration_name):
+    """(loader, migration) for a name or unique prefix; GateError when unknown."""
+    loader = MigrationExecutor(connections[alias]).loader
+    _check_app(loader, app_label)
+    try:
+        migration = loader.get_migration_by_prefix(app_label, migration_name)
+    except AmbiguityError:
+        raise GateError(
+            f"More than one migration of {app_label!r} starts with {migration_name!r}; "
+            "give more of the name."
+        ) from None
+    except KeyError:
+        raise GateError(
+            f"App {app_label!r} has no migration named {migration_name!r}. "
+            f"`manage.py showmigrations {app_label}` lists them."
+        ) from None
+    return loader, migration
+
+
+@dataclass
+class Step:
+    """One migration in the plan and everything the gate found about it."""
+
+    migration: object
+    backwards: bool
+    kind: str
+    sha256: str
+    findings: list
+    state: str = "missing"
+    signoff: object = None
+    problems: list = field(default_factory=list)
+
+    @property
+    def label(self):
+        return f"{self.migration.app_label}.{self.migration.name}"
+
+
+@dataclass
+class Plan:
+    """The pending steps, the executor that will run them, and every reason to refuse."""
+
+    alias: str
+    executor: object
+    targets: list
+    steps: list
+    fake: bool
+    problems: list = field(default_factory=list)
+
+    @property
+    def reasons(self):
+        return self.problems + [p for step in self.steps for p in step.problems]
+
+    @property
+    def refused(self):
+        return bool(self.reasons)
+
+
+def _targets(executor, app_label, migration_name):
+    loader = executor.loader
+    conflicts = loader.detect_conflicts()
+    if conflicts:
+        names = "; ".join(f"{app}: {', '.join(names)}" for app, names in conflicts.items())
+        raise GateError(
+            f"Conflicting migrations ({names}). Merge them with `makemigrations --merge` in "
+            "development, commit, and have the merge signed off."
+        )
+    if app_label is None:
+        return loader.graph.leaf_nodes()
+    _check_app(loader, app_label)
+    if migration_name is None:
+        return [key for key in loader.graph.leaf_nodes() if key[0] == app_label]
+    if migration_name == "zero":
+        return [(app_label, None)]
+    migration = find_migration(executor.connection.alias, app_label, migration_name)[1]
+    return [(app_label, migration.name)]
+
+
+def signoff_state(alias, migration, kind, sha256, findings):
+    """(state, valid sign-off or latest sign-off or None) of one migration step."""
+    signoffs = list(
+        SignOff.objects.using(alias).filter(
+            app_label=migration.app_label, migration_name=migration.name, kind=kind
+        )
+    )
+    if not signoffs:
+        return "missing", None
+    bound = [s for s in signoffs if s.sha256 == sha256]
+    if not bound:
+        return "void (file changed)", signoffs[0]
+    needed = set(codes_needing_ack(findings)) if kind == SignOff.Kind.APPLY else set()
+    for signoff in bound:
+        if needed <= set(signoff.acknowledged):
+            return "valid", signoff
+    return "needs acknowledgement", bound[0]
+
+
+def _step_problems(step):
+    app, name = step.migration.app_label, step.migration.name
+    privileged = "" if step.kind == SignOff.Kind.APPLY else f" --privileged {step.kind}"
+    command = f"manage.py signoff_migration {app} {name} --reviewer USERNAME{privileged}"
+    what = {"apply": "to apply", "fake": "to fake", "unapply": "to unapply"}[step.kind]
+    if step.state == "missing":
+        return [f"{step.label}: no sign-off {what} it. A reviewer (not its author) runs: {command}"]
+    if step.state.startswith("void"):
+        return [
+            f"{step.label}: the sign-off by {step.signoff.reviewer_username} is void because the "
+            f"file changed after it was signed (signed {step.signoff.sha256[:12]}, now "
+            f"{step.sha256[:12]}). Have the new version reviewed; the reviewer runs: {command}"
+        ]
+    if step.state == "needs acknowledgement":
+        codes = ", ".join(codes_needing_ack(step.findings))
+        return [
+            f"{step.label}: its sign-off does not acknowledge {codes}. After reading the "
+            f"findings, a reviewer runs: {command} --acknowledge-destructive"
+        ]
+    return []
+
+
+def integrity_problems(alias, loader):
+    """Applied migrations whose file changed since the gate applied them."""
+    recorded = {
+        (row.app_label, row.migration_name): row.sha256
+        for row in AppliedMigration.objects.using(alias).all()
+    }
+    problems = []
+    for key in sorted(loader.applied_migrations):
+        migration = loader.disk_migrations.get(key)
+        if migration is None or key not in recorded:
+            continue
+        current = migration_sha256(migration)
+        if current != recorded[key]:
+            problems.append(
+                f"{key[0]}.{key[1]} was applied from a file with hash {recorded[key][:12]}, but "
+                f"the file has changed since (now {current[:12]}). Never edit an applied "
+                "migration: restore the file as applied (git log/checkout) and put the change "
+                "in a new migration."
+            )
+    return problems
+
+
+def unrecorded_applied(alias, loader):
+    """Applied migrations on disk whose hash the gate never recorded (applied before it)."""
+    recorded = set(AppliedMigration.objects.using(alias).values_list("app_label", "migration_name"))
+    return [
+        loader.disk_migrations[key]
+        for key in sorted(loader.applied_migrations)
+        if key in loader.disk_migrations and key not in recorded
+    ]
+
+
+def drift_problems(loader):
+    """Model changes that have no migration yet (what `makemigrations --check` reports)."""
+    autodetector = MigrationAutodetector(
+        loader.project_state(),
+        ProjectState.from_apps(apps),
+        NonInteractiveMigrationQuestioner(specified_apps=None, dry_run=True),
+    )
+    changes = autodetector.changes(graph=loader.graph)
+    return [
+        f"App {app!r} has model changes without a migration "
+        f"({'; '.join(op.describe() for m in migrations for op in m.operations)}). Run "
+        f"`manage.py makemigrations {app}` in development, commit and have it signed off."
+        for app, migrations in sorted(changes.items())
+    ]
+
+
+def build_plan(alias, app_label=None, migration_name=None, *, fake=False):
+    """The steps `migrate_secure` would run now and every reason it would refuse."""
+    connection = connections[alias]
+    executor = MigrationExecutor(connection)
+    targets = _targets(executor, app_label, migration_name)
+    pairs = executor.migration_plan(targets)
+    vendor = connection.vendor
+    steps = []
+    for migration, backwards in pairs:
+        if backwards:
+            kind = SignOff.Kind.UNAPPLY
+        else:
+            kind = SignOff.Kind.FAKE if fake else SignOff.Kind.APPLY
+        findings = [] if backwards else lint_migration(executor.loader, migration, vendor)
+        step = Step(migration, backwards, kind, migration_sha256(migration), findings)
+        step.state, step.signoff = signoff_state(alias, migration, kind, step.sha256, findings)
+        step.problems = _step_problems(step)
+        path = migration_file(migration)
+        if require_committed() and is_project_file(path) and not vcs.is_committed(path):
+            step.problems.append(
+                f"{step.label}: {migration_file(migration)} is not committed (or has "
+                "uncommitted changes); this environment applies only committed migration "
+                "files. Commit it and have the committed version signed off."
+            )
+        steps.append(step)
+    plan = Plan(alias, executor, targets, steps, fake)
+    plan.problems += integrity_problems(alias, executor.loader)
+    plan.problems += drift_problems(executor.loader)
+    if protected() and same_credentials_as_app(alias):
+        plan.problems.append(
+            f"Database {alias!r} would be migrated with the application's own credentials. "
+            "Set DATABASE_MIGRATE_URL to the owner role (see docs/migrations.md)."
+        )
+    return plan

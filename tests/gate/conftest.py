@@ -1,0 +1,161 @@
+"""A sample app with its own migrations in a temp git repository, and a database per test.
+
+The commands run in subprocesses, as an operator runs them: `manage.py` with the gate's test
+settings, a temp SQLite file as DATABASE_URL and the sample app on PYTHONPATH.
+"""
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = Path(__file__).parent / "sample"
+PASSWORD = "pw-reviewer"
+
+CREATE_USERS = f"""
+from django.contrib.auth.models import Permission
+from divisions.models import User
+perm = Permission.objects.get(codename="signoff_migration")
+for name, email, granted, active in [
+    ("rita", "rita@example.com", True, True),
+    ("alice", "alice@example.com", True, True),
+    ("nope", "nope@example.com", False, True),
+    ("gone", "gone@example.com", True, False),
+]:
+    user = User.objects.create_user(name, email=email, password="{PASSWORD}", is_active=active)
+    if granted:
+        user.user_permissions.add(perm)
+"""
+
+
+def manage(env, *args, stdin=None, timeout=120):
+    """Run manage.py with `env`; return the CompletedProcess (text)."""
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def base_env(db, apps_dir=None, protected=False):
+    """The environment of one operator shell: settings, database file, sample app."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="tests.gate.settings",
+        DATABASE_URL=f"sqlite:///{db}",
+        GATE_PROTECTED="1" if protected else "0",
+        PYTHONPATH=os.pathsep.join([str(REPO), str(apps_dir or REPO)]),
+    )
+    if apps_dir is not None:
+        env["GATE_SAMPLE_APP"] = "1"
+    return env
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory):
+    """A database with every project migration applied and four reviewers (built once)."""
+    db = tmp_path_factory.mktemp("gate-template") / "db.sqlite3"
+    env = base_env(db)
+    for args in (("migrate", "--noinput"), ("shell", "-c", CREATE_USERS)):
+        result = manage(env, *args)
+        assert result.returncode == 0, result.stderr
+    return db
+
+
+class Gate:
+    """One test's database, sample app and git repository, and the commands to drive them."""
+
+    def __init__(self, tmp_path, template_db):
+        self.db = tmp_path / "db.sqlite3"
+        shutil.copy(template_db, self.db)
+        self.apps = tmp_path / "apps"
+        self.migrations = self.apps / "sampleapp" / "migrations"
+        self.migrations.mkdir(parents=True)
+        (self.apps / "sampleapp" / "__init__.py").write_text("")
+        (self.migrations / "__init__.py").write_text("")
+        self.protected = False
+        self.git("init", "-q")
+        self.add_migration("0001_initial.py", models="models_v1.py")
+
+    def git(self, *args, author="Alice Author <alice@example.com>"):
+        name, email = author[:-1].split(" <")
+        subprocess.run(  # noqa: S603
+            ["git", "-c", f"user.name={name}", "-c", f"user.email={email}", *args],  # noqa: S607
+            cwd=self.apps,
+            check=True,
+            capture_output=True,
+        )
+
+    def add_migration(self, filename, models=None, commit=True, author=None):
+        """Copy a sample migration (and models) into the app; commit them as `author`."""
+        shutil.copy(SAMPLE / filename, self.migrations / filename)
+        if models:
+            shutil.copy(SAMPLE / models, self.apps / "sampleapp" / "models.py")
+        if commit:
+            self.git("add", "-A")
+            self.git(
+                "commit", "-q", "-m", f"add {filename}", **({"author": author} if author else {})
+            )
+
+    def edit(self, filename, text="\n# an innocent-looking edit\n"):
+        with open(self.migrations / filename, "a") as handle:
+            handle.write(text)
+
+    def manage(self, *args, stdin=None):
+        env = base_env(self.db, self.apps, protected=self.protected)
+        return manage(env, *args, stdin=stdin)
+
+    def signoff(self, name, *extra, reviewer="rita", password=PASSWORD):
+        return self.manage(
+            "signoff_migration",
+            "sampleapp",
+            name,
+            "--reviewer",
+            reviewer,
+            "--password-stdin",
+            *extra,
+            stdin=password + "\n",
+        )
+
+    def migrate(self, *extra):
+        return self.manage("migrate_secure", "--noinput", *extra)
+
+    def query(self, sql, *params):
+        with sqlite3.connect(self.db) as connection:
+            return connection.execute(sql, params).fetchall()
+
+    def tables(self):
+        return {row[0] for row in self.query("SELECT name FROM sqlite_master WHERE type='table'")}
+
+    def columns(self, table):
+        return {row[1] for row in self.query(f"PRAGMA table_info({table})")}
+
+    def audit(self, **where):
+        rows = self.query(
+            "SELECT event, outcome, app_label, migration_name, reviewer, acknowledged, error, "
+            "os_user, host, sha256 FROM gate_auditentry ORDER BY id"
+        )
+        keys = (
+            "event outcome app_label migration_name reviewer acknowledged error os_user host sha256"
+        )
+        entries = [dict(zip(keys.split(), row, strict=True)) for row in rows]
+        for entry in entries:
+            entry["acknowledged"] = json.loads(entry["acknowledged"])
+        return [e for e in entries if all(e[k] == v for k, v in where.items())]
+
+
+@pytest.fixture
+def gate(tmp_path, template_db):
+    """A fresh database and sample app whose 0001_initial (by Alice) is pending."""
+    return Gate(tmp_path, template_db)

@@ -1,0 +1,10 @@
+from django.db import models
+
+
+class Widget(models.Model):
+    name = models.CharField(max_length=100)
+    note = models.CharField(max_length=50, null=True)
+    colour = models.CharField(max_length=20, default="red")
+
+    class Meta:
+        app_label = "sampleapp"

@@ -1,0 +1,120 @@
+"""Lint rules: each operation kind gets its stable code against the state before it."""
+
+import pytest
+from django.db import migrations, models
+from django.db.migrations.operations.base import Operation
+from django.db.migrations.state import ModelState, ProjectState
+
+from proone.gate.lint import NEEDS_ACK, RULES, _lint_operation, codes_needing_ack
+
+
+def state():
+    """A project state holding one existing table, shop.Item."""
+    project = ProjectState()
+    project.add_model(
+        ModelState(
+            "shop",
+            "Item",
+            [
+                ("id", models.BigAutoField(primary_key=True)),
+                ("name", models.CharField(max_length=100)),
+                ("note", models.CharField(max_length=50, null=True)),
+                ("price", models.DecimalField(max_digits=8, decimal_places=2)),
+                ("code", models.CharField(max_length=10)),
+            ],
+        )
+    )
+    return project
+
+
+def codes(operation, vendor="sqlite", created=()):
+    return [f.code for f in _lint_operation(operation, "shop", state(), set(created), vendor)]
+
+
+@pytest.mark.parametrize(
+    "operation, expected",
+    [
+        (migrations.DeleteModel("Item"), ["MG101"]),
+        (migrations.RemoveField("item", "note"), ["MG102"]),
+        (migrations.RenameModel("Item", "Thing"), ["MG103"]),
+        (migrations.AlterModelTable("item", "shop_things"), ["MG103"]),
+        (migrations.RenameField("item", "name", "title"), ["MG104"]),
+        (migrations.AlterField("item", "name", models.CharField(max_length=20)), ["MG105"]),
+        (migrations.AlterField("item", "name", models.IntegerField()), ["MG105"]),
+        (
+            migrations.AlterField(
+                "item", "price", models.DecimalField(max_digits=6, decimal_places=2)
+            ),
+            ["MG105"],
+        ),
+        (migrations.AlterField("item", "note", models.CharField(max_length=50)), ["MG106"]),
+        (
+            migrations.AlterField("item", "code", models.CharField(max_length=10, unique=True)),
+            ["MG107"],
+        ),
+        (
+            migrations.AddConstraint(
+                "item", models.UniqueConstraint(fields=["code"], name="item_code_unique")
+            ),
+            ["MG107"],
+        ),
+        (migrations.AlterUniqueTogether("item", {("name", "code")}), ["MG107"]),
+        (migrations.RunSQL("UPDATE shop_item SET note = ''"), ["MG109", "MG111"]),
+        (migrations.RunSQL("SELECT 1", reverse_sql=migrations.RunSQL.noop), ["MG109"]),
+        (migrations.RunPython(print), ["MG110", "MG111"]),
+        (migrations.RunPython(print, migrations.RunPython.noop), ["MG110"]),
+        (
+            migrations.SeparateDatabaseAndState(
+                database_operations=[migrations.RemoveField("item", "note")]
+            ),
+            ["MG102"],
+        ),
+    ],
+)
+def test_each_risky_operation_has_its_code(operation, expected):
+    assert codes(operation) == expected
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        migrations.AddField("item", "colour", models.CharField(max_length=20, default="red")),
+        migrations.AddField("item", "size", models.IntegerField(null=True)),
+        migrations.AlterField("item", "name", models.CharField(max_length=200)),
+        migrations.AlterField("item", "note", models.CharField(max_length=50, default="")),
+        migrations.AlterModelOptions("item", {"ordering": ["name"]}),
+        migrations.CreateModel("Other", [("id", models.BigAutoField(primary_key=True))]),
+    ],
+)
+def test_safe_operations_have_no_findings(operation):
+    assert codes(operation) == []
+
+
+def test_index_without_concurrently_is_flagged_on_postgresql_only():
+    add_index = migrations.AddIndex("item", models.Index(fields=["name"], name="item_name_idx"))
+    assert codes(add_index, vendor="postgresql") == ["MG108"]
+    assert codes(add_index, vendor="sqlite") == []
+    db_index = migrations.AddField("item", "sku", models.CharField(max_length=9, db_index=True))
+    assert codes(db_index, vendor="postgresql") == ["MG108"]
+
+
+def test_constraints_on_a_table_created_in_the_same_migration_are_not_flagged():
+    unique = migrations.AddField("item", "sku", models.CharField(max_length=9, unique=True))
+    assert codes(unique) == ["MG107"]
+    assert codes(unique, created={"item"}) == []
+
+
+def test_unknown_operations_are_unanalysable():
+    class Custom(Operation):
+        def state_forwards(self, app_label, state):
+            pass
+
+    assert codes(Custom()) == ["MG112"]
+
+
+def test_warnings_need_no_acknowledgement_and_the_rest_do():
+    assert {code for code, (kind, _) in RULES.items() if kind == "warning"} == {"MG107", "MG108"}
+    assert codes_needing_ack(
+        _lint_operation(migrations.RunPython(print), "shop", state(), set(), "sqlite")
+    ) == ["MG110", "MG111"]
+    assert "MG107" not in NEEDS_ACK
