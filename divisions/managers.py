@@ -2,22 +2,22 @@
 
 import functools
 
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, models
 
-from .scoping import ScopeError, acting_as, current_scope
-
-_NOBODY = object()
+from .scoping import Scope, ScopeError, current_scope, within
 
 
-def _acting_for_named_user(method):
-    """Evaluate a visible_to(user) queryset acting for that user, so that on PostgreSQL the
-    database's row-level security has the same principal as the ORM filter."""
+def _in_the_scope_it_was_made_in(method):
+    """On PostgreSQL, evaluate a queryset with the database principal of the scope that made
+    it (or of the user named in visible_to), so that row-level security and the ORM filter
+    act for the same user even when it is evaluated after that scope ended."""
 
     @functools.wraps(method)
     def evaluate(self, *args, **kwargs):
-        if self._acting_for is _NOBODY or self.db != "default" or not _database_enforces():
+        scope = self._scope_to_enter()
+        if scope is None:
             return method(self, *args, **kwargs)
-        with acting_as(self._acting_for):
+        with within(scope):
             return method(self, *args, **kwargs)
 
     return evaluate
@@ -33,13 +33,24 @@ class ScopedQuerySet(models.QuerySet):
     """A queryset made under a scope; one made with none raises ScopeError when evaluated."""
 
     _scope_missing = False
-    _acting_for = _NOBODY
+    _made_under = None
+    _made_for_named_user = False
 
     def _clone(self):
         clone = super()._clone()
         clone._scope_missing = self._scope_missing
-        clone._acting_for = self._acting_for
+        clone._made_under = self._made_under
+        clone._made_for_named_user = self._made_for_named_user
         return clone
+
+    def _scope_to_enter(self):
+        """The scope to evaluate in on PostgreSQL, or None to evaluate as things are."""
+        scope = self._made_under
+        if scope is None or self.db != DEFAULT_DB_ALIAS or not _database_enforces():
+            return None
+        if not self._made_for_named_user and current_scope() is not None:
+            return None
+        return scope
 
     def _refuse_if_unscoped(self):
         if self._scope_missing:
@@ -49,17 +60,18 @@ class ScopedQuerySet(models.QuerySet):
             )
 
     # Every way Django turns a queryset into SQL passes through one of these.
-    @_acting_for_named_user
+    @_in_the_scope_it_was_made_in
     def _fetch_all(self):
         self._refuse_if_unscoped()
         super()._fetch_all()
 
     def _iterator(self, use_chunked_fetch, chunk_size):
         self._refuse_if_unscoped()
-        if self._acting_for is _NOBODY or not _database_enforces():
+        scope = self._scope_to_enter()
+        if scope is None:
             yield from super()._iterator(use_chunked_fetch, chunk_size)
             return
-        with acting_as(self._acting_for):
+        with within(scope):
             yield from super()._iterator(use_chunked_fetch, chunk_size)
 
     async def aiterator(self, chunk_size=2000):
@@ -67,52 +79,52 @@ class ScopedQuerySet(models.QuerySet):
         async for item in super().aiterator(chunk_size):
             yield item
 
-    @_acting_for_named_user
+    @_in_the_scope_it_was_made_in
     def count(self):
         self._refuse_if_unscoped()
         return super().count()
 
-    @_acting_for_named_user
+    @_in_the_scope_it_was_made_in
     def exists(self):
         self._refuse_if_unscoped()
         return super().exists()
 
-    @_acting_for_named_user
+    @_in_the_scope_it_was_made_in
     def contains(self, obj):
         self._refuse_if_unscoped()
         return super().contains(obj)
 
-    @_acting_for_named_user
+    @_in_the_scope_it_was_made_in
     def aggregate(self, *args, **kwargs):
         self._refuse_if_unscoped()
         return super().aggregate(*args, **kwargs)
 
-    @_acting_for_named_user
+    @_in_the_scope_it_was_made_in
     def in_bulk(self, *args, **kwargs):
         self._refuse_if_unscoped()
         return super().in_bulk(*args, **kwargs)
 
-    @_acting_for_named_user
+    @_in_the_scope_it_was_made_in
     def update(self, **kwargs):
         self._refuse_if_unscoped()
         return super().update(**kwargs)
 
-    @_acting_for_named_user
+    @_in_the_scope_it_was_made_in
     def _update(self, values):
         self._refuse_if_unscoped()
         return super()._update(values)
 
-    @_acting_for_named_user
+    @_in_the_scope_it_was_made_in
     def delete(self):
         self._refuse_if_unscoped()
         return super().delete()
 
-    @_acting_for_named_user
+    @_in_the_scope_it_was_made_in
     def _raw_delete(self, using):
         self._refuse_if_unscoped()
         return super()._raw_delete(using)
 
-    @_acting_for_named_user
+    @_in_the_scope_it_was_made_in
     def explain(self, *args, **kwargs):
         self._refuse_if_unscoped()
         return super().explain(*args, **kwargs)
@@ -144,6 +156,7 @@ class ScopedManager(models.Manager.from_queryset(ScopedQuerySet)):
         if scope is None:
             queryset._scope_missing = True
             return queryset
+        queryset._made_under = scope
         if scope.is_unscoped:
             return queryset
         return queryset.filter(self.scope_filter(scope.user))
@@ -151,7 +164,8 @@ class ScopedManager(models.Manager.from_queryset(ScopedQuerySet)):
     def visible_to(self, user):
         """The rows `user` may see, whatever scope is active (or none)."""
         queryset = super().get_queryset().filter(self.scope_filter(user))
-        queryset._acting_for = user
+        queryset._made_under = Scope(user=user)
+        queryset._made_for_named_user = True
         return queryset
 
 

@@ -64,6 +64,13 @@ def unscoped(reason):
         yield
 
 
+@contextmanager
+def within(scope):
+    """Re-enter a recorded Scope, e.g. to evaluate a queryset after the block that made it."""
+    with _entered(scope):
+        yield
+
+
 def _database_enforces():
     """True when the scope must also reach the database (PostgreSQL row-level security)."""
     if connections[DEFAULT_DB_ALIAS].vendor != "postgresql":

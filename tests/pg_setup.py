@@ -52,6 +52,7 @@ def flush_as_owner(self, **options):
     from django.core.management.color import no_style
     from django.core.management.sql import emit_post_migrate_signal, sql_flush
     from django.db import connections
+    from psycopg import sql
 
     database = options["database"]
     statements = sql_flush(
@@ -61,8 +62,28 @@ def flush_as_owner(self, **options):
         allow_cascade=options.get("allow_cascade", False),
     )
     if statements:
-        with psycopg.connect(**owner_conninfo(), autocommit=True) as owner:
+        tables = connections[database].introspection.django_table_names(only_existing=True)
+        # One transaction: tables that guard themselves with triggers (the append-only audit
+        # log refuses TRUNCATE) have them switched off for the flush only.
+        with psycopg.connect(**owner_conninfo()) as owner:
+            guarded = [
+                name
+                for (name,) in owner.execute(
+                    "SELECT DISTINCT c.relname FROM pg_trigger t "
+                    "JOIN pg_class c ON c.oid = t.tgrelid "
+                    "WHERE NOT t.tgisinternal AND c.relname = ANY(%s)",
+                    [tables],
+                )
+            ]
+            for name in guarded:
+                owner.execute(
+                    sql.SQL("ALTER TABLE {} DISABLE TRIGGER USER").format(sql.Identifier(name))
+                )
             owner.execute("; ".join(statements))
+            for name in guarded:
+                owner.execute(
+                    sql.SQL("ALTER TABLE {} ENABLE TRIGGER USER").format(sql.Identifier(name))
+                )
     if not options.get("inhibit_post_migrate"):
         emit_post_migrate_signal(options.get("verbosity", 1), False, database)
 

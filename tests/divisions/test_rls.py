@@ -4,6 +4,7 @@ import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from hypothesis import HealthCheck, given, settings
 
+from divisions.models import DataScopeChange, User
 from divisions.scoping import acting_as, unscoped
 from tests import oracle
 from tests.jobs.test_rule_property import build, worlds
@@ -15,7 +16,7 @@ COVERED_TABLES = [
     "divisions_division",
     "divisions_datascope",
     "divisions_datascopedivision",
-    "divisions_tenant",
+    "divisions_datascopechange",
 ]
 
 
@@ -40,6 +41,9 @@ def database_view():
         "join from tenants": ids(
             "SELECT j.id FROM divisions_tenant t JOIN jobs_job j ON j.tenant_id = t.id"
         ),
+        "join from users": ids(
+            "SELECT j.id FROM divisions_user u JOIN jobs_job j ON j.division_id = u.division_id"
+        ),
         "subquery": ids(
             "SELECT d.id FROM divisions_division d "
             "WHERE EXISTS (SELECT 1 FROM jobs_job j WHERE j.division_id = d.id)"
@@ -52,11 +56,14 @@ def database_view():
 def oracle_view(world, user):
     """The same, from the pure-Python oracle."""
     visible = oracle.visible_jobs(world, user)
+    # Users are not a policy table: any division with a member joins.
+    member_divisions = set(User.objects.exclude(division=None).values_list("division", flat=True))
     principal = oracle._principal(user)
     return {
         "table": visible,
         "join from divisions": {pk for pk in visible if world.jobs[pk][1] is not None},
         "join from tenants": visible,
+        "join from users": {pk for pk in visible if world.jobs[pk][1] in member_divisions},
         "subquery": {world.jobs[pk][1] for pk in visible if world.jobs[pk][1] is not None},
         "aggregate": (len(visible), len({world.jobs[pk][0] for pk in visible})),
         "divisions": {
@@ -135,6 +142,14 @@ class TestRawSqlMatchesTheOracle:
 
 class TestFailClosed:
     def test_no_principal_sees_no_rows(self, world):
+        with unscoped("a recorded change, so every covered table has rows"):
+            DataScopeChange.objects.create(
+                tenant=world.tenants.acme,
+                datascope=world.d.hq.data_scope,
+                changed_by_name="acme-admin",
+                before={},
+                after={},
+            )
         for table in COVERED_TABLES:
             assert rows(f"SELECT count(*) FROM {table}") == [(0,)], table
         with unscoped("count"):
@@ -313,7 +328,6 @@ class TestAppRole:
         "sql",
         [
             "CREATE TABLE planted (id int)",
-            "CREATE TEMPORARY TABLE divisions_user (id int)",
             "ALTER TABLE jobs_job DISABLE ROW LEVEL SECURITY",
             "DROP POLICY proone_scope ON jobs_job",
             "TRUNCATE jobs_job CASCADE",
@@ -324,6 +338,17 @@ class TestAppRole:
         refused = pytest.raises(DatabaseError, match="permission denied|must be owner")
         with refused, transaction.atomic():
             rows(sql)
+
+    def test_temporary_tables_cannot_stand_in_for_the_rule_tables(self, world):
+        """A temporary divisions_user claiming sam is a tenant admin changes nothing."""
+        with acting_as(world.u.sam):
+            rows(
+                "CREATE TEMPORARY TABLE divisions_user ON COMMIT DROP AS "
+                "SELECT * FROM public.divisions_user"
+            )
+            rows("UPDATE pg_temp.divisions_user SET is_tenant_admin = true, is_staff = true")
+            rows("SET LOCAL search_path = pg_temp, public")
+            assert rows("SELECT count(*) FROM jobs_job") == [(3,)]
 
     def test_cannot_switch_row_security_off(self, world):
         refused = pytest.raises(DatabaseError, match="row-level security")

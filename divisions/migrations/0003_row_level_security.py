@@ -156,7 +156,12 @@ AS $$
 $$;
 """
 
-TENANT_TABLES = ["divisions_division", "divisions_datascope", "divisions_datascopedivision"]
+TENANT_TABLES = [
+    "divisions_division",
+    "divisions_datascope",
+    "divisions_datascopedivision",
+    "divisions_datascopechange",
+]
 TENANT_ISOLATION = (
     "(SELECT proone_acting_system()) OR tenant_id = (SELECT proone_acting_tenant())"
 )
@@ -184,10 +189,9 @@ def _unsecure(table):
 
 POLICIES = (
     "".join(_secure(table, TENANT_ISOLATION) for table in TENANT_TABLES)
-    + _secure("divisions_tenant", "(SELECT proone_acting_system()) OR id = (SELECT proone_acting_tenant())")
     + _secure("jobs_job", JOB_VISIBILITY)
 )
-UNDO_POLICIES = "".join(_unsecure(t) for t in [*TENANT_TABLES, "divisions_tenant", "jobs_job"])
+UNDO_POLICIES = "".join(_unsecure(t) for t in [*TENANT_TABLES, "jobs_job"])
 
 UNDO_FUNCTIONS = """
 DROP FUNCTION public.proone_visible_divisions();
@@ -209,6 +213,8 @@ ALTER TABLE divisions_datascopedivision ADD CONSTRAINT membership_scope_same_ten
     FOREIGN KEY (datascope_id, tenant_id) REFERENCES divisions_datascope (id, tenant_id);
 ALTER TABLE divisions_datascopedivision ADD CONSTRAINT membership_division_same_tenant
     FOREIGN KEY (division_id, tenant_id) REFERENCES divisions_division (id, tenant_id);
+ALTER TABLE divisions_datascopechange ADD CONSTRAINT scopechange_scope_same_tenant
+    FOREIGN KEY (datascope_id, tenant_id) REFERENCES divisions_datascope (id, tenant_id);
 ALTER TABLE divisions_user ADD CONSTRAINT user_division_same_tenant
     FOREIGN KEY (division_id, tenant_id) REFERENCES divisions_division (id, tenant_id);
 ALTER TABLE divisions_user ADD CONSTRAINT user_division_needs_tenant
@@ -220,6 +226,7 @@ UNDO_SAME_TENANT = """
 ALTER TABLE jobs_job DROP CONSTRAINT job_division_same_tenant;
 ALTER TABLE divisions_user DROP CONSTRAINT user_division_needs_tenant;
 ALTER TABLE divisions_user DROP CONSTRAINT user_division_same_tenant;
+ALTER TABLE divisions_datascopechange DROP CONSTRAINT scopechange_scope_same_tenant;
 ALTER TABLE divisions_datascopedivision DROP CONSTRAINT membership_division_same_tenant;
 ALTER TABLE divisions_datascopedivision DROP CONSTRAINT membership_scope_same_tenant;
 ALTER TABLE divisions_division DROP CONSTRAINT division_scope_same_tenant;
@@ -253,7 +260,7 @@ def store_signing_key(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("divisions", "0001_initial"),
+        ("divisions", "0002_datascopechange"),
         ("jobs", "0001_initial"),
     ]
 
