@@ -23,6 +23,14 @@ def _in_the_scope_it_was_made_in(method):
     return evaluate
 
 
+def _same(one, other):
+    """True when two scopes act for the same user (the database principal is the same)."""
+    if one.is_unscoped or other.is_unscoped:
+        return False
+    pk = getattr(one.user, "pk", None)
+    return pk is not None and pk == getattr(other.user, "pk", None)
+
+
 def _database_enforces():
     from .rls import enforced
 
@@ -48,7 +56,8 @@ class ScopedQuerySet(models.QuerySet):
         scope = self._made_under
         if scope is None or self.db != DEFAULT_DB_ALIAS or not _database_enforces():
             return None
-        if not self._made_for_named_user and current_scope() is not None:
+        current = current_scope()
+        if current is not None and (not self._made_for_named_user or _same(current, scope)):
             return None
         return scope
 

@@ -4,7 +4,8 @@ The PostgreSQL test database: migrated by the owner role, used by the app role.
 pytest-django would create `test_<name>` through the default connection, but the app role may
 not create databases or tables. Here the database named by DATABASE_URL (made empty by
 tests/postgres_server.py, its name must start with `test_`) is migrated by the owner role
-(DATABASE_MIGRATE_URL) in a subprocess, and the tests connect as the app role only.
+(PROONE_TEST_OWNER_URL, given to `migrate` as DATABASE_URL and DATABASE_MIGRATE_URL) in a
+subprocess, and the tests connect as the app role only.
 
 Transactional tests (live_server, browser tests) end with Django's flush, a TRUNCATE. The app
 role has no TRUNCATE privilege (TRUNCATE ignores row-level security), so the flush runs over a
@@ -16,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import environ
 import pytest
 from django.conf import settings
 from django.core.management.commands import flush
@@ -32,11 +34,20 @@ call_command("migrate", interactive=False, verbosity=0, run_syncdb=True)
 """
 
 
+def owner_url():
+    """The owner role's URL: PROONE_TEST_OWNER_URL (set by tests/postgres_server.py)."""
+    url = os.environ.get("PROONE_TEST_OWNER_URL")
+    if not url:
+        raise pytest.UsageError(
+            "PostgreSQL tests need PROONE_TEST_OWNER_URL (the owner role); run them with "
+            "tests/postgres_server.py or make test."
+        )
+    return url
+
+
 def owner_conninfo():
-    """psycopg connection arguments of the owner role (DATABASE_MIGRATE_URL)."""
-    owner = settings.DATABASE_MIGRATE
-    if not owner:
-        raise pytest.UsageError("PostgreSQL tests need DATABASE_MIGRATE_URL (the owner role).")
+    """psycopg connection arguments of the owner role."""
+    owner = environ.Env.db_url_config(owner_url())
     return {
         "dbname": owner["NAME"],
         "user": owner["USER"],
@@ -97,14 +108,11 @@ def django_db_setup(django_db_blocker):
             f"Refusing to run tests in database {name!r}: its name must start with 'test_' "
             "(make test / tests/postgres_server.py creates one)."
         )
-    owner = settings.DATABASE_MIGRATE
     env = dict(
         os.environ,
         DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE,
-        DATABASE_URL=(
-            f"postgres://{owner['USER']}:{owner['PASSWORD']}@{owner['HOST']}:{owner['PORT']}"
-            f"/{owner['NAME']}"
-        ),
+        DATABASE_URL=owner_url(),
+        DATABASE_MIGRATE_URL=owner_url(),
     )
     subprocess.run(  # noqa: S603 - this interpreter, a fixed script
         [sys.executable, "-c", MIGRATE],
