@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: run test lint format test-sqlite test-browser-deps clean
+.PHONY: run test lint format test-sqlite test-postgres test-browser-deps clean
 
 $(VENV)/.run-deps: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +45,17 @@ format: $(VENV)/.test-deps
 test-sqlite: $(VENV)/.test-deps test-browser-deps
 	$(PY) -m pytest
 
-test: lint test-sqlite
+# The whole suite again on a throwaway PostgreSQL 15 (row-level security), as the app role.
+# PROONE_TEST_POSTGRES_URL=postgres://superuser@host/postgres uses that server instead.
+test-postgres: $(VENV)/.test-deps test-browser-deps
+	$(PY) tests/postgres_server.py
+
+# Both runs happen even when the first fails; either failure fails `make test`.
+test: lint
+	@status=0; \
+	$(MAKE) --no-print-directory test-sqlite || status=1; \
+	$(MAKE) --no-print-directory test-postgres || status=1; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) db.sqlite3 artifacts .pytest_cache .hypothesis

@@ -8,4 +8,4 @@ class DivisionsConfig(AppConfig):
     verbose_name = "Organisation"
 
     def ready(self):
-        from . import signals  # noqa: F401
+        from . import checks, signals  # noqa: F401

@@ -1,11 +1,14 @@
 """Who the ORM acts for: `acting_as(user)`, `unscoped(reason)` and `ScopeError`."""
 
+import asyncio
 import contextvars
 import logging
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 logger = logging.getLogger("proone.scoping")
 
@@ -47,11 +50,8 @@ def acting_user():
 @contextmanager
 def acting_as(user):
     """Filter every scoped manager for `user` inside the block (None means anonymous)."""
-    token = _current.set(Scope(user=user))
-    try:
+    with _entered(Scope(user=user)):
         yield user
-    finally:
-        _current.reset(token)
 
 
 @contextmanager
@@ -60,8 +60,50 @@ def unscoped(reason):
     if not isinstance(reason, str) or not reason.strip():
         raise ValueError("unscoped() needs a reason, e.g. unscoped('nightly export')")
     logger.info("unscoped access: %s", reason)
-    token = _current.set(Scope(reason=reason))
-    try:
+    with _entered(Scope(reason=reason)):
         yield
+
+
+@contextmanager
+def within(scope):
+    """Re-enter a recorded Scope, e.g. to evaluate a queryset after the block that made it."""
+    with _entered(scope):
+        yield
+
+
+def _database_enforces():
+    """True when the scope must also reach the database (PostgreSQL row-level security)."""
+    if connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
+        return False
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return True
+    # Async code cannot use the ORM in this thread, so there is no transaction to scope; the
+    # database then has no principal and returns nothing (fail closed).
+    return bool(os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE"))
+
+
+@contextmanager
+def _entered(scope):
+    """Make `scope` current; on PostgreSQL, run the block in a transaction acting for it."""
+    from . import rls
+
+    outer = _current.get()
+    token = _current.set(scope)
+    try:
+        if not _database_enforces():
+            yield
+            return
+        connection = connections[DEFAULT_DB_ALIAS]
+        try:
+            # The principal lives exactly as long as this transaction (or savepoint).
+            with transaction.atomic():
+                rls.set_principal(scope)
+                yield
+        finally:
+            # A nested scope hands the enclosing transaction back to the outer principal.
+            if connection.in_atomic_block and not connection.needs_rollback:
+                rls.set_principal(outer)
     finally:
         _current.reset(token)

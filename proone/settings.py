@@ -5,6 +5,10 @@ DATABASE_URL                 where the app's data lives, connecting as the appli
                              (default: SQLite file `db.sqlite3` in the project folder).
 DATABASE_MIGRATE_URL         the owner role that runs migrations (PostgreSQL); unset on SQLite.
 SECRET_KEY                   signs sessions and tokens; required when DEBUG is off.
+RLS_SIGNING_KEY              signs the principal sent to PostgreSQL's row-level security
+                             (default: derived from SECRET_KEY). After changing it (or
+                             SECRET_KEY) run `manage.py create_db_roles` to store it in the
+                             database; see docs/security.md.
 DEBUG                        development mode (default: off).
 ALLOWED_HOSTS                comma-separated host names served (default: 127.0.0.1,localhost).
 MIGRATIONS_REQUIRE_SIGNOFF   plain `migrate` refuses, only `migrate_secure` applies migrations
@@ -98,6 +102,9 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASE_MIGRATE = env.db("DATABASE_MIGRATE_URL") if "DATABASE_MIGRATE_URL" in env else None
+
+# PostgreSQL row-level security: the key that signs the principal (divisions/rls.py).
+RLS_SIGNING_KEY = env("RLS_SIGNING_KEY", default=f"proone-rls:{SECRET_KEY}")
 
 AUTH_USER_MODEL = "divisions.User"
 

@@ -5,14 +5,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from .views import SignOutView
+from .views import SignInForm, SignOutView
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/jobs/", permanent=False)),
     # Only sign-in and sign-out: the portal has no self-service password reset.
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True, authentication_form=SignInForm
+        ),
         name="login",
     ),
     path("accounts/logout/", SignOutView.as_view(), name="logout"),

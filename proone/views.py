@@ -1,7 +1,21 @@
-"""Sign-out that says so: Django's LogoutView plus a note on the sign-in page."""
+"""Sign-in that refuses oversized names, and sign-out that says so."""
 
 from django.contrib import messages
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LogoutView
+from django.core.validators import MaxLengthValidator
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, with the username's length validated, not only hinted.
+
+    Django sets only the HTML maxlength; an oversized name still reached authenticate() and
+    django-axes, whose 255-character column PostgreSQL enforces (a server error)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["username"]
+        field.validators.append(MaxLengthValidator(field.max_length))
 
 
 class SignOutView(LogoutView):

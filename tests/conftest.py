@@ -4,6 +4,7 @@ cross-tenant and cross-division negative test."""
 from types import SimpleNamespace
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
 from divisions.scoping import unscoped
@@ -16,6 +17,24 @@ from .factories import (
     UserFactory,
     allow,
 )
+
+# --- PostgreSQL pass (make test runs the suite on SQLite, then on PostgreSQL) ---------------
+ON_POSTGRES = "postgresql" in settings.DATABASES["default"]["ENGINE"]
+if ON_POSTGRES:
+    from .pg_setup import django_db_setup  # noqa: F401  (migrated by the owner role)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked postgres need row-level security: skipped, and said so, on SQLite."""
+    if ON_POSTGRES:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: runs in the PostgreSQL pass of make test")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+# ---------------------------------------------------------------------------------------------
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -49,8 +50,10 @@ def list_all(client, query=""):
 
 
 def jobs_by_id(ids):
-    """The jobs with these ids, read straight from the table (not through the scope)."""
-    return {job.pk: job for job in QuerySet(Job).filter(pk__in=ids)}
+    """The jobs with these ids, read straight from the table (not through the scope); as
+    system work, since on PostgreSQL the database itself hides rows outside a scope."""
+    with unscoped("test truth"):
+        return {job.pk: job for job in QuerySet(Job).filter(pk__in=ids)}
 
 
 def newest_first(ids):
@@ -318,10 +321,16 @@ class TestBadInput:
         assert "No more jobs" in response.content.decode()
 
 
+# On PostgreSQL each request is a transaction acting for its user (divisions.scoping); inside
+# the test's own transaction that is a SAVEPOINT and a RELEASE, which are counted. The one
+# statement that sets the principal goes through a raw cursor and is not (docs/security.md).
+REQUEST_TRANSACTION = 2 if connection.vendor == "postgresql" else 0
+
+
 class TestQueryCount:
     # session, user, the user's tenant and division (header), division choices, capped count,
     # the page's rows (jobs joined with their division).
-    LIST_QUERIES = 7
+    LIST_QUERIES = 7 + REQUEST_TRANSACTION
 
     def test_first_and_deeper_pages_are_pinned(self, client, crowd, django_assert_num_queries):
         client.force_login(crowd.u.alice)
@@ -343,5 +352,5 @@ class TestQueryCount:
     def test_detail_is_pinned(self, client, world, django_assert_num_queries):
         client.force_login(world.u.elle)
         # session, user, tenant and division for the header, the job with its relations.
-        with django_assert_num_queries(5):
+        with django_assert_num_queries(5 + REQUEST_TRANSACTION):
             assert client.get(world.jobs.electrical.get_absolute_url()).status_code == 200

@@ -1,0 +1,70 @@
+"""System checks for PostgreSQL row-level security: the app role must not escape it."""
+
+from django.core.checks import Error, Tags, register
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
+
+HINT = "Connect DATABASE_URL as the app role made by manage.py create_db_roles."
+
+
+def app_role_problems(rolsuper, rolbypassrls, owned, key_stored):
+    """The ways the connected role would escape (or break) the policies, as check messages."""
+    problems = []
+    if rolsuper or rolbypassrls:
+        problems.append(
+            Error(
+                "DATABASE_URL connects as a role that bypasses row-level security "
+                "(superuser or BYPASSRLS): the database does not enforce the division rule.",
+                hint=HINT,
+                id="divisions.E001",
+            )
+        )
+    if owned:
+        problems.append(
+            Error(
+                f"DATABASE_URL connects as a role that owns {owned} tables; an owner can switch "
+                "row-level security off.",
+                hint=HINT,
+                id="divisions.E002",
+            )
+        )
+    if key_stored is False:
+        problems.append(
+            Error(
+                "The database holds no row-level security signing key, or another one than "
+                "RLS_SIGNING_KEY: every scoped transaction will fail.",
+                hint="Run manage.py create_db_roles (see docs/security.md).",
+                id="divisions.E003",
+            )
+        )
+    return problems
+
+
+@register(Tags.security, Tags.database)
+def check_app_role(app_configs, databases=None, **kwargs):
+    """On PostgreSQL, the app's role must be subject to the policies (runs with --database)."""
+    if not databases or DEFAULT_DB_ALIAS not in databases:
+        return []
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT r.rolsuper, r.rolbypassrls, "
+            "(SELECT count(*) FROM pg_class c WHERE c.relowner = r.oid AND c.relkind IN "
+            "('r', 'p') AND c.relnamespace = 'public'::regnamespace), "
+            "to_regprocedure('public.proone_enter(text)') IS NOT NULL "
+            "FROM pg_roles r WHERE r.rolname = current_user"
+        )
+        rolsuper, rolbypassrls, owned, migrated = cursor.fetchone()
+        key_stored = None
+        if migrated and not (rolsuper or rolbypassrls or owned):
+            # The app role cannot read the key; a signed system token shows whether it is there.
+            from . import rls
+
+            try:
+                with transaction.atomic(), connection.cursor() as probe:
+                    probe.execute("SELECT proone_enter(%s)", [rls.principal_token(rls.SYSTEM, 0)])
+                key_stored = True
+            except DatabaseError:
+                key_stored = False
+    return app_role_problems(rolsuper, rolbypassrls, owned, key_stored)

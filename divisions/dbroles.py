@@ -1,0 +1,136 @@
+"""The two PostgreSQL roles: the owner (DDL, migrations) and the app (data only, no bypass)."""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+@dataclass(frozen=True)
+class Role:
+    """A login role and the database it works in, read from a Django DATABASES entry."""
+
+    name: str
+    password: str
+    database: str
+
+    @classmethod
+    def from_settings(cls, settings_dict, what):
+        if not settings_dict or "postgresql" not in settings_dict.get("ENGINE", ""):
+            raise ImproperlyConfigured(f"{what} must name a PostgreSQL database.")
+        for key in ("USER", "PASSWORD", "NAME"):
+            if not settings_dict.get(key):
+                raise ImproperlyConfigured(f"{what} has no {key.lower()}.")
+        return cls(settings_dict["USER"], settings_dict["PASSWORD"], settings_dict["NAME"])
+
+
+ROLE_OPTIONS = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
+
+
+def create_db_roles(admin_url, owner, app, log=print):
+    """Create or update both roles, the database and the grants; idempotent."""
+    import psycopg
+    from psycopg import sql
+
+    if owner.name == app.name:
+        raise ImproperlyConfigured("The owner role and the app role must be different roles.")
+    if owner.database != app.database:
+        raise ImproperlyConfigured(
+            "DATABASE_URL and DATABASE_MIGRATE_URL name different databases."
+        )
+    ident = sql.Identifier
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        if not admin.execute(
+            "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()[0]:
+            raise ImproperlyConfigured("The admin URL must connect as a superuser.")
+        for role, extra in ((owner, "INHERIT"), (app, "NOINHERIT")):
+            exists = admin.execute(
+                "SELECT 1 FROM pg_roles WHERE rolname = %s", [role.name]
+            ).fetchone()
+            verb = "ALTER" if exists else "CREATE"
+            admin.execute(
+                sql.SQL("{} ROLE {} WITH {} {} PASSWORD {}").format(
+                    sql.SQL(verb),
+                    ident(role.name),
+                    sql.SQL(ROLE_OPTIONS),
+                    sql.SQL(extra),
+                    sql.Literal(role.password),
+                )
+            )
+            log(f"{verb.lower()}d role {role.name}")
+        # The app role inherits nothing: no membership in the owner or any other role.
+        for (granted,) in admin.execute(
+            "SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid "
+            "JOIN pg_roles a ON a.oid = m.member WHERE a.rolname = %s",
+            [app.name],
+        ).fetchall():
+            admin.execute(sql.SQL("REVOKE {} FROM {}").format(ident(granted), ident(app.name)))
+        if admin.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [owner.database]
+        ).fetchone():
+            admin.execute(
+                sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                    ident(owner.database), ident(owner.name)
+                )
+            )
+        else:
+            admin.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {} ENCODING 'UTF8' TEMPLATE template0").format(
+                    ident(owner.database), ident(owner.name)
+                )
+            )
+            log(f"created database {owner.database}")
+    with psycopg.connect(admin_url, dbname=owner.database, autocommit=True) as db:
+        _grant(db, owner, app)
+        owned = db.execute(
+            "SELECT count(*) FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner "
+            "WHERE r.rolname = %s",
+            [app.name],
+        ).fetchone()[0]
+        if owned:
+            raise ImproperlyConfigured(
+                f"The app role {app.name} owns {owned} tables or sequences; reassign them to "
+                f"{owner.name} (REASSIGN OWNED BY {app.name} TO {owner.name})."
+            )
+        if db.execute("SELECT to_regclass('proone_rls.signing_key')").fetchone()[0]:
+            from .rls import store_signing_key
+
+            with db.cursor() as cursor:
+                store_signing_key(cursor)
+            log("stored the row-level security signing key")
+    log(f"roles ready: owner {owner.name} (migrations), app {app.name} (DATABASE_URL)")
+
+
+def _grant(db, owner, app):
+    from psycopg import sql
+
+    o, a, d = (sql.Identifier(x) for x in (owner.name, app.name, owner.database))
+    statements = [
+        # Nobody else connects. Temporary tables are allowed (bulk seeding uses one): they
+        # cannot stand in for the policy's tables, whose functions pin search_path.
+        sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(d),
+        sql.SQL("GRANT CONNECT, CREATE, TEMPORARY ON DATABASE {} TO {}").format(d, o),
+        sql.SQL("REVOKE ALL ON DATABASE {} FROM {}").format(d, a),
+        sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(d, a),
+        sql.SQL("ALTER SCHEMA public OWNER TO {}").format(o),
+        sql.SQL("REVOKE ALL ON SCHEMA public FROM PUBLIC"),
+        sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(a),
+        # Tables the owner creates later (migrations) are covered as they appear.
+        sql.SQL(
+            "ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA public "
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {}"
+        ).format(o, a),
+        sql.SQL(
+            "ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA public "
+            "GRANT USAGE, SELECT ON SEQUENCES TO {}"
+        ).format(o, a),
+        sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}").format(
+            a
+        ),
+        sql.SQL(
+            "REVOKE TRUNCATE, REFERENCES, TRIGGER ON ALL TABLES IN SCHEMA public FROM {}"
+        ).format(a),
+        sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}").format(a),
+    ]
+    for statement in statements:
+        db.execute(statement)

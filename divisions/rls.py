@@ -1,0 +1,93 @@
+"""
+The principal that PostgreSQL's row-level security policies act for, one per transaction.
+
+The app never tells the database "I am user 42" in a form SQL could repeat. It sends a token
+signed with the RLS signing key (settings.RLS_SIGNING_KEY): `u:<user id>:<unix time>:<hmac>`
+for a user, `s:0:<unix time>:<hmac>` for unscoped system work. The database function
+`proone_enter(token)` (SECURITY DEFINER, the only reader of the key table) checks the
+signature and the time, then stores with `set_config(..., true)` a proof bound to this
+transaction (backend pid and transaction start time, signed again). The policies verify that
+proof once per statement through `proone_principal()`. So an SQL injection can neither forge a
+principal (it has no key) nor replay one from another transaction (the proof names it). The
+token travels as a bind parameter, so it never appears in pg_stat_activity's query text.
+
+On SQLite none of this runs: the ORM layer alone scopes queries there.
+"""
+
+import hashlib
+import hmac
+import time
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+
+SYSTEM = "s"
+USER = "u"
+SETTING = "proone.principal"
+
+
+def signing_key():
+    """The 64-byte HMAC-SHA256 key shared by the app and the database."""
+    return hashlib.sha512(settings.RLS_SIGNING_KEY.encode()).digest()
+
+
+def key_pads(key=None):
+    """The key XOR ipad and XOR opad, as the database stores it (HMAC from built-in sha256)."""
+    key = key or signing_key()
+    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+
+
+def sign(message):
+    """Hex HMAC-SHA256 of `message` under the signing key (the database computes the same)."""
+    return hmac.new(signing_key(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def principal_token(kind, principal_id, now=None):
+    """A signed token naming a user (kind "u") or system work (kind "s", id 0)."""
+    issued = int(now if now is not None else time.time())
+    message = f"{kind}:{principal_id}:{issued}"
+    return f"{message}:{sign(message)}"
+
+
+def token_for(scope):
+    """The token for a Scope, or None when the scope grants the database nothing."""
+    if scope is None:
+        return None
+    if scope.is_unscoped:
+        return principal_token(SYSTEM, 0)
+    user = scope.user
+    if user is None or not getattr(user, "is_authenticated", False) or user.pk is None:
+        return None
+    return principal_token(USER, user.pk)
+
+
+def enforced(using=DEFAULT_DB_ALIAS):
+    """True when the database enforces row-level security itself (PostgreSQL)."""
+    return connections[using].vendor == "postgresql"
+
+
+def set_principal(scope, using=DEFAULT_DB_ALIAS):
+    """Make the open transaction act for `scope`: one statement, undone at its end."""
+    import psycopg
+
+    connection = connections[using]
+    connection.ensure_connection()
+    token = token_for(scope)
+    # A plain psycopg cursor binds server-side: the token is a parameter, not query text.
+    # Never a named prepared statement: PgBouncer's transaction pooling cannot keep those.
+    with psycopg.Cursor(connection.connection) as cursor:
+        if token is None:
+            cursor.execute("SELECT set_config(%s, '', true)", [SETTING], prepare=False)
+        else:
+            cursor.execute("SELECT proone_enter(%s)", [token], prepare=False)
+
+
+def store_signing_key(cursor):
+    """Write the signing key into the database (needs the owner role or a superuser)."""
+    inner, outer = key_pads()
+    cursor.execute(
+        "INSERT INTO proone_rls.signing_key (id, inner_pad, outer_pad) VALUES (1, %s, %s) "
+        "ON CONFLICT (id) DO UPDATE SET inner_pad = EXCLUDED.inner_pad, "
+        "outer_pad = EXCLUDED.outer_pad",
+        [inner, outer],
+    )

@@ -1,0 +1,33 @@
+"""The system check that the app's PostgreSQL role cannot escape row-level security."""
+
+import pytest
+from django.core.management import call_command
+
+from divisions.checks import app_role_problems, check_app_role
+
+
+def test_a_role_that_escapes_the_policies_is_an_error():
+    ids = [m.id for m in app_role_problems(True, False, 0, None)]
+    assert ids == ["divisions.E001"]
+    ids = [m.id for m in app_role_problems(False, True, 3, False)]
+    assert ids == ["divisions.E001", "divisions.E002", "divisions.E003"]
+
+
+def test_the_least_privileged_role_passes():
+    assert app_role_problems(False, False, 0, True) == []
+
+
+def test_check_runs_only_when_asked_for_the_database():
+    assert check_app_role(None) == []
+
+
+@pytest.mark.postgres
+def test_the_app_role_of_the_test_run_passes(db):
+    assert check_app_role(None, databases=["default"]) == []
+    call_command("check", "--database", "default", "--fail-level", "ERROR")
+
+
+@pytest.mark.postgres
+def test_a_different_key_is_reported(db, settings):
+    settings.RLS_SIGNING_KEY = "not-the-key-in-the-database"
+    assert [m.id for m in check_app_role(None, databases=["default"])] == ["divisions.E003"]

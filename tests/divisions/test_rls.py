@@ -1,0 +1,364 @@
+"""PostgreSQL alone enforces the rule: raw SQL as the app role returns exactly the oracle's rows."""
+
+import pytest
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from hypothesis import HealthCheck, given, settings
+
+from divisions.models import DataScopeChange, User
+from divisions.scoping import acting_as, unscoped
+from tests import oracle
+from tests.jobs.test_rule_property import build, worlds
+
+pytestmark = pytest.mark.postgres
+
+COVERED_TABLES = [
+    "jobs_job",
+    "divisions_division",
+    "divisions_datascope",
+    "divisions_datascopedivision",
+    "divisions_datascopechange",
+]
+
+
+def rows(sql, params=()):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else cursor.rowcount
+
+
+def ids(sql, params=()):
+    return {row[0] for row in rows(sql, params)}
+
+
+def database_view():
+    """What the database alone returns to raw SQL, in the open transaction."""
+    count, tenants = rows("SELECT count(*), count(DISTINCT tenant_id) FROM jobs_job")[0]
+    return {
+        "table": ids("SELECT id FROM jobs_job"),
+        "join from divisions": ids(
+            "SELECT j.id FROM divisions_division d JOIN jobs_job j ON j.division_id = d.id"
+        ),
+        "join from tenants": ids(
+            "SELECT j.id FROM divisions_tenant t JOIN jobs_job j ON j.tenant_id = t.id"
+        ),
+        "join from users": ids(
+            "SELECT j.id FROM divisions_user u JOIN jobs_job j ON j.division_id = u.division_id"
+        ),
+        "subquery": ids(
+            "SELECT d.id FROM divisions_division d "
+            "WHERE EXISTS (SELECT 1 FROM jobs_job j WHERE j.division_id = d.id)"
+        ),
+        "aggregate": (count, tenants),
+        "divisions": ids("SELECT id FROM divisions_division"),
+    }
+
+
+def oracle_view(world, user):
+    """The same, from the pure-Python oracle."""
+    visible = oracle.visible_jobs(world, user)
+    # Users are not a policy table: any division with a member joins.
+    member_divisions = set(User.objects.exclude(division=None).values_list("division", flat=True))
+    principal = oracle._principal(user)
+    return {
+        "table": visible,
+        "join from divisions": {pk for pk in visible if world.jobs[pk][1] is not None},
+        "join from tenants": visible,
+        "join from users": {pk for pk in visible if world.jobs[pk][1] in member_divisions},
+        "subquery": {world.jobs[pk][1] for pk in visible if world.jobs[pk][1] is not None},
+        "aggregate": (len(visible), len({world.jobs[pk][0] for pk in visible})),
+        "divisions": {
+            pk
+            for pk, (tenant_id, _, _) in world.divisions.items()
+            if principal and tenant_id == user.tenant_id
+        },
+    }
+
+
+class TestRawSqlMatchesTheOracle:
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "alice",
+            "sam",
+            "elle",
+            "nodiv",
+            "gina",
+            "acme_admin",
+            "globex_admin",
+            "inactive",
+            "staff_only",
+            "operator",
+            "anonymous",
+        ],
+    )
+    def test_named_user(self, world, name):
+        user = getattr(world.u, name)
+        snapshot = oracle.snapshot()
+        with acting_as(user):
+            got = database_view()
+        assert got == oracle_view(snapshot, user)
+
+    def test_named_cases_are_not_trivial(self, world):
+        with acting_as(world.u.sam):
+            assert ids("SELECT title FROM jobs_job") == {
+                "Electrical job",
+                "Plumbing job",
+                "Sparks job",
+            }
+        with acting_as(world.u.acme_admin):
+            assert len(ids("SELECT id FROM jobs_job")) == 5
+
+    def test_rule_follows_the_tables_not_the_app(self, world):
+        """The database reads the user's row itself: a change is seen at once."""
+        with acting_as(world.u.sam):
+            assert "Head Office job" not in ids("SELECT title FROM jobs_job")
+        with unscoped("promote sam"):
+            rows(
+                "UPDATE divisions_user SET is_tenant_admin = true, is_staff = true WHERE id = %s",
+                [world.u.sam.pk],
+            )
+        # The Python object still says sam is a plain member; the database knows better.
+        with acting_as(world.u.sam):
+            assert "Head Office job" in ids("SELECT title FROM jobs_job")
+
+    @settings(
+        max_examples=25,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(description=worlds())
+    def test_random_worlds(self, db, description):
+        with unscoped("property test world"), transaction.atomic():
+            try:
+                users = build(description)
+                world = oracle.snapshot()
+                for user in users:
+                    with acting_as(user):
+                        got = database_view()
+                    assert got == oracle_view(world, user), user.username
+            finally:
+                transaction.set_rollback(True)
+
+
+class TestFailClosed:
+    def test_no_principal_sees_no_rows(self, world):
+        with unscoped("a recorded change, so every covered table has rows"):
+            DataScopeChange.objects.create(
+                tenant=world.tenants.acme,
+                datascope=world.d.hq.data_scope,
+                changed_by_name="acme-admin",
+                before={},
+                after={},
+            )
+        for table in COVERED_TABLES:
+            assert rows(f"SELECT count(*) FROM {table}") == [(0,)], table
+        with unscoped("count"):
+            for table in COVERED_TABLES:
+                assert rows(f"SELECT count(*) FROM {table}")[0][0] > 0, table
+
+    def test_principal_ends_with_the_scope(self, world):
+        with acting_as(world.u.acme_admin):
+            assert rows("SELECT count(*) FROM jobs_job") == [(5,)]
+        assert rows("SELECT count(*) FROM jobs_job") == [(0,)]
+        with unscoped("outer"):
+            with acting_as(world.u.sam):
+                assert rows("SELECT count(*) FROM jobs_job") == [(3,)]
+            # Back to the outer principal once the nested scope ends.
+            assert rows("SELECT count(*) FROM jobs_job") == [(8,)]
+
+    def test_nested_scope_ending_in_an_error_restores_the_outer_principal(self, world):
+        with acting_as(world.u.gina):
+            with pytest.raises(ZeroDivisionError), unscoped("fails"):
+                assert rows("SELECT count(*) FROM jobs_job") == [(8,)]
+                1 / 0  # noqa: B018
+            assert ids("SELECT title FROM jobs_job") == {"Field job"}
+
+
+class TestNoForging:
+    """SQL that reaches the database (an injection) cannot choose its principal."""
+
+    def assert_refused(self, *statements):
+        refused = pytest.raises(DatabaseError, match="forged|invalid|malformed|permission denied")
+        with refused, transaction.atomic():
+            for sql in statements:
+                rows(sql)
+            rows("SELECT count(*) FROM jobs_job")
+
+    def test_forged_user_principal(self, world):
+        admin = world.u.acme_admin.pk
+        with acting_as(world.u.sam):
+            self.assert_refused(f"SELECT set_config('proone.principal', 'u:{admin}:00', true)")
+            self.assert_refused(f"SELECT set_config('proone.principal', 'u:{admin}:00', false)")
+            # After the refused attempts sam is still sam, with sam's rows.
+            assert rows("SELECT count(*) FROM jobs_job") == [(3,)]
+
+    def test_forged_system_principal(self, world):
+        with acting_as(world.u.sam):
+            self.assert_refused(
+                "SELECT set_config('proone.principal', 's:0:' || repeat('0', 64), true)"
+            )
+
+    def test_other_users_proof_with_own_signature_fails(self, world):
+        with acting_as(world.u.sam):
+            proof = rows("SELECT current_setting('proone.principal')")[0][0]
+            kind, _, signature = proof.split(":")
+            forged = f"{kind}:{world.u.acme_admin.pk}:{signature}"
+            self.assert_refused(f"SELECT set_config('proone.principal', '{forged}', true)")
+
+    def test_unsigned_or_badly_signed_tokens_refused(self, world):
+        with acting_as(world.u.sam):
+            self.assert_refused("SELECT proone_enter('s:0:1700000000:' || repeat('a', 64))")
+            self.assert_refused("SELECT proone_enter('s:0')")
+
+    def test_stale_signed_token_refused(self, world):
+        from divisions.rls import principal_token
+
+        old = principal_token("s", 0, now=1_000_000_000)
+        too_old = pytest.raises(DatabaseError, match="older than")
+        with acting_as(world.u.sam), too_old, transaction.atomic():
+            rows("SELECT proone_enter(%s)", [old])
+
+    def test_key_is_out_of_reach(self, world):
+        with acting_as(world.u.sam):
+            self.assert_refused("SELECT * FROM proone_rls.signing_key")
+            self.assert_refused("SELECT proone_rls.sign('s:0')")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_proof_from_another_transaction_is_refused(world):
+    """A system proof read during unscoped work is worthless in any later transaction."""
+    with unscoped("nightly export"):
+        proof = rows("SELECT current_setting('proone.principal')")[0][0]
+        assert rows("SELECT count(*) FROM jobs_job") == [(8,)]
+    refused = pytest.raises(DatabaseError, match="another transaction")
+    with acting_as(world.u.sam), refused, transaction.atomic():
+        rows("SELECT set_config('proone.principal', %s, true)", [proof])
+        rows("SELECT count(*) FROM jobs_job")
+    # Nor outside any scope, where the app sets no principal.
+    with pytest.raises(DatabaseError, match="another transaction"), transaction.atomic():
+        rows("SELECT set_config('proone.principal', %s, true)", [proof])
+        rows("SELECT count(*) FROM jobs_job")
+
+
+class TestWritesStayInScope:
+    def refused(self, sql, params, error=DatabaseError):
+        with pytest.raises(error), transaction.atomic():
+            rows(sql, params)
+
+    def test_member_cannot_move_a_job_into_an_invisible_division(self, world):
+        with acting_as(world.u.sam):
+            self.refused(
+                "UPDATE jobs_job SET division_id = %s WHERE id = %s",
+                [world.d.hq.pk, world.jobs.sparks.pk],
+            )
+            self.refused(
+                "INSERT INTO jobs_job (tenant_id, division_id, title, description, status, "
+                "created_at, updated_at) VALUES (%s, %s, 'planted', '', 'open', now(), now())",
+                [world.tenants.acme.pk, world.d.hq.pk],
+            )
+            assert rows(
+                "SELECT division_id FROM jobs_job WHERE id = %s", [world.jobs.sparks.pk]
+            ) == [(world.d.sparks.pk,)]
+
+    def test_admin_cannot_move_a_job_into_another_tenant(self, world):
+        with acting_as(world.u.acme_admin):
+            self.refused(
+                "UPDATE jobs_job SET tenant_id = %s, division_id = NULL WHERE id = %s",
+                [world.tenants.globex.pk, world.jobs.acme_unassigned.pk],
+            )
+            self.refused(
+                "UPDATE divisions_division SET tenant_id = %s WHERE id = %s",
+                [world.tenants.globex.pk, world.d.hq.pk],
+            )
+
+    def test_writes_to_invisible_rows_touch_nothing(self, world):
+        with acting_as(world.u.sam):
+            assert (
+                connection.cursor()
+                .execute(
+                    "UPDATE jobs_job SET title = 'x' WHERE tenant_id = %s",
+                    [world.tenants.globex.pk],
+                )
+                .rowcount
+                == 0
+            )
+            with connection.cursor() as cursor:
+                cursor.execute("DELETE FROM jobs_job WHERE id = %s", [world.jobs.hq.pk])
+                assert cursor.rowcount == 0
+
+    @pytest.mark.parametrize(
+        "sql",
+        [
+            "UPDATE jobs_job SET division_id = {ops} WHERE id = {hq_job}",
+            "UPDATE divisions_user SET division_id = {ops} WHERE id = {alice}",
+            "INSERT INTO divisions_datascopedivision (tenant_id, datascope_id, division_id) "
+            "VALUES ({acme}, {hq_scope}, {ops})",
+            "UPDATE divisions_user SET tenant_id = NULL WHERE id = {alice}",
+        ],
+    )
+    def test_database_rejects_cross_tenant_references(self, world, sql):
+        """Even unscoped system work cannot point a row at another tenant's division."""
+        values = dict(
+            ops=world.d.ops.pk,
+            hq_job=world.jobs.hq.pk,
+            alice=world.u.alice.pk,
+            acme=world.tenants.acme.pk,
+            hq_scope=world.d.hq.data_scope_id,
+        )
+        with unscoped("test"):
+            self.refused(sql.format(**values), (), IntegrityError)
+
+
+class TestAppRole:
+    def test_is_neither_superuser_nor_bypass_nor_owner(self, db):
+        assert rows(
+            "SELECT rolsuper, rolbypassrls, rolcreatedb, rolcreaterole FROM pg_roles "
+            "WHERE rolname = current_user"
+        ) == [(False, False, False, False)]
+        assert rows(
+            "SELECT count(*) FROM pg_class WHERE relowner = "
+            "(SELECT oid FROM pg_roles WHERE rolname = current_user)"
+        ) == [(0,)]
+        assert rows(
+            "SELECT count(*) FROM pg_namespace WHERE nspowner = "
+            "(SELECT oid FROM pg_roles WHERE rolname = current_user)"
+        ) == [(0,)]
+
+    @pytest.mark.parametrize(
+        "sql",
+        [
+            "CREATE TABLE planted (id int)",
+            "ALTER TABLE jobs_job DISABLE ROW LEVEL SECURITY",
+            "DROP POLICY proone_scope ON jobs_job",
+            "TRUNCATE jobs_job CASCADE",
+            "CREATE FUNCTION proone_principal() RETURNS bigint LANGUAGE sql AS 'SELECT 0::bigint'",
+        ],
+    )
+    def test_cannot_change_the_schema_or_escape_the_policies(self, world, sql):
+        refused = pytest.raises(DatabaseError, match="permission denied|must be owner")
+        with refused, transaction.atomic():
+            rows(sql)
+
+    def test_temporary_tables_cannot_stand_in_for_the_rule_tables(self, world):
+        """A temporary divisions_user claiming sam is a tenant admin changes nothing."""
+        with acting_as(world.u.sam):
+            rows(
+                "CREATE TEMPORARY TABLE divisions_user ON COMMIT DROP AS "
+                "SELECT * FROM public.divisions_user"
+            )
+            rows("UPDATE pg_temp.divisions_user SET is_tenant_admin = true, is_staff = true")
+            rows("SET LOCAL search_path = pg_temp, public")
+            assert rows("SELECT count(*) FROM jobs_job") == [(3,)]
+
+    def test_cannot_switch_row_security_off(self, world):
+        refused = pytest.raises(DatabaseError, match="row-level security")
+        with acting_as(world.u.sam), refused, transaction.atomic():
+            rows("SET LOCAL row_security = off")
+            rows("SELECT count(*) FROM jobs_job")
+
+    def test_every_covered_table_forces_row_level_security(self, db):
+        assert rows(
+            "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
+            "WHERE relname = ANY(%s) ORDER BY relname",
+            [COVERED_TABLES],
+        ) == [(table, True, True) for table in sorted(COVERED_TABLES)]

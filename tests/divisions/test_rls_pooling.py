@@ -1,0 +1,200 @@
+"""The principal lives in one transaction: persistent and pooled connections never leak it."""
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import traceback
+from pathlib import Path
+
+import pytest
+from django.db import connection, connections
+from django.http import HttpResponse
+from django.test import RequestFactory
+
+from divisions.middleware import ScopeMiddleware
+from divisions.scoping import acting_as
+from tests import oracle
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+PGBOUNCER = os.environ.get("PGBOUNCER", "/usr/sbin/pgbouncer")
+
+
+def rows(sql, params=()):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def ids(sql):
+    return {row[0] for row in rows(sql)}
+
+
+def nothing_left_on_the_connection():
+    assert rows("SELECT coalesce(current_setting('proone.principal', true), '')") == [("",)]
+    assert rows("SELECT count(*) FROM jobs_job") == [(0,)]
+
+
+def test_requests_of_different_users_one_after_another_on_one_connection(world):
+    snapshot = oracle.snapshot()
+    seen = []
+
+    def view(request):
+        seen.append((rows("SELECT pg_backend_pid()")[0][0], ids("SELECT id FROM jobs_job")))
+        return HttpResponse()
+
+    users = [world.u.alice, world.u.gina, world.u.sam, world.u.acme_admin, world.u.alice]
+    middleware = ScopeMiddleware(view)
+    for user in users:
+        request = RequestFactory().get("/jobs/")
+        request.user = user
+        middleware(request)
+        nothing_left_on_the_connection()
+    assert len({pid for pid, _ in seen}) == 1, "one persistent connection served every request"
+    for user, (_, got) in zip(users, seen, strict=True):
+        assert got == oracle.visible_jobs(snapshot, user), user.username
+
+
+def test_pages_of_different_users_one_after_another(world, client, settings):
+    """The same through the whole stack, with a persistent connection (CONN_MAX_AGE)."""
+    connection.settings_dict["CONN_MAX_AGE"] = None
+    try:
+        for user, sees, hidden in [
+            (world.u.sam, "Sparks job", "Head Office job"),
+            (world.u.alice, "Head Office job", "Sparks job"),
+            (world.u.gina, "Field job", "Plumbing job"),
+        ]:
+            client.force_login(user)
+            page = client.get("/jobs/").content.decode()
+            assert sees in page and hidden not in page, user.username
+            nothing_left_on_the_connection()
+    finally:
+        connection.settings_dict["CONN_MAX_AGE"] = 0
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def pgbouncer():
+    """A real PgBouncer in transaction-pooling mode with two server connections."""
+    if not Path(PGBOUNCER).exists():
+        pytest.fail(f"PgBouncer is not installed at {PGBOUNCER} (Debian package pgbouncer)")
+    db = connection.settings_dict
+    port = free_port()
+    directory = Path(tempfile.mkdtemp(prefix="proone-pgbouncer-"))
+    (directory / "users.txt").write_text(f'"{db["USER"]}" "{db["PASSWORD"]}"\n')
+    (directory / "pgbouncer.ini").write_text(
+        f"""[databases]
+{db["NAME"]} = host={db["HOST"]} port={db["PORT"]} dbname={db["NAME"]}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = {directory}/users.txt
+pool_mode = transaction
+default_pool_size = 2
+max_client_conn = 50
+ignore_startup_parameters = extra_float_digits,options
+logfile = {directory}/pgbouncer.log
+"""
+    )
+    as_root = os.geteuid() == 0
+    if as_root:  # PgBouncer refuses to run as root
+        for path in [directory, *directory.iterdir()]:
+            shutil.chown(path, "postgres")
+    os.chmod(directory / "users.txt", 0o600)
+    process = subprocess.Popen(  # noqa: S603 - the installed PgBouncer, our own config
+        [PGBOUNCER, str(directory / "pgbouncer.ini")],
+        user="postgres" if as_root else None,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log = directory / "pgbouncer.log"
+                    pytest.fail(
+                        "PgBouncer did not start: " + (log.read_text() if log.exists() else "")
+                    )
+                time.sleep(0.05)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_many_users_through_pgbouncer_in_transaction_mode(world, pgbouncer):
+    snapshot = oracle.snapshot()
+    users = [
+        world.u.alice,
+        world.u.sam,
+        world.u.elle,
+        world.u.gina,
+        world.u.acme_admin,
+        world.u.globex_admin,
+        world.u.nodiv,
+        world.u.inactive,
+    ]
+    expected = {user.pk: oracle.visible_jobs(snapshot, user) for user in users}
+    backend = type(connections["default"])
+    settings_dict = {
+        **connection.settings_dict,
+        "HOST": "127.0.0.1",
+        "PORT": pgbouncer,
+        "DISABLE_SERVER_SIDE_CURSORS": True,
+        "CONN_MAX_AGE": None,
+    }
+    threads, rounds = 8, 15
+    problems, pids, barrier = [], set(), threading.Barrier(threads)
+
+    def client(n):
+        connections["default"] = own = backend(dict(settings_dict), "default")
+        try:
+            barrier.wait()
+            for i in range(rounds):
+                user = users[(n + i) % len(users)]
+                with acting_as(user):
+                    first = ids("SELECT id FROM jobs_job")
+                    rows("SELECT pg_sleep(0.002)")
+                    joined = ids(
+                        "SELECT j.id FROM divisions_division d "
+                        "JOIN jobs_job j ON j.division_id = d.id"
+                    )
+                    pids.add(rows("SELECT pg_backend_pid()")[0][0])
+                want = expected[user.pk]
+                if first != want:
+                    problems.append((user.username, "table", first, want))
+                if joined - want:
+                    problems.append((user.username, "join", joined, want))
+                # Outside a scope, whichever server connection answers holds no principal.
+                leftover = rows("SELECT count(*) FROM jobs_job")[0][0]
+                if leftover:
+                    problems.append((user.username, "after the transaction", leftover, 0))
+        except Exception:  # report it in the main thread
+            problems.append(("thread", n, traceback.format_exc()))
+        finally:
+            own.close()
+
+    workers = [threading.Thread(target=client, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert problems == []
+    assert 1 <= len(pids) <= 2, "eight clients shared PgBouncer's two server connections"

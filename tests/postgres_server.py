@@ -1,0 +1,203 @@
+"""
+Run the whole test suite against PostgreSQL 15, as the application role.
+
+    python tests/postgres_server.py [pytest arguments]
+
+Without PROONE_TEST_POSTGRES_URL it creates a throwaway server: initdb into a temporary
+directory (as the `postgres` user when run as root), pg_ctl on a free port of 127.0.0.1, and
+always stops and deletes it afterwards, also on failure or Ctrl-C. With
+PROONE_TEST_POSTGRES_URL (a superuser URL) it uses that server instead, in a database and
+roles with random names that it drops afterwards.
+
+Either way `manage.py create_db_roles` makes the owner and app roles; pytest then connects
+with DATABASE_URL as the app role, and tests/pg_setup.py migrates as the owner role.
+"""
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def as_postgres(command):
+    """Run PostgreSQL's tools as `postgres` when we are root (initdb refuses root)."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *command]
+    return command
+
+
+class ThrowawayServer:
+    """A PostgreSQL cluster in a temporary directory, listening on 127.0.0.1 only."""
+
+    def __init__(self):
+        self.directory = Path(tempfile.mkdtemp(prefix="proone-pg-"))
+        self.data = self.directory / "data"
+        self.port = free_port()
+        self.password = secrets.token_urlsafe(24)
+        self.started = False
+
+    def start(self):
+        password_file = self.directory / "superuser-password"
+        password_file.write_text(self.password)
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres")
+            shutil.chown(password_file, "postgres")
+        os.chmod(password_file, 0o600)
+        subprocess.run(  # noqa: S603 - fixed PostgreSQL tools, no user input
+            as_postgres(
+                [
+                    str(PG_BIN / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    "postgres",
+                    "--auth=scram-sha-256",
+                    f"--pwfile={password_file}",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                ]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        password_file.unlink()
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.directory} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "-c max_connections=200"
+        )
+        self.started = True
+        subprocess.run(  # noqa: S603 - fixed PostgreSQL tools, no user input
+            as_postgres(
+                [
+                    str(PG_BIN / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.directory / "server.log"),
+                    "-o",
+                    options,
+                    "-w",
+                    "start",
+                ]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        return f"postgres://postgres:{self.password}@127.0.0.1:{self.port}/postgres"
+
+    def stop(self):
+        if self.started:
+            subprocess.run(  # noqa: S603
+                as_postgres(
+                    [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]
+                ),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                check=False,
+            )
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def drop_database_and_roles(admin_url, database, roles):
+    """Remove what the run created on a server it does not own."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+        )
+        for role in roles:
+            admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+def url_with(admin_url, user, password, database):
+    """The admin URL's host and port with another role and database."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(admin_url)
+    host = parts.hostname or "127.0.0.1"
+    port = parts.port or 5432
+    return f"postgres://{user}:{password}@{host}:{port}/{database}"
+
+
+def main(pytest_args):
+    def terminate(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    external = os.environ.get("PROONE_TEST_POSTGRES_URL")
+    server = None
+    suffix = secrets.token_hex(4)
+    database = f"test_proone_{suffix}"
+    owner, app = f"proone_owner_{suffix}", f"proone_app_{suffix}"
+    try:
+        if external:
+            admin_url = external
+            print(
+                f"PostgreSQL tests on the server in PROONE_TEST_POSTGRES_URL, database {database}"
+            )
+        else:
+            server = ThrowawayServer()
+            admin_url = server.start()
+            print(f"PostgreSQL tests on a throwaway server, 127.0.0.1:{server.port}")
+        env = dict(
+            os.environ,
+            DATABASE_URL=url_with(admin_url, app, secrets.token_urlsafe(18), database),
+            DATABASE_MIGRATE_URL=url_with(admin_url, owner, secrets.token_urlsafe(18), database),
+            DATABASE_ADMIN_URL=admin_url,
+            DJANGO_SETTINGS_MODULE="tests.settings",
+        )
+        subprocess.run(
+            [sys.executable, "manage.py", "create_db_roles"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        # The tests never see the superuser URL. They get the owner's under a test-only name:
+        # with DATABASE_MIGRATE_URL set the app would also register the gate's `migrate` alias.
+        del env["DATABASE_ADMIN_URL"]
+        env["PROONE_TEST_OWNER_URL"] = env.pop("DATABASE_MIGRATE_URL")
+        started = time.monotonic()
+        result = subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "pytest", *pytest_args], cwd=ROOT, env=env
+        )
+        print(f"PostgreSQL run finished in {time.monotonic() - started:.0f}s")
+        return result.returncode
+    except KeyboardInterrupt:
+        print("interrupted: stopping PostgreSQL", file=sys.stderr)
+        return 130
+    except subprocess.CalledProcessError as error:
+        print(f"could not prepare PostgreSQL: {error}", file=sys.stderr)
+        if server:
+            log = server.directory / "server.log"
+            if log.exists():
+                print(log.read_text()[-3000:], file=sys.stderr)
+        return 1
+    finally:
+        if server:
+            server.stop()
+        elif external:
+            drop_database_and_roles(external, database, [app, owner])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
