@@ -173,12 +173,8 @@ def audience_html(division):
     )
 
 
-@admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
-    """Tenants themselves are the platform operators' business."""
-
-    list_display = ["name", "slug"]
-    search_fields = ["name", "slug"]
+class PlatformOperatorsOnly:
+    """Admin permissions for platform-wide models: platform operators only, nobody else."""
 
     def has_module_permission(self, request):
         return request_role(request) == PLATFORM_OPERATOR
@@ -194,29 +190,22 @@ class TenantAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request_role(request) == PLATFORM_OPERATOR
+
+
+@admin.register(Tenant)
+class TenantAdmin(PlatformOperatorsOnly, admin.ModelAdmin):
+    """Tenants themselves are the platform operators' business."""
+
+    list_display = ["name", "slug"]
+    search_fields = ["name", "slug"]
 
 
 admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class GroupAdmin(BaseGroupAdmin):
+class GroupAdmin(PlatformOperatorsOnly, BaseGroupAdmin):
     """Groups carry platform-wide permissions: platform operators only."""
-
-    def has_module_permission(self, request):
-        return request_role(request) == PLATFORM_OPERATOR
-
-    def has_view_permission(self, request, obj=None):
-        return request_role(request) == PLATFORM_OPERATOR
-
-    def has_add_permission(self, request):
-        return request_role(request) == PLATFORM_OPERATOR
-
-    def has_change_permission(self, request, obj=None):
-        return request_role(request) == PLATFORM_OPERATOR
-
-    def has_delete_permission(self, request, obj=None):
-        return request_role(request) == PLATFORM_OPERATOR
 
 
 class DataScopeForm(forms.ModelForm):
