@@ -1,0 +1,98 @@
+"""The benchmark harness at a tiny size: its timing, and a leak checker that does flag leaks."""
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from benchmarks.load import Visitor, check, run_load
+from benchmarks.measure import job_ids_in, leaked, percentile, summary, timed
+from tests import oracle
+
+
+def page_linking(*ids):
+    rows = "".join(f'<a class="job-link" href="/jobs/{pk}/">Job</a> #{pk}' for pk in ids)
+    return f"<html><body>{rows}</body></html>"
+
+
+def test_percentiles_and_summary():
+    samples = list(range(1, 101))
+    assert percentile(samples, 0.5) == 50
+    assert percentile(samples, 0.95) == 95
+    assert percentile(samples, 0.99) == 99
+    assert summary([3.0, 1.0, 2.0]) == (2.0, 3.0)
+    with pytest.raises(ValueError):
+        percentile([], 0.5)
+
+
+def test_timed_alternates_and_counts_every_round():
+    calls = []
+    samples = timed([lambda: calls.append("a"), lambda: calls.append("b")], repeat=3)
+    assert [len(s) for s in samples] == [3, 3]
+    assert calls == ["a", "b"] * 4  # one warm-up round, then three timed ones in alternation
+    assert all(ms >= 0 for s in samples for ms in s)
+
+
+def test_job_ids_are_read_from_the_list_links():
+    assert job_ids_in(page_linking(3, 17) + '<a href="/jobs/?page=o.2.1.3">') == [3, 17]
+
+
+def test_leaked_flags_what_the_rule_refuses_and_what_it_cannot_judge():
+    allowed = {1: True, 2: False}
+    assert leaked(allowed.__getitem__, [1, 2, 99]) == [2, 99]
+
+
+@pytest.fixture
+def alice_visitor(world):
+    snapshot = oracle.snapshot()
+    alice = world.u.alice
+    return Visitor(
+        "alice",
+        "cookie",
+        lambda pk: oracle.may_see(snapshot, alice, pk),
+        [world.jobs.hq.pk],
+        [world.jobs.ops.pk],
+    )
+
+
+def test_the_checker_flags_a_planted_out_of_scope_job(world, alice_visitor):
+    own, theirs = world.jobs.hq.pk, world.jobs.ops.pk  # Globex's job: never Alice's
+    assert check(alice_visitor, "/jobs/", 200, page_linking(own)) == (0, 0, 1, None)
+    errors, leaks, ids, problem = check(alice_visitor, "/jobs/", 200, page_linking(own, theirs))
+    assert (errors, leaks, ids) == (0, 1, 2) and str(theirs) in problem
+    assert check(alice_visitor, f"/jobs/{theirs}/", 200, "")[1] == 1  # opened: a leak
+    assert check(alice_visitor, f"/jobs/{theirs}/", 404, "")[:2] == (0, 0)
+    assert check(alice_visitor, f"/jobs/{own}/", 404, "")[0] == 1  # hers, refused: an error
+    assert check(alice_visitor, "/jobs/", 500, "")[0] == 1
+
+
+def test_the_load_generator_stops_by_itself_and_checks_every_response(world, alice_visitor):
+    """Against a stub server that plants a foreign job on every list page."""
+    planted = world.jobs.ops.pk
+    body = page_linking(world.jobs.hq.pk, planted).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            status = 200 if self.path.startswith("/jobs/?") or self.path == "/jobs/" else 404
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        result = run_load(server.server_port, [alice_visitor], 5, threads=2, max_requests=30)
+    finally:
+        server.shutdown()
+        server.server_close()
+    line = result.line()
+    assert line["requests"] == 30 and len(result.latencies) == 30
+    # Every list page carries the planted job; every detail of Alice's own job is a 404 here.
+    assert line["leaks"] >= 1 and line["errors"] >= 1
+    assert line["leaks"] + line["errors"] <= line["requests"]
+    assert any(str(planted) in problem for problem in result.problems)
