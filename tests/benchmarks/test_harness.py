@@ -96,3 +96,18 @@ def test_the_load_generator_stops_by_itself_and_checks_every_response(world, ali
     assert line["leaks"] >= 1 and line["errors"] >= 1
     assert line["leaks"] + line["errors"] <= line["requests"]
     assert any(str(planted) in problem for problem in result.problems)
+
+
+def test_the_rule_hands_postgresql_the_division_list_as_an_array(world):
+    """The planner then sees the real list (docs/benchmarks.md); the rows are the same."""
+    from django.db import connection
+
+    from divisions.scoping import acting_as
+    from jobs.models import Job
+
+    with acting_as(world.u.alice):
+        sql = str(Job.objects.all().query)
+        visible = set(Job.objects.values_list("pk", flat=True))
+    expected = "= ANY(ARRAY(SELECT" if connection.vendor == "postgresql" else "IN (SELECT"
+    assert expected in sql and "ORDER BY" not in sql.split("FROM", 2)[-1].split(")")[0]
+    assert visible == oracle.visible_jobs(oracle.snapshot(), world.u.alice)
