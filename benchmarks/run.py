@@ -456,8 +456,8 @@ def main():
 def render(*, args, command, seed_seconds, version, queries, pages, guardian, load):
     from benchmarks.report import render as render_report
 
-    python = platform.python_version()
-    return render_report(**locals(), machine=machine(), day=date.today(), python=python)
+    facts = {"machine": machine(), "day": date.today(), "python": platform.python_version()}
+    return render_report(**locals(), **facts)
 
 
 if __name__ == "__main__":

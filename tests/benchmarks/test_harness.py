@@ -111,3 +111,31 @@ def test_the_rule_hands_postgresql_the_division_list_as_an_array(world):
     expected = "= ANY(ARRAY(SELECT" if connection.vendor == "postgresql" else "IN (SELECT"
     assert expected in sql and "ORDER BY" not in sql.split("FROM", 2)[-1].split(")")[0]
     assert visible == oracle.visible_jobs(oracle.snapshot(), world.u.alice)
+
+
+def test_the_report_renders_every_section():
+    from types import SimpleNamespace
+
+    from benchmarks.run import render
+
+    args = SimpleNamespace(
+        repeat=2, tenants=3, divisions=2, users=1, jobs=10, workers=1, load_threads=1,
+        load_seconds=1, load_max_requests=5,
+    )  # fmt: skip
+    queries = [
+        ("shape", "unscoped (floor)", 5, 1.0, 2.0, 1.0, 2.0),
+        ("shape", "scoped ORM, RLS on", 5, 1.5, 2.5, 3.0, 4.0),
+    ]
+    pages = [
+        ("shape", "list", "unscoped page", 10.0, 11.0, 9),
+        ("shape", "list", "scoped page, RLS on", 12.0, 13.0, 9),
+    ]
+    line = {"requests": 3, "rps": 1.5, "p50": 1, "p95": 2, "p99": 3, "errors": 0, "leaks": 0}
+    text = render(
+        args=args, command="make bench", seed_seconds=1.0, version="15", queries=queries,
+        pages=pages, guardian=(4, 0.5, [("shape", 30.0, 31.0, 1.5, 2.0)]),
+        load=(2, [("direct", {**line, "checked_ids": 7})]),
+    )  # fmt: skip
+    for expected in ("| shape | scoped ORM, RLS on | 5 | 1.50 | 2.50 | 1.50 |", "| 1.20 | 9 |",
+                     "| 20.0 |", "| direct | 3 |", "## Notes"):  # fmt: skip
+        assert expected in text
