@@ -13,6 +13,7 @@ import random
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -96,7 +97,7 @@ class Gunicorn:
         self.process = None
 
     def start(self):
-        gunicorn = Path(os.sys.executable).with_name("gunicorn")
+        gunicorn = Path(sys.executable).with_name("gunicorn")
         self.process = subprocess.Popen(  # noqa: S603 - our interpreter's gunicorn
             [
                 str(gunicorn),
