@@ -84,7 +84,8 @@ def render(*, args, command, seed_seconds, version, queries, pages, guardian, lo
         "",
         "## Under load",
         "",
-        f"gunicorn ({args.workers} sync workers) serving the portal as the app role, "
+        f"gunicorn ({args.workers} sync workers) serving the portal as the app role "
+        f"(CONN_MAX_AGE={args.conn_max_age} through DATABASE_URL's `?conn_max_age=`), "
         f"{args.load_threads} client threads on 127.0.0.1 for {args.load_seconds} s (at most "
         f"{args.load_max_requests:,} requests), {visitors} signed-in users of different "
         "divisions and all three shapes; 60% list pages (with and without filters), 25% "

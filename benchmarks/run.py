@@ -321,14 +321,15 @@ def load_rows(env, server_host, server_port, database, app_user, app_password, a
     bouncer = PgBouncer(server_host, server_port, database, app_user, app_password)
     try:
         bouncer_port = bouncer.start()
+        bouncer_url = url_with(
+            f"postgres://x:y@127.0.0.1:{bouncer_port}/postgres", app_user, app_password, database
+        )
+        # Persistent connections (CONN_MAX_AGE) spare each request a connection and its SCRAM
+        # handshake; tests/divisions/test_rls_pooling.py shows they never carry a principal.
+        keep = f"?conn_max_age={args.conn_max_age}" if args.conn_max_age else ""
         paths = {
-            "direct": env["DATABASE_URL"],
-            "PgBouncer (transaction mode)": url_with(
-                f"postgres://x:y@127.0.0.1:{bouncer_port}/postgres",
-                app_user,
-                app_password,
-                database,
-            ),
+            "direct": env["DATABASE_URL"] + keep,
+            "PgBouncer (transaction mode)": bouncer_url + keep,
         }
         for name, url in paths.items():
             server = Gunicorn(dict(env, DATABASE_URL=url), workers=args.workers)
@@ -368,6 +369,7 @@ def main():
     parser.add_argument("--load-users", type=int, default=60)
     parser.add_argument("--load-max-requests", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--conn-max-age", type=int, default=60, help="0: a connection per request")
     parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
     args = parser.parse_args()
     command = "make bench" + (f" BENCH_JOBS={args.jobs}" if args.jobs != 1_000_000 else "")

@@ -120,7 +120,7 @@ def test_the_report_renders_every_section():
 
     args = SimpleNamespace(
         repeat=2, tenants=3, divisions=2, users=1, jobs=10, workers=1, load_threads=1,
-        load_seconds=1, load_max_requests=5,
+        load_seconds=1, load_max_requests=5, conn_max_age=0,
     )  # fmt: skip
     queries = [
         ("shape", "unscoped (floor)", 5, 1.0, 2.0, 1.0, 2.0),
