@@ -48,8 +48,9 @@ def render(*, args, command, seed_seconds, version, queries, pages, guardian, lo
         "## Whole pages through Django",
         "",
         "Django's test client, signed in (force_login), the full middleware stack and "
-        "templates; SQL = statements per request (including BEGIN/principal/COMMIT on "
-        "PostgreSQL, session and user look-ups).",
+        "templates; SQL = statements in Django's query log per request (session and user "
+        "look-ups included; the principal, sent beside Django's log, is one more on "
+        "PostgreSQL).",
         "",
         "| shape | page | variant | median ms | p95 ms | x unscoped | SQL |",
         "| --- | --- | --- | ---: | ---: | ---: | ---: |",
