@@ -340,8 +340,9 @@ def load_rows(env, server_host, server_port, database, app_user, app_password, a
                 )
             finally:
                 server.stop()
+            log = server.log_tail()  # also removes the log file
             if result.errors:
-                print(f"gunicorn's log ({name}):\n{server.log_tail()}")
+                print(f"gunicorn's log ({name}):\n{log}")
             for problem in result.problems:
                 print(f"load ({name}): {problem}")
             rows.append((name, result.line()))
