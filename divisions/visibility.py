@@ -9,9 +9,37 @@ Everything here reads only the user's own columns (tenant_id, division_id, flags
 a filter the database evaluates in the same statement, so a scoped query is one round trip.
 """
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Lookup, OuterRef, Q, QuerySet
 
 NOTHING = Q(pk__in=[])
+
+
+class InSubqueryArray(Lookup):
+    """`column IN (subquery)`, written `column = ANY(ARRAY(subquery))` on PostgreSQL.
+
+    Why: PostgreSQL cannot estimate how many divisions the rule's subquery returns (an OR of
+    three conditions over small tables), guesses "most of the tenant", and then walks a whole
+    tenant's jobs to count those of one division: 19 ms instead of 2 ms at a million jobs.
+    As an array it runs the subquery once first (an InitPlan) and then picks the division
+    index or the tenant index by the real list. Same rows either way (docs/benchmarks.md).
+    """
+
+    lookup_name = "in_subquery_array"
+    prepare_rhs = False
+
+    def get_prep_lookup(self):
+        if isinstance(self.rhs, QuerySet):
+            self.rhs = self.rhs.order_by()  # an array keeps an ORDER BY; IN would drop it
+        return super().get_prep_lookup()
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        if not rhs.startswith("("):
+            rhs = f"({rhs})"
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(ARRAY{rhs})", [*lhs_params, *rhs_params]
+        return f"{lhs} IN {rhs}", [*lhs_params, *rhs_params]
 
 
 def is_principal(user):
@@ -55,7 +83,7 @@ def job_filter(user):
     same_tenant = Q(tenant_id=user.tenant_id)
     if is_tenant_admin(user):
         return same_tenant
-    return same_tenant & Q(division_id__in=divisions_with_visible_jobs(user))
+    return same_tenant & Q(InSubqueryArray(F("division_id"), divisions_with_visible_jobs(user)))
 
 
 def tenant_filter(user):

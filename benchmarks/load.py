@@ -1,0 +1,252 @@
+"""
+Load on the portal: gunicorn serving it, PgBouncer in transaction mode, and a small threaded
+load generator on 127.0.0.1 that checks every response against the oracle.
+
+Why not locust: it brings gevent and a web UI for what is here 80 lines of threads; and the
+point of this run is less the requests per second than reading every page it gets back and
+comparing each job id on it with what the user may see, which is simplest in our own loop.
+"""
+
+import http.client
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .measure import job_ids_in, leaked, percentile
+
+PGBOUNCER = os.environ.get("PGBOUNCER", "/usr/sbin/pgbouncer")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port, process, what, seconds=30):
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start on port {port}") from None
+            time.sleep(0.1)
+
+
+class PgBouncer:
+    """PgBouncer on 127.0.0.1 in transaction-pooling mode in front of one database."""
+
+    def __init__(self, host, port, database, user, password, pool_size=8):
+        self.directory = Path(tempfile.mkdtemp(prefix="proone-bench-pgbouncer-"))
+        self.port = free_port()
+        (self.directory / "users.txt").write_text(f'"{user}" "{password}"\n')
+        (self.directory / "pgbouncer.ini").write_text(
+            f"[databases]\n{database} = host={host} port={port} dbname={database}\n\n"
+            f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {self.port}\n"
+            "unix_socket_dir =\nauth_type = scram-sha-256\n"
+            f"auth_file = {self.directory}/users.txt\npool_mode = transaction\n"
+            f"default_pool_size = {pool_size}\nmax_client_conn = 200\n"
+            "ignore_startup_parameters = extra_float_digits,options\n"
+            f"logfile = {self.directory}/pgbouncer.log\n"
+        )
+        self.process = None
+
+    def start(self):
+        if not Path(PGBOUNCER).exists():
+            raise RuntimeError(f"PgBouncer is not installed at {PGBOUNCER}")
+        as_root = os.geteuid() == 0
+        if as_root:  # PgBouncer refuses to run as root
+            for path in [self.directory, *self.directory.iterdir()]:
+                shutil.chown(path, "postgres")
+        os.chmod(self.directory / "users.txt", 0o600)
+        self.process = subprocess.Popen(  # noqa: S603 - the installed PgBouncer, our config
+            [PGBOUNCER, str(self.directory / "pgbouncer.ini")],
+            user="postgres" if as_root else None,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, self.process, "PgBouncer")
+        return self.port
+
+    def stop(self):
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class Gunicorn:
+    """gunicorn serving proone.wsgi on 127.0.0.1 with `env` (DATABASE_URL decides the path)."""
+
+    def __init__(self, env, workers=3):
+        self.env = env
+        self.log = Path(tempfile.mkstemp(prefix="proone-bench-gunicorn-", suffix=".log")[1])
+        self.workers = workers
+        self.port = free_port()
+        self.process = None
+
+    def start(self):
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        self.process = subprocess.Popen(  # noqa: S603 - our interpreter's gunicorn
+            [
+                str(gunicorn),
+                "proone.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(self.workers),
+                "--log-level",
+                "warning",
+                "--error-logfile",
+                str(self.log),
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, self.process, "gunicorn")
+        return self.port
+
+    def stop(self):
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def log_tail(self, chars=3000):
+        """The end of gunicorn's error log (tracebacks of failed requests)."""
+        text = self.log.read_text() if self.log.exists() else ""
+        self.log.unlink(missing_ok=True)
+        return text[-chars:]
+
+
+@dataclass
+class Visitor:
+    """One signed-in user: their session cookie and the oracle's verdict on job ids."""
+
+    name: str
+    cookie: str
+    may_see: object  # job id -> bool
+    some_visible: list  # a few job ids this user may open
+    some_hidden: list  # a few job ids of the same tenant this user may not open
+
+
+@dataclass
+class Result:
+    """What one load run saw."""
+
+    requests: int = 0
+    errors: int = 0
+    leaks: int = 0
+    checked_ids: int = 0
+    seconds: float = 0.0
+    latencies: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
+
+    def line(self):
+        p50, p95, p99 = (percentile(self.latencies, f) for f in (0.5, 0.95, 0.99))
+        return {
+            "requests": self.requests,
+            "rps": self.requests / self.seconds if self.seconds else 0.0,
+            "p50": p50,
+            "p95": p95,
+            "p99": p99,
+            "errors": self.errors,
+            "leaks": self.leaks,
+            "checked_ids": self.checked_ids,
+        }
+
+
+def fetch(port, path, cookie):
+    """(status, body, milliseconds) of one GET; a fresh connection each time (sync workers)."""
+    started = time.perf_counter()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", path, headers={"Cookie": f"sessionid={cookie}"})
+        response = connection.getresponse()
+        body = response.read().decode("utf-8", "replace")
+        return response.status, body, (time.perf_counter() - started) * 1000
+    finally:
+        connection.close()
+
+
+LIST_PATHS = ("/jobs/", "/jobs/?status=open", "/jobs/?q=boiler", "/jobs/?status=done&q=roof")
+
+
+def check(visitor, path, status, body, expect_visible=None):
+    """(errors, leaks, ids checked, problem or None) for one response."""
+    if path.startswith("/jobs/?") or path == "/jobs/":
+        if status != 200:
+            return 1, 0, 0, f"{visitor.name} {path}: HTTP {status}"
+        ids = job_ids_in(body)
+        bad = leaked(visitor.may_see, ids)
+        problem = f"{visitor.name} {path}: leaked {bad[:5]}" if bad else None
+        return 0, len(bad), len(ids), problem
+    pk = int(path.strip("/").split("/")[-1])
+    allowed = not leaked(visitor.may_see, [pk])
+    if status == 200 and not allowed:
+        return 0, 1, 1, f"{visitor.name} {path}: HTTP 200 for a job out of scope"
+    if status not in (200, 404) or (status == 404 and allowed):
+        return 1, 0, 1, f"{visitor.name} {path}: HTTP {status}"
+    return 0, 0, 1, None
+
+
+def run_load(port, visitors, seconds, threads, max_requests, seed=7):
+    """Drive the portal for at most `seconds` and `max_requests`; every response is checked."""
+    result = Result()
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+    started = time.monotonic()
+
+    def worker(n):
+        rng = random.Random(seed + n)  # noqa: S311 - load pattern, not security
+        while time.monotonic() < deadline:
+            with lock:
+                if result.requests >= max_requests:
+                    return
+                result.requests += 1
+            visitor = rng.choice(visitors)
+            roll = rng.random()
+            if roll < 0.6:
+                path = rng.choice(LIST_PATHS)
+            elif roll < 0.85 and visitor.some_visible:
+                path = f"/jobs/{rng.choice(visitor.some_visible)}/"
+            elif visitor.some_hidden:
+                path = f"/jobs/{rng.choice(visitor.some_hidden)}/"
+            else:
+                path = "/jobs/"
+            try:
+                status, body, ms = fetch(port, path, visitor.cookie)
+                errors, leaks, ids, problem = check(visitor, path, status, body)
+            except (OSError, http.client.HTTPException) as error:
+                ms, errors, leaks, ids, problem = 0.0, 1, 0, 0, f"{path}: {error!r}"
+            with lock:
+                if ms:
+                    result.latencies.append(ms)
+                result.errors += errors
+                result.leaks += leaks
+                result.checked_ids += ids
+                if problem and len(result.problems) < 20:
+                    result.problems.append(problem)
+
+    pool = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join(seconds + 60)
+    result.seconds = time.monotonic() - started
+    return result

@@ -1,0 +1,467 @@
+"""
+`make bench`: the job list at scale on PostgreSQL, scoped against unscoped, and under load.
+
+    .venv/bin/python -m benchmarks.run [--jobs 1000000] [--repeat 30] [--load-seconds 20]
+
+Starts a throwaway PostgreSQL 15 (tests/postgres_server.py), creates the roles, migrates as
+the owner, generates a world with `manage.py seed_demo` as the app role, then measures on
+that one world and writes docs/benchmarks.md (--output). See that file for what each row is.
+"""
+
+import argparse
+import os
+import platform
+import secrets
+import subprocess
+import sys
+import time
+from contextlib import contextmanager, nullcontext
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.measure import summary, timed  # noqa: E402
+from tests.postgres_server import ThrowawayServer, url_with  # noqa: E402
+
+PAGE = 26  # the list page fetches PER_PAGE + 1 rows
+SHAPES = (
+    ("own division only", "scale-0-d3-u0"),
+    ("scope list ~5%", "scale-1-d3-u0"),
+    ("is_everyone ~95%", "scale-2-d3-u0"),
+    ("tenant admin", "scale-0-admin"),
+)
+
+
+def manage(env, *args, database_url=None):
+    run_env = dict(env, DATABASE_URL=database_url or env["DATABASE_URL"])
+    subprocess.run(  # noqa: S603 - this interpreter, our manage.py
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=run_env, check=True
+    )
+
+
+def machine():
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        memory_kb = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
+    except (OSError, StopIteration):
+        memory_kb = 0
+    return f"{cpu}, {os.cpu_count()} cores, {memory_kb / 1024 / 1024:.1f} GiB memory"
+
+
+@contextmanager
+def default_is(alias):
+    """Route the ORM's default database to another connection (the superuser, which bypasses
+    row-level security) for the block: the same code, RLS off."""
+    from django.db import connections
+
+    saved = connections["default"]
+    connections["default"] = connections[alias]
+    try:
+        yield
+    finally:
+        connections["default"] = saved
+
+
+def list_ops(queryset_of):
+    """The list page's queries (first page + capped count) and, apart, the full count."""
+    from jobs.pagination import capped_count
+
+    def page_and_count():
+        queryset = queryset_of()
+        list(queryset.select_related("division").order_by("-created_at", "-pk")[:PAGE])
+        capped_count(queryset)
+
+    def full_count():
+        queryset_of().order_by().count()
+
+    return page_and_count, full_count
+
+
+def variants(user):
+    """name -> (context to run in, queryset factory) for one user: the same data each time."""
+    from django.db.models import QuerySet
+
+    from divisions.scoping import acting_as
+    from divisions.visibility import divisions_with_visible_jobs, is_tenant_admin
+    from jobs.models import Job
+
+    def floor():
+        return QuerySet(Job).filter(tenant_id=user.tenant_id)
+
+    def scoped():
+        return Job.objects.all()
+
+    def two_queries():
+        # Round trip 1: the user's visible divisions; round trip 2: filter jobs by that list.
+        if is_tenant_admin(user):
+            return QuerySet(Job).filter(tenant_id=user.tenant_id)
+        ids = list(divisions_with_visible_jobs(user).values_list("pk", flat=True))
+        return QuerySet(Job).filter(tenant_id=user.tenant_id, division_id__in=ids)
+
+    def off(inner):
+        @contextmanager
+        def context():
+            with default_is("bypass"), acting_as(user):
+                yield
+
+        return context, inner
+
+    def on(inner):
+        return (lambda: acting_as(user)), inner
+
+    return {
+        "unscoped (floor)": off(floor),
+        "scoped ORM, RLS off": off(scoped),
+        "scoped ORM, RLS on": on(scoped),
+        "RLS alone (floor SQL, principal set)": on(floor),
+        "two round trips, RLS off": off(two_queries),
+    }
+
+
+def measure_queries(users, repeat):
+    """rows: (shape, variant, visible, page median, page p95, count median, count p95)."""
+    rows = []
+    for shape, user in users:
+        chosen = variants(user)
+        functions, names = [], []
+        for name, (context, queryset_of) in chosen.items():
+            page, count = list_ops(queryset_of)
+            functions += [in_context(context, page), in_context(context, count)]
+            names.append(name)
+        samples = timed(functions, repeat)
+        visible = count_visible(user)
+        for i, name in enumerate(names):
+            page, count = summary(samples[2 * i]), summary(samples[2 * i + 1])
+            rows.append((shape, name, visible, *page, *count))
+    return rows
+
+
+def in_context(context, function):
+    def run():
+        with context():
+            function()
+
+    return run
+
+
+def count_visible(user):
+    from divisions.scoping import acting_as
+    from jobs.models import Job
+
+    with default_is("bypass"), acting_as(user):
+        return Job.objects.count()
+
+
+def guardian_rows(users, repeat):
+    """Per-job grants for the measured users, then get_objects_for_user against scoped ORM."""
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import connections
+    from django.db.models import QuerySet
+    from guardian.shortcuts import get_objects_for_user
+
+    from divisions.scoping import acting_as
+    from jobs.models import Job
+
+    started = time.perf_counter()
+    with default_is("bypass"):
+        content_type = ContentType.objects.get_for_model(Job)
+        permission = Permission.objects.get(content_type=content_type, codename="view_job")
+        grants = 0
+        for _, user in users:
+            with acting_as(user):
+                sql, params = Job.objects.order_by().values("pk").query.sql_with_params()
+            with connections["bypass"].cursor() as cursor:
+                cursor.execute(
+                    "INSERT INTO guardian_userobjectpermission"  # noqa: S608 - ORM-made SQL
+                    " (permission_id, user_id, content_type_id, object_pk)"
+                    f" SELECT %s, %s, %s, v.id::text FROM ({sql}) AS v(id)",
+                    [permission.pk, user.pk, content_type.pk, *params],
+                )
+                grants += cursor.rowcount
+        with connections["bypass"].cursor() as cursor:
+            cursor.execute("ANALYZE guardian_userobjectpermission")
+    setup = time.perf_counter() - started
+    rows = []
+    for shape, user in users:
+
+        def guardian_page(user=user):
+            with default_is("bypass"):
+                queryset = get_objects_for_user(
+                    user, "jobs.view_job", klass=QuerySet(Job), with_superuser=False
+                )
+                list(queryset.order_by("-created_at", "-pk")[:PAGE])
+                queryset.order_by()[:1001].count()
+
+        def scoped_page(user=user):
+            with default_is("bypass"), acting_as(user):
+                queryset = Job.objects.all()
+                list(queryset.order_by("-created_at", "-pk")[:PAGE])
+                queryset.order_by()[:1001].count()
+
+        g, s = timed([guardian_page, scoped_page], max(5, repeat // 3))
+        rows.append((shape, *summary(g), *summary(s)))
+    return grants, setup, rows
+
+
+def page_rows(users, repeat):
+    """The whole list and detail pages through Django's test client, and queries per page."""
+    from unittest import mock
+
+    from django.db import connections
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from divisions.scoping import acting_as
+    from divisions.visibility import tenant_filter
+    from jobs.managers import JobManager
+    from jobs.models import Job
+
+    unscoped_rule = mock.patch.object(JobManager, "scope_filter", lambda self, u: tenant_filter(u))
+    rows = []
+    for shape, user in users:
+        client = Client()
+        client.force_login(user)
+        with acting_as(user):
+            job_id = Job.objects.order_by("-created_at", "-pk").values_list("pk", flat=True)[0]
+        cases = {
+            "unscoped page (tenant filter only, RLS off)": lambda: (
+                default_is("bypass"),
+                unscoped_rule,
+            ),
+            "scoped page, RLS off": lambda: (default_is("bypass"), nullcontext()),
+            "scoped page, RLS on": lambda: (nullcontext(), nullcontext()),
+        }
+        for path in ("/jobs/", f"/jobs/{job_id}/"):
+            functions, queries = [], []
+            for make in cases.values():
+
+                def get(make=make, path=path, client=client):
+                    first, second = make()
+                    with first, second:
+                        response = client.get(path)
+                    assert response.status_code == 200, (path, response.status_code)
+
+                functions.append(get)
+                first, second = make()
+                with first, second:
+                    with CaptureQueriesContext(connections["default"]) as captured:
+                        client.get(path)
+                    queries.append(len(captured))
+            samples = timed(functions, repeat)
+            kind = "list" if path == "/jobs/" else "detail"
+            for (name, _), times, count in zip(cases.items(), samples, queries, strict=True):
+                rows.append((shape, kind, name, *summary(times), count))
+    return rows
+
+
+def visitors_for_load(per_shape):
+    """Signed-in users of many divisions, each with the oracle's verdict on job ids."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db.models import QuerySet
+
+    from benchmarks.load import Visitor
+    from divisions.models import User
+    from tests import oracle
+
+    world = oracle.snapshot()
+    by_tenant = {}
+    for pk, (tenant_id, _) in world.jobs.items():
+        by_tenant.setdefault(tenant_id, []).append(pk)
+    visitors = []
+    for prefix in ("scale-0-", "scale-1-", "scale-2-"):
+        users = list(
+            QuerySet(User).filter(username__startswith=prefix).order_by("pk")[: per_shape + 1]
+        )
+        for user in users:
+            session = SessionStore()
+            session[SESSION_KEY] = str(user.pk)
+            session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+            session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+            session.create()
+            jobs = by_tenant.get(user.tenant_id, [])[:4000]
+            visible = [pk for pk in jobs if oracle.may_see(world, user, pk)][:50]
+            hidden = [pk for pk in jobs if not oracle.may_see(world, user, pk)][:50]
+            visitors.append(
+                Visitor(
+                    user.username,
+                    session.session_key,
+                    lambda pk, user=user: oracle.may_see(world, user, pk),
+                    visible,
+                    hidden,
+                )
+            )
+    return visitors
+
+
+def load_rows(env, server_host, server_port, database, app_user, app_password, args):
+    from django.test import Client
+
+    from benchmarks.load import Gunicorn, PgBouncer, run_load
+
+    visitors = visitors_for_load(args.load_users // 3)
+    # Pre-flight, in this process: a session cookie made here signs a visitor in.
+    client = Client()
+    client.cookies["sessionid"] = visitors[0].cookie
+    response = client.get("/jobs/")
+    if response.status_code != 200:
+        raise RuntimeError(f"a load visitor's session does not work: HTTP {response.status_code}")
+    rows = []
+    bouncer = PgBouncer(server_host, server_port, database, app_user, app_password)
+    try:
+        bouncer_port = bouncer.start()
+        bouncer_url = url_with(
+            f"postgres://x:y@127.0.0.1:{bouncer_port}/postgres", app_user, app_password, database
+        )
+        # Persistent connections (CONN_MAX_AGE) spare each request a connection and its SCRAM
+        # handshake; tests/divisions/test_rls_pooling.py shows they never carry a principal.
+        keep = f"?conn_max_age={args.conn_max_age}" if args.conn_max_age else ""
+        paths = {
+            "direct": env["DATABASE_URL"] + keep,
+            "PgBouncer (transaction mode)": bouncer_url + keep,
+        }
+        for name, url in paths.items():
+            server = Gunicorn(dict(env, DATABASE_URL=url), workers=args.workers)
+            try:
+                port = server.start()
+                result = run_load(
+                    port, visitors, args.load_seconds, args.load_threads, args.load_max_requests
+                )
+            finally:
+                server.stop()
+            log = server.log_tail()  # also removes the log file
+            if result.errors:
+                print(f"gunicorn's log ({name}):\n{log}")
+            for problem in result.problems:
+                print(f"load ({name}): {problem}")
+            rows.append((name, result.line()))
+    finally:
+        bouncer.stop()
+    return len(visitors), rows
+
+
+def postgres_version(url):
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        return connection.execute("SHOW server_version").fetchone()[0]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("--jobs", type=int, default=int(os.environ.get("BENCH_JOBS", 1_000_000)))
+    parser.add_argument("--tenants", type=int, default=3)
+    parser.add_argument("--divisions", type=int, default=100)
+    parser.add_argument("--users", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", 30)))
+    parser.add_argument("--load-seconds", type=int, default=20)
+    parser.add_argument("--load-threads", type=int, default=8)
+    parser.add_argument("--load-users", type=int, default=60)
+    parser.add_argument("--load-max-requests", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--conn-max-age", type=int, default=60, help="0: a connection per request")
+    parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
+    args = parser.parse_args()
+    command = "make bench" + (f" BENCH_JOBS={args.jobs}" if args.jobs != 1_000_000 else "")
+
+    server = ThrowawayServer()
+    try:
+        admin_url = server.start()
+        database = "bench_proone"
+        app_user, app_password = "bench_app", secrets.token_urlsafe(16)
+        env = dict(
+            os.environ,
+            SECRET_KEY=secrets.token_urlsafe(32),
+            RLS_SIGNING_KEY=secrets.token_urlsafe(32),
+            DEBUG="0",
+            SECURE_SSL_REDIRECT="0",
+            ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
+            MIGRATIONS_REQUIRE_SIGNOFF="0",
+            DJANGO_SETTINGS_MODULE="proone.settings",
+            DATABASE_ADMIN_URL=admin_url,
+            DATABASE_URL=url_with(admin_url, app_user, app_password, database),
+            DATABASE_MIGRATE_URL=url_with(
+                admin_url, "bench_owner", secrets.token_urlsafe(16), database
+            ),
+        )
+        manage(env, "create_db_roles")
+        manage(env, "migrate", "--noinput", "-v", "0", database_url=env["DATABASE_MIGRATE_URL"])
+        started = time.perf_counter()
+        manage(
+            env,
+            "seed_demo",
+            f"--tenants={args.tenants}",
+            f"--divisions={args.divisions}",
+            f"--users={args.users}",
+            f"--jobs={args.jobs}",
+        )
+        seed_seconds = time.perf_counter() - started
+        superuser_url = url_with(admin_url, "postgres", server.password, database)
+        import psycopg
+
+        with psycopg.connect(superuser_url, autocommit=True) as connection:
+            connection.execute("VACUUM ANALYZE")
+        os.environ.update(env)
+        import django
+        import environ
+        from django.conf import settings
+
+        settings.DATABASES["bypass"] = environ.Env.db_url_config(superuser_url)
+        django.setup()
+        from django.db.models import QuerySet
+
+        from divisions.models import User
+
+        users = [(shape, QuerySet(User).get(username=name)) for shape, name in SHAPES]
+        print("measuring the list queries...", flush=True)
+        query_table = measure_queries(users, args.repeat)
+        print("measuring pages...", flush=True)
+        pages = page_rows(users, args.repeat)
+        print("django-guardian...", flush=True)
+        grants, guardian_setup, guardian = guardian_rows(users, args.repeat)
+        print("load...", flush=True)
+        load_users, load = load_rows(
+            env, "127.0.0.1", server.port, database, app_user, app_password, args
+        )
+        report = render(
+            args=args,
+            command=command,
+            seed_seconds=seed_seconds,
+            version=postgres_version(superuser_url),
+            queries=query_table,
+            pages=pages,
+            guardian=(grants, guardian_setup, guardian),
+            load=(load_users, load),
+        )
+        Path(args.output).write_text(report)
+        print(f"wrote {args.output}")
+    finally:
+        try:
+            from django.db import connections
+
+            connections.close_all()
+        except Exception:  # noqa: S110 - Django may never have been set up
+            pass
+        server.stop()
+
+
+def render(*, args, command, seed_seconds, version, queries, pages, guardian, load):
+    from benchmarks.report import render as render_report
+
+    facts = {"machine": machine(), "day": date.today(), "python": platform.python_version()}
+    return render_report(**locals(), **facts)
+
+
+if __name__ == "__main__":
+    main()

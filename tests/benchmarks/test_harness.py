@@ -1,0 +1,141 @@
+"""The benchmark harness at a tiny size: its timing, and a leak checker that does flag leaks."""
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from benchmarks.load import Visitor, check, run_load
+from benchmarks.measure import job_ids_in, leaked, percentile, summary, timed
+from tests import oracle
+
+
+def page_linking(*ids):
+    rows = "".join(f'<a class="job-link" href="/jobs/{pk}/">Job</a> #{pk}' for pk in ids)
+    return f"<html><body>{rows}</body></html>"
+
+
+def test_percentiles_and_summary():
+    samples = list(range(1, 101))
+    assert percentile(samples, 0.5) == 50
+    assert percentile(samples, 0.95) == 95
+    assert percentile(samples, 0.99) == 99
+    assert summary([3.0, 1.0, 2.0]) == (2.0, 3.0)
+    with pytest.raises(ValueError):
+        percentile([], 0.5)
+
+
+def test_timed_alternates_and_counts_every_round():
+    calls = []
+    samples = timed([lambda: calls.append("a"), lambda: calls.append("b")], repeat=3)
+    assert [len(s) for s in samples] == [3, 3]
+    assert calls == ["a", "b"] * 4  # one warm-up round, then three timed ones in alternation
+    assert all(ms >= 0 for s in samples for ms in s)
+
+
+def test_job_ids_are_read_from_the_list_links():
+    assert job_ids_in(page_linking(3, 17) + '<a href="/jobs/?page=o.2.1.3">') == [3, 17]
+
+
+def test_leaked_flags_what_the_rule_refuses_and_what_it_cannot_judge():
+    allowed = {1: True, 2: False}
+    assert leaked(allowed.__getitem__, [1, 2, 99]) == [2, 99]
+
+
+@pytest.fixture
+def alice_visitor(world):
+    snapshot = oracle.snapshot()
+    alice = world.u.alice
+    return Visitor(
+        "alice",
+        "cookie",
+        lambda pk: oracle.may_see(snapshot, alice, pk),
+        [world.jobs.hq.pk],
+        [world.jobs.ops.pk],
+    )
+
+
+def test_the_checker_flags_a_planted_out_of_scope_job(world, alice_visitor):
+    own, theirs = world.jobs.hq.pk, world.jobs.ops.pk  # Globex's job: never Alice's
+    assert check(alice_visitor, "/jobs/", 200, page_linking(own)) == (0, 0, 1, None)
+    errors, leaks, ids, problem = check(alice_visitor, "/jobs/", 200, page_linking(own, theirs))
+    assert (errors, leaks, ids) == (0, 1, 2) and str(theirs) in problem
+    assert check(alice_visitor, f"/jobs/{theirs}/", 200, "")[1] == 1  # opened: a leak
+    assert check(alice_visitor, f"/jobs/{theirs}/", 404, "")[:2] == (0, 0)
+    assert check(alice_visitor, f"/jobs/{own}/", 404, "")[0] == 1  # hers, refused: an error
+    assert check(alice_visitor, "/jobs/", 500, "")[0] == 1
+
+
+def test_the_load_generator_stops_by_itself_and_checks_every_response(world, alice_visitor):
+    """Against a stub server that plants a foreign job on every list page."""
+    planted = world.jobs.ops.pk
+    body = page_linking(world.jobs.hq.pk, planted).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            status = 200 if self.path.startswith("/jobs/?") or self.path == "/jobs/" else 404
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        result = run_load(server.server_port, [alice_visitor], 5, threads=2, max_requests=30)
+    finally:
+        server.shutdown()
+        server.server_close()
+    line = result.line()
+    assert line["requests"] == 30 and len(result.latencies) == 30
+    # Every list page carries the planted job; every detail of Alice's own job is a 404 here.
+    assert line["leaks"] >= 1 and line["errors"] >= 1
+    assert line["leaks"] + line["errors"] <= line["requests"]
+    assert any(str(planted) in problem for problem in result.problems)
+
+
+def test_the_rule_hands_postgresql_the_division_list_as_an_array(world):
+    """The planner then sees the real list (docs/benchmarks.md); the rows are the same."""
+    from django.db import connection
+
+    from divisions.scoping import acting_as
+    from jobs.models import Job
+
+    with acting_as(world.u.alice):
+        sql = str(Job.objects.all().query)
+        visible = set(Job.objects.values_list("pk", flat=True))
+    expected = "= ANY(ARRAY(SELECT" if connection.vendor == "postgresql" else "IN (SELECT"
+    assert expected in sql and "ORDER BY" not in sql.split("FROM", 2)[-1].split(")")[0]
+    assert visible == oracle.visible_jobs(oracle.snapshot(), world.u.alice)
+
+
+def test_the_report_renders_every_section():
+    from types import SimpleNamespace
+
+    from benchmarks.run import render
+
+    args = SimpleNamespace(
+        repeat=2, tenants=3, divisions=2, users=1, jobs=10, workers=1, load_threads=1,
+        load_seconds=1, load_max_requests=5, conn_max_age=0,
+    )  # fmt: skip
+    queries = [
+        ("shape", "unscoped (floor)", 5, 1.0, 2.0, 1.0, 2.0),
+        ("shape", "scoped ORM, RLS on", 5, 1.5, 2.5, 3.0, 4.0),
+    ]
+    pages = [
+        ("shape", "list", "unscoped page", 10.0, 11.0, 9),
+        ("shape", "list", "scoped page, RLS on", 12.0, 13.0, 9),
+    ]
+    line = {"requests": 3, "rps": 1.5, "p50": 1, "p95": 2, "p99": 3, "errors": 0, "leaks": 0}
+    text = render(
+        args=args, command="make bench", seed_seconds=1.0, version="15", queries=queries,
+        pages=pages, guardian=(4, 0.5, [("shape", 30.0, 31.0, 1.5, 2.0)]),
+        load=(2, [("direct", {**line, "checked_ids": 7})]),
+    )  # fmt: skip
+    for expected in ("| shape | scoped ORM, RLS on | 5 | 1.50 | 2.50 | 1.50 |", "| 1.20 | 9 |",
+                     "| 20.0 |", "| direct | 3 |", "## Notes"):  # fmt: skip
+        assert expected in text
