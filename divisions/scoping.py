@@ -55,12 +55,15 @@ def acting_as(user):
 
 
 @contextmanager
-def unscoped(reason):
+def unscoped(reason, *, database=True):
     """Let scoped managers return every row inside the block; `reason` is logged."""
     if not isinstance(reason, str) or not reason.strip():
         raise ValueError("unscoped() needs a reason, e.g. unscoped('nightly export')")
     logger.info("unscoped access: %s", reason)
-    with _entered(Scope(reason=reason)):
+    # database=False is for work on another connection (the migration gate, as the owner
+    # role): it must not open a transaction on the app's connection, nor call proone_enter,
+    # which does not exist yet while an empty database is being bootstrapped.
+    with _entered(Scope(reason=reason), database=database):
         yield
 
 
@@ -85,14 +88,14 @@ def _database_enforces():
 
 
 @contextmanager
-def _entered(scope):
+def _entered(scope, database=True):
     """Make `scope` current; on PostgreSQL, run the block in a transaction acting for it."""
     from . import rls
 
     outer = _current.get()
     token = _current.set(scope)
     try:
-        if not _database_enforces():
+        if not database or not _database_enforces():
             yield
             return
         connection = connections[DEFAULT_DB_ALIAS]

@@ -2,17 +2,20 @@
 
 from django.core.management.sql import emit_post_migrate_signal, emit_pre_migrate_signal
 from django.db import connections, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from divisions.scoping import unscoped
 
 from . import audit
-from .bootstrap import GATE_MIGRATIONS
+from .bootstrap import ROW_LEVEL_SECURITY, released_sha256
 from .errors import GateError
-from .fingerprint import is_project_file, migration_file, migration_sha256
+from .fingerprint import is_project_file, migration_file, migration_sha256, package_of
 from .lock import migration_lock
 from .models import AppliedMigration
 from .plan import (
+    Plan,
+    Step,
     build_plan,
     drift_problems,
     gate_tables_exist,
@@ -118,7 +121,7 @@ def migrate_secure(alias, app_label=None, migration_name=None, *, fake=False, lo
     require_gate_tables(alias)
     target = " ".join(x for x in (app_label, migration_name) if x) or "all apps"
     try:
-        with migration_lock(alias, lock_timeout), unscoped("migration gate"):
+        with migration_lock(alias, lock_timeout), unscoped("migration gate", database=False):
             # Rebuilt under the lock: another run may have applied part of it meanwhile.
             plan = build_plan(alias, app_label, migration_name, fake=fake)
             _adopt(alias, plan.executor.loader, started)
@@ -171,7 +174,7 @@ def rehearse(alias, app_label=None, migration_name=None, *, lock_timeout=60):
         )
     started = timezone.now()
     require_gate_tables(alias)
-    with migration_lock(alias, lock_timeout), unscoped("migration gate rehearsal"):
+    with migration_lock(alias, lock_timeout), unscoped("migration gate rehearsal", database=False):
         plan = build_plan(alias, app_label, migration_name)
         if plan.refused:
             # Unsigned code is never run, not even inside a transaction that is rolled back.
@@ -208,17 +211,19 @@ def rehearse(alias, app_label=None, migration_name=None, *, lock_timeout=60):
 
 
 def bootstrap(alias, *, lock_timeout=60):
-    """On an empty database, apply only the gate's migrations and their dependencies."""
+    """On an empty database, apply only the gate, row-level security and their dependencies."""
     started = timezone.now()
     if gate_tables_exist(alias):
         raise GateError(
-            f"Database {alias!r} is already bootstrapped. Use `manage.py migrate_secure`."
+            f"Database {alias!r} is already bootstrapped; nothing was applied. Use "
+            "`manage.py migrate_secure --plan`, then `manage.py migrate_secure`."
         )
-    from django.db.migrations.executor import MigrationExecutor
-
-    with migration_lock(alias, lock_timeout), unscoped("migration gate bootstrap"):
+    with migration_lock(alias, lock_timeout), unscoped("migration gate bootstrap", database=False):
         executor = MigrationExecutor(connections[alias])
-        targets = [key for key in executor.loader.graph.leaf_nodes() if key[0] == "gate"]
+        graph = executor.loader.graph
+        targets = [key for key in graph.leaf_nodes() if key[0] == "gate"]
+        if connections[alias].vendor == "postgresql" and ROW_LEVEL_SECURITY in graph.nodes:
+            targets.append(ROW_LEVEL_SECURITY)
         pairs = executor.migration_plan(targets)
         problems = drift_problems(executor.loader)
         hashes = []
@@ -226,23 +231,22 @@ def bootstrap(alias, *, lock_timeout=60):
             sha = migration_sha256(migration)
             hashes.append((migration, sha))
             label = f"{migration.app_label}.{migration.name}"
-            if migration.app_label == "gate" and GATE_MIGRATIONS.get(migration.name) != sha:
+            path = migration_file(migration)
+            if not is_project_file(path):
+                continue
+            if released_sha256(migration.app_label, migration.name) != sha:
                 problems.append(
                     f"{label} does not match the checked-in bootstrap manifest "
-                    "(proone/gate/bootstrap.py). The gate's own migrations must be exactly the "
-                    "released ones: restore the file from git."
+                    "(proone/gate/bootstrap.py); bootstrap applies only the released files "
+                    "without sign-off: restore the file from git."
                 )
-            path = migration_file(migration)
-            if require_committed() and is_project_file(path) and not is_committed(path):
+            if require_committed() and not is_committed(path):
                 problems.append(f"{label}: {path} is not committed; commit it first.")
         if problems:
             raise GateError("Bootstrap refused; nothing was applied.\n" + "\n".join(problems))
-        from .plan import Plan, Step
-
         steps = [Step(m, False, "apply", sha, []) for m, sha in hashes]
         plan = Plan(alias, executor, targets, steps, fake=False)
         _run_executor(plan, lambda *args, **kwargs: None)
-        detail = "; ".join(f"{m.app_label}.{m.name} {sha[:12]}" for m, sha in hashes)
         for migration, sha in hashes:
             AppliedMigration.objects.using(alias).create(
                 app_label=migration.app_label,
@@ -250,6 +254,7 @@ def bootstrap(alias, *, lock_timeout=60):
                 sha256=sha,
                 how="bootstrap",
             )
+            package = package_of(migration)
             audit.record(
                 alias,
                 "bootstrap",
@@ -259,7 +264,9 @@ def bootstrap(alias, *, lock_timeout=60):
                 migration_name=migration.name,
                 sha256=sha,
                 reviewer="(bootstrap: no sign-off)",
+                detail=f"from {package}" if package else "",
             )
+        detail = "; ".join(f"{m.app_label}.{m.name} {sha[:12]}" for m, sha in hashes)
         audit.record(
             alias,
             "bootstrap",

@@ -1,6 +1,7 @@
 """Where a migration's file is and the SHA-256 of its content (line endings normalised)."""
 
 import hashlib
+import importlib.metadata
 import inspect
 from pathlib import Path
 
@@ -29,3 +30,13 @@ def is_project_file(path):
 def migration_sha256(migration):
     """SHA-256 of the current bytes of `migration`'s file on disk."""
     return normalised_sha256(migration_file(migration).read_bytes())
+
+
+def package_of(migration):
+    """The installed distribution shipping `migration`, as `name==version`; None for ours."""
+    path = migration_file(migration)
+    if is_project_file(path):
+        return None
+    top = type(migration).__module__.split(".")[0]
+    names = importlib.metadata.packages_distributions().get(top) or [top]
+    return f"{names[0]}=={importlib.metadata.version(names[0])}"

@@ -10,7 +10,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from proone.gate import audit, checks
-from proone.gate.bootstrap import GATE_MIGRATIONS
+from proone.gate.bootstrap import GATE_MIGRATIONS, PROJECT_MIGRATIONS
 from proone.gate.fingerprint import normalised_sha256
 from proone.gate.models import AppendOnlyError, AuditEntry
 
@@ -23,6 +23,17 @@ def test_bootstrap_manifest_matches_the_gate_migrations():
         for path in GATE_MIGRATIONS_DIR.glob("[0-9]*.py")
     }
     assert on_disk == GATE_MIGRATIONS
+
+
+def test_bootstrap_manifest_matches_the_row_level_security_migrations():
+    root = GATE_MIGRATIONS_DIR.parents[2]
+    on_disk = {
+        label: normalised_sha256(
+            (root / label.split(".")[0] / "migrations" / f"{label.split('.')[1]}.py").read_bytes()
+        )
+        for label in PROJECT_MIGRATIONS
+    }
+    assert on_disk == PROJECT_MIGRATIONS
 
 
 def test_normalised_hash_ignores_line_endings_only():
