@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: run test lint format test-sqlite test-postgres test-browser-deps clean bench
+.PHONY: run serve test lint format test-sqlite test-postgres test-browser-deps test-pgbouncer-deps clean bench
 
 $(VENV)/.run-deps: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,17 @@ test-browser-deps:
 	  fi; \
 	fi
 
+# PgBouncer for the connection-pooling test comes from Debian's packages too.
+test-pgbouncer-deps:
+	@if [ ! -x /usr/sbin/pgbouncer ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing PgBouncer for the connection-pooling test..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; \
+	  else \
+	    echo "*** PgBouncer is missing and this is not root: THE PGBOUNCER POOLING TEST WILL BE SKIPPED ***"; \
+	  fi; \
+	fi
+
 lint: $(VENV)/.test-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -47,7 +58,7 @@ test-sqlite: $(VENV)/.test-deps test-browser-deps
 
 # The whole suite again on a throwaway PostgreSQL 15 (row-level security), as the app role.
 # PROONE_TEST_POSTGRES_URL=postgres://superuser@host/postgres uses that server instead.
-test-postgres: $(VENV)/.test-deps test-browser-deps
+test-postgres: $(VENV)/.test-deps test-browser-deps test-pgbouncer-deps
 	$(PY) tests/postgres_server.py
 
 # Both runs happen even when the first fails; either failure fails `make test`.

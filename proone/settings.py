@@ -21,6 +21,7 @@ SECURE_PROXY_SSL_HEADER      set to 1 when a TLS-terminating proxy you trust set
 AXES_FAILURE_LIMIT           failed sign-ins from one address for one username before that pair
                              is locked out (default: 5).
 AXES_COOLOFF_MINUTES         how long a lockout lasts (default: 15).
+LOG_LEVEL                    level of the product's own log lines on stderr (default: INFO).
 """
 
 import warnings
@@ -186,11 +187,25 @@ WHITENOISE_USE_FINDERS = True
 warnings.filterwarnings("ignore", message="No directory at: ", module="whitenoise.base")
 # --- end portal web security --------------------------------------------------------------
 
+# Everything goes to stderr (the process manager or container runtime keeps it), one line per
+# record with its level and logger name: `unscoped access: ...` reads as the INFO audit line it
+# is (logger proone.scoping), and with DEBUG off every server error (django.request, 500) is
+# written with its traceback, which Django's default configuration would only mail to ADMINS.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "line": {"format": "{asctime} {levelname} {name} {message}", "style": "{"},
+    },
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+            "formatter": "line",
+        },
+    },
     "loggers": {
-        "proone": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+        "proone": {"handlers": ["stderr"], "level": env("LOG_LEVEL", default="INFO")},
+        "django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
     },
 }

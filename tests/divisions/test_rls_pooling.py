@@ -86,7 +86,11 @@ def free_port():
 def pgbouncer():
     """A real PgBouncer in transaction-pooling mode with two server connections."""
     if not Path(PGBOUNCER).exists():
-        pytest.fail(f"PgBouncer is not installed at {PGBOUNCER} (Debian package pgbouncer)")
+        missing = f"PgBouncer is not installed at {PGBOUNCER} (Debian package pgbouncer)"
+        if os.geteuid() == 0:
+            # As root `make test` installs it, so missing here is a fault, not a skip.
+            pytest.fail(missing)
+        pytest.skip(f"PGBOUNCER TEST SKIPPED: {missing}; `make test` as root installs it")
     db = connection.settings_dict
     port = free_port()
     directory = Path(tempfile.mkdtemp(prefix="proone-pgbouncer-"))
