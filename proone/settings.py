@@ -28,6 +28,7 @@ import warnings
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -41,8 +42,13 @@ DEBUG = env.bool("DEBUG", default=False)
 if DEBUG:
     # A development key; never used when DEBUG is off, where SECRET_KEY is required.
     SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-do-not-deploy")
-else:
+elif "SECRET_KEY" in env:
     SECRET_KEY = env("SECRET_KEY")
+else:
+    raise ImproperlyConfigured(
+        "Set SECRET_KEY (DEBUG is off): a long random string kept secret, e.g. the output of "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`; see docs/deploy.md."
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 

@@ -74,7 +74,7 @@ def _narrows(old, new):
     return old_places is not None and new_places is not None and new_places < old_places
 
 
-def _lint_operation(op, app_label, state, created, vendor):
+def _lint_operation(op, app_label, state, created, vendor, planned=frozenset()):
     name = op.describe()
     found = []
 
@@ -84,7 +84,7 @@ def _lint_operation(op, app_label, state, created, vendor):
 
     if isinstance(op, migrations.SeparateDatabaseAndState):
         for inner in op.database_operations:
-            found += _lint_operation(inner, app_label, state, created, vendor)
+            found += _lint_operation(inner, app_label, state, created, vendor, planned)
         return found
     if isinstance(op, migrations.RunSQL):
         add("MG109")
@@ -96,7 +96,11 @@ def _lint_operation(op, app_label, state, created, vendor):
         if not op.reversible:
             add("MG111")
         return found
-    existing = getattr(op, "model_name", getattr(op, "name", "")).lower() not in created
+    model = getattr(op, "model_name", getattr(op, "name", "")).lower()
+    existing = model not in created
+    # Locks and duplicates only matter on a table that already holds rows: not on one created
+    # earlier in the same plan (MG107, MG108).
+    populated = existing and (app_label, model) not in planned
     if isinstance(op, migrations.DeleteModel):
         add("MG101")
     elif isinstance(op, migrations.RemoveField):
@@ -107,9 +111,9 @@ def _lint_operation(op, app_label, state, created, vendor):
         add("MG104")
     elif isinstance(op, migrations.AddField):
         field = op.field
-        if existing and (field.unique and not field.primary_key):
+        if populated and (field.unique and not field.primary_key):
             add("MG107", f"{op.model_name}.{op.name}")
-        if existing and field.db_index and vendor == "postgresql":
+        if populated and field.db_index and vendor == "postgresql":
             add("MG108", f"{op.model_name}.{op.name}")
     elif isinstance(op, migrations.AlterField):
         old = _field(state, app_label, op.model_name, op.name)
@@ -121,18 +125,18 @@ def _lint_operation(op, app_label, state, created, vendor):
             no_default = not new.has_default() and new.db_default is NOT_PROVIDED
             if old.null and not new.null and no_default:
                 add("MG106", where)
-            if new.unique and not old.unique and not new.primary_key:
+            if populated and new.unique and not old.unique and not new.primary_key:
                 add("MG107", where)
-            if new.db_index and not old.db_index and vendor == "postgresql":
+            if populated and new.db_index and not old.db_index and vendor == "postgresql":
                 add("MG108", where)
     elif isinstance(op, migrations.AddConstraint):
-        if existing and isinstance(op.constraint, UniqueConstraint):
+        if populated and isinstance(op.constraint, UniqueConstraint):
             add("MG107", op.constraint.name)
     elif isinstance(op, migrations.AlterUniqueTogether):
-        if existing and op.option_value:
+        if populated and op.option_value:
             add("MG107", op.name)
     elif isinstance(op, migrations.AddIndex):
-        if existing and vendor == "postgresql" and type(op).__name__ != "AddIndexConcurrently":
+        if populated and vendor == "postgresql" and type(op).__name__ != "AddIndexConcurrently":
             add("MG108", op.index.name)
     elif isinstance(op, SAFE_OPERATIONS) or type(op).__name__ == "AddIndexConcurrently":
         pass
@@ -141,17 +145,29 @@ def _lint_operation(op, app_label, state, created, vendor):
     return found
 
 
-def lint_migration(loader, migration, vendor):
-    """Every finding of `migration`, checked against the project state just before it."""
+def lint_migration(loader, migration, vendor, planned=frozenset()):
+    """Every finding of `migration`, checked against the project state just before it.
+
+    `planned` holds the (app_label, model) pairs that earlier steps of the same plan create.
+    """
     state = loader.project_state((migration.app_label, migration.name), at_end=False)
     created = set()
     findings = []
     for op in migration.operations:
-        findings += _lint_operation(op, migration.app_label, state, created, vendor)
+        findings += _lint_operation(op, migration.app_label, state, created, vendor, planned)
         if isinstance(op, migrations.CreateModel):
             created.add(op.name.lower())
         op.state_forwards(migration.app_label, state)
     return findings
+
+
+def created_models(migration):
+    """The (app_label, model) pairs `migration` creates."""
+    return {
+        (migration.app_label, op.name.lower())
+        for op in migration.operations
+        if isinstance(op, migrations.CreateModel)
+    }
 
 
 def codes_needing_ack(findings):

@@ -14,8 +14,8 @@ from django.db.migrations.state import ProjectState
 from . import vcs
 from .connection import same_credentials_as_app
 from .errors import GateError
-from .fingerprint import is_project_file, migration_file, migration_sha256
-from .lint import codes_needing_ack, lint_migration
+from .fingerprint import is_project_file, migration_file, migration_sha256, package_of
+from .lint import codes_needing_ack, created_models, lint_migration
 from .models import AppliedMigration, SignOff
 
 SIGNOFF_TABLE = SignOff._meta.db_table
@@ -88,6 +88,7 @@ class Step:
     state: str = "missing"
     signoff: object = None
     problems: list = field(default_factory=list)
+    package: str | None = None
 
     @property
     def label(self):
@@ -134,6 +135,11 @@ def _targets(executor, app_label, migration_name):
     return [(app_label, migration.name)]
 
 
+def package_author(package):
+    """What a package review records as the author of a file the package `name==version` ships."""
+    return f"installed package {package}"
+
+
 def signoff_state(alias, migration, kind, sha256, findings):
     """(state, valid sign-off or latest sign-off or None) of one migration step."""
     signoffs = list(
@@ -146,6 +152,12 @@ def signoff_state(alias, migration, kind, sha256, findings):
     bound = [s for s in signoffs if s.sha256 == sha256]
     if not bound:
         return "void (file changed)", signoffs[0]
+    package = package_of(migration)
+    if package is not None:
+        # A package review covers one release: a new version needs a new review.
+        bound = [s for s in bound if s.author == package_author(package)]
+        if not bound:
+            return "void (package version changed)", signoffs[0]
     needed = set(codes_needing_ack(findings)) if kind == SignOff.Kind.APPLY else set()
     for signoff in bound:
         if needed <= set(signoff.acknowledged):
@@ -157,9 +169,24 @@ def _step_problems(step):
     app, name = step.migration.app_label, step.migration.name
     privileged = "" if step.kind == SignOff.Kind.APPLY else f" --privileged {step.kind}"
     command = f"manage.py signoff_migration {app} {name} --reviewer USERNAME{privileged}"
+    acknowledge = "--acknowledge-destructive"
+    if step.package and step.kind == SignOff.Kind.APPLY:
+        command = "manage.py signoff_packages --reviewer USERNAME"
+        acknowledge = "--acknowledge-findings"
     what = {"apply": "to apply", "fake": "to fake", "unapply": "to unapply"}[step.kind]
     if step.state == "missing":
+        if step.package and step.kind == SignOff.Kind.APPLY:
+            return [
+                f"{step.label} (from {step.package}): no package review covers it. A reviewer "
+                f"runs: {command}"
+            ]
         return [f"{step.label}: no sign-off {what} it. A reviewer (not its author) runs: {command}"]
+    if step.state == "void (package version changed)":
+        return [
+            f"{step.label}: the review by {step.signoff.reviewer_username} covered "
+            f"{step.signoff.author.removeprefix('installed package ')}, but {step.package} is "
+            f"installed now. Have the new version reviewed; the reviewer runs: {command}"
+        ]
     if step.state.startswith("void"):
         return [
             f"{step.label}: the sign-off by {step.signoff.reviewer_username} is void because the "
@@ -170,7 +197,7 @@ def _step_problems(step):
         codes = ", ".join(codes_needing_ack(step.findings))
         return [
             f"{step.label}: its sign-off does not acknowledge {codes}. After reading the "
-            f"findings, a reviewer runs: {command} --acknowledge-destructive"
+            f"findings, a reviewer runs: {command} {acknowledge}"
         ]
     return []
 
@@ -231,13 +258,18 @@ def build_plan(alias, app_label=None, migration_name=None, *, fake=False):
     pairs = executor.migration_plan(targets)
     vendor = connection.vendor
     steps = []
+    planned = set()
     for migration, backwards in pairs:
         if backwards:
             kind = SignOff.Kind.UNAPPLY
         else:
             kind = SignOff.Kind.FAKE if fake else SignOff.Kind.APPLY
-        findings = [] if backwards else lint_migration(executor.loader, migration, vendor)
+        findings = []
+        if not backwards:
+            findings = lint_migration(executor.loader, migration, vendor, frozenset(planned))
+            planned |= created_models(migration)
         step = Step(migration, backwards, kind, migration_sha256(migration), findings)
+        step.package = package_of(migration)
         step.state, step.signoff = signoff_state(alias, migration, kind, step.sha256, findings)
         step.problems = _step_problems(step)
         path = migration_file(migration)

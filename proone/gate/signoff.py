@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from . import audit, vcs
 from .errors import GateError
-from .fingerprint import is_project_file, migration_file, migration_sha256
+from .fingerprint import is_project_file, migration_file, migration_sha256, package_of
 from .lint import codes_needing_ack, lint_migration
 from .models import SignOff
 from .plan import find_migration, require_gate_tables
@@ -76,6 +76,24 @@ def _find_reviewer(alias, username):
         ) from None
 
 
+def check_reviewer(alias, username, password, what):
+    """The reviewer `username` after checking password, activity and permission; else GateError."""
+    reviewer = _find_reviewer(alias, username)
+    if not reviewer.check_password(password or ""):
+        raise GateError(
+            f"Wrong password for reviewer {username!r}. Nothing signed; run the command again."
+        )
+    if not reviewer.is_active:
+        raise GateError(f"Reviewer {username!r} is inactive and cannot sign off {what}.")
+    if not holds_permission(reviewer, alias):
+        raise GateError(
+            f"Reviewer {username!r} lacks the permission 'Can sign off a migration' "
+            f"({PERMISSION}); ask an administrator to grant it, or ask a reviewer who has it "
+            f"to sign off {what}."
+        )
+    return reviewer
+
+
 def sign_off(
     alias,
     app_label,
@@ -94,20 +112,14 @@ def sign_off(
     label = f"{migration.app_label}.{migration.name}"
     path = migration_file(migration)
     sha = migration_sha256(migration)
+    package = package_of(migration)
+    if package and kind == SignOff.Kind.APPLY:
+        raise GateError(
+            f"{label} comes from the installed package {package}: review the migrations of "
+            "installed packages as one set with `manage.py signoff_packages --reviewer USERNAME`."
+        )
     try:
-        reviewer = _find_reviewer(alias, reviewer_username)
-        if not reviewer.check_password(password or ""):
-            raise GateError(f"Wrong password for reviewer {reviewer_username!r}. Nothing signed.")
-        if not reviewer.is_active:
-            raise GateError(
-                f"Reviewer {reviewer_username!r} is inactive and cannot sign off {label}."
-            )
-        if not holds_permission(reviewer, alias):
-            raise GateError(
-                f"Reviewer {reviewer_username!r} lacks the permission 'Can sign off a "
-                f"migration' ({PERMISSION}); ask an administrator to grant it, or ask a "
-                f"reviewer who has it to sign off {label}."
-            )
+        reviewer = check_reviewer(alias, reviewer_username, password, label)
         author, author_ids = author_of(path)
         if author_ids & reviewer_identities(reviewer):
             raise GateError(

@@ -1,0 +1,92 @@
+"""Reviewing the pending migrations of installed packages as one set, bound to release and hash."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import audit
+from .errors import GateError
+from .models import SignOff
+from .plan import build_plan, package_author, require_gate_tables
+from .signoff import check_reviewer
+
+
+def packages_to_review(alias):
+    """The plan's steps that apply an installed package's migration without a valid sign-off."""
+    require_gate_tables(alias)
+    plan = build_plan(alias)
+    return [
+        step
+        for step in plan.steps
+        if step.package and step.kind == SignOff.Kind.APPLY and step.state != "valid"
+    ]
+
+
+def describe(steps):
+    """One line per migration the review covers: package release, label, hash, findings."""
+    lines = []
+    for step in steps:
+        codes = ", ".join(f.code for f in step.findings) or "-"
+        lines.append(f"{step.package:<28} {step.label:<60} sha256 {step.sha256[:16]}  {codes}")
+        lines += [f"    {finding}" for finding in step.findings if finding.needs_ack]
+    return lines
+
+
+def review_packages(alias, steps, reviewer_username, password, *, acknowledge=False, note=""):
+    """Record one reviewer's sign-off of every step in `steps` (a package set); return them."""
+    started = timezone.now()
+    releases = sorted({step.package for step in steps})
+    summary = f"package review of {len(steps)} migrations from {', '.join(releases)}"
+    try:
+        if not steps:
+            raise GateError(
+                "No migration of an installed package is waiting for review; nothing signed."
+            )
+        reviewer = check_reviewer(alias, reviewer_username, password, "these migrations")
+        needing = [step.label for step in steps if any(f.needs_ack for f in step.findings)]
+        if needing and not acknowledge:
+            raise GateError(
+                f"{len(needing)} of these migrations have findings that need acknowledgement "
+                f"({', '.join(needing)}); after reading them, run again with "
+                "--acknowledge-findings. Nothing signed."
+            )
+        with transaction.atomic(using=alias):
+            signoffs = [
+                SignOff.objects.using(alias).create(
+                    app_label=step.migration.app_label,
+                    migration_name=step.migration.name,
+                    kind=SignOff.Kind.APPLY,
+                    sha256=step.sha256,
+                    reviewer=reviewer,
+                    reviewer_username=reviewer.get_username(),
+                    author=package_author(step.package),
+                    acknowledged=sorted({f.code for f in step.findings}) if acknowledge else [],
+                    note=f"{summary}. {note}".strip(),
+                )
+                for step in steps
+            ]
+    except GateError as refusal:
+        audit.record(
+            alias,
+            "signoff",
+            "refused",
+            started,
+            reviewer=reviewer_username,
+            detail=summary,
+            error=str(refusal),
+        )
+        raise
+    for signoff in signoffs:
+        audit.record(
+            alias,
+            "signoff",
+            "ok",
+            started,
+            app_label=signoff.app_label,
+            migration_name=signoff.migration_name,
+            sha256=signoff.sha256,
+            signoff_id_ref=signoff.pk,
+            reviewer=signoff.reviewer_username,
+            acknowledged=signoff.acknowledged,
+            detail=f"kind=apply; {signoff.author}; {summary}; note={note or ''}",
+        )
+    return signoffs
