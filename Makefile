@@ -23,6 +23,17 @@ run: $(VENV)/.run-deps
 	@echo "ProOne is starting: sign in at http://127.0.0.1:8000/accounts/login/ (Ctrl-C stops it)"
 	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
+# The production configuration (docs/deploy.md) on this machine, against a deployed PostgreSQL:
+# DEBUG off, check --deploy, collectstatic, gunicorn with proone/gunicorn.conf.py. Plain HTTP on
+# 127.0.0.1, so no HTTPS redirect.
+serve: $(VENV)/.run-deps
+	@test -n "$$DATABASE_URL" || { echo "make serve needs DATABASE_URL=postgres://... of a deployed database (docs/deploy.md)" >&2; exit 2; }
+	@test -n "$$SECRET_KEY" || { echo "make serve needs SECRET_KEY (docs/deploy.md)" >&2; exit 2; }
+	DEBUG=0 SECURE_SSL_REDIRECT=0 PY=$(PY) sh docs/deploy-runbook.sh check
+	DEBUG=0 SECURE_SSL_REDIRECT=0 PY=$(PY) sh docs/deploy-runbook.sh static
+	@echo "ProOne (production configuration) is starting on http://$${GUNICORN_BIND:-127.0.0.1:8000}/ (Ctrl-C stops it)"
+	DEBUG=0 SECURE_SSL_REDIRECT=0 PY=$(PY) sh docs/deploy-runbook.sh serve
+
 # Chromium for the browser tests comes from Debian's packages; installing needs root.
 test-browser-deps:
 	@if [ ! -x /usr/bin/chromium ]; then \

@@ -118,3 +118,23 @@ def test_warnings_need_no_acknowledgement_and_the_rest_do():
         _lint_operation(migrations.RunPython(print), "shop", state(), set(), "sqlite")
     ) == ["MG110", "MG111"]
     assert "MG107" not in NEEDS_ACK
+
+
+def test_index_and_unique_on_a_table_an_earlier_step_of_the_plan_creates_are_not_flagged():
+    """guardian.0001 creates its tables, guardian.0002 indexes them: no lock on rows to take."""
+    from django.db.migrations.loader import MigrationLoader
+
+    from proone.gate.lint import created_models, lint_migration
+
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    index = loader.get_migration("guardian", "0002_generic_permissions_index")
+    assert "MG108" in [f.code for f in lint_migration(loader, index, "postgresql")]
+    planned = frozenset(created_models(loader.get_migration("guardian", "0001_initial")))
+    assert [f.code for f in lint_migration(loader, index, "postgresql", planned)] == []
+
+    add_index = migrations.AddIndex("item", models.Index(fields=["name"], name="item_name_idx"))
+    found = _lint_operation(add_index, "shop", state(), set(), "postgresql", {("shop", "item")})
+    assert found == []
+    # A table of the same name in another app is still an existing table.
+    found = _lint_operation(add_index, "shop", state(), set(), "postgresql", {("other", "item")})
+    assert [f.code for f in found] == ["MG108"]
