@@ -33,3 +33,6 @@ loglevel = "info"
 # The principal is per transaction, so no state survives between requests on a worker; every
 # worker opens its own database connections after the fork (no preload).
 preload_app = False
+# No runtime control socket: it lives at one fixed path per user (two servers would share it),
+# and restarts go through the process manager (HUP to the master) instead.
+control_socket_disable = True

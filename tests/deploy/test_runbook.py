@@ -266,7 +266,8 @@ def test_first_deploy_then_a_reviewed_migration_exactly_as_the_runbook_says(depl
         server = subprocess.Popen(  # noqa: S603
             ["make", "--no-print-directory", "serve"],  # noqa: S607
             cwd=deploy.checkout,
-            env={**deploy.env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
+            # One worker process: idle connections must not be absorbed by spare processes.
+            env={**deploy.env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "1"},
             stdout=subprocess.DEVNULL,
             stderr=stderr,
             start_new_session=True,
