@@ -203,6 +203,7 @@ def test_first_deploy_then_a_reviewed_migration_exactly_as_the_runbook_says(depl
     deploy.ok("roles", DATABASE_ADMIN_URL=deploy.admin_url)
 
     refused(deploy.run("bootstrap", SECRET_KEY=None), "Set SECRET_KEY")
+    refused(deploy.run("bootstrap", DATABASE_MIGRATE_URL=None), "Set DATABASE_MIGRATE_URL")
     bootstrapped = deploy.ok("bootstrap")
     assert "Bootstrapped 'migrate'" in bootstrapped.stdout
     # The gate's scope never touched the app's connection: no principal, no traceback.
