@@ -1,6 +1,18 @@
 """Runs every request inside `acting_as(request.user)`."""
 
+from django.contrib.auth import SESSION_KEY
+
 from .scoping import acting_as
+
+
+def session_user_id(request):
+    """The user id the request's session is signed in as, or None."""
+    session = getattr(request, "session", None)
+    try:
+        user_id = int(session[SESSION_KEY]) if session is not None else None
+    except (KeyError, TypeError, ValueError):
+        return None
+    return user_id if user_id > 0 else None
 
 
 class ScopeMiddleware:
@@ -10,5 +22,7 @@ class ScopeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        with acting_as(request.user):
+        # On PostgreSQL the user row itself is under row-level security: the database acts
+        # for the session's user while Django loads that row (docs/security.md).
+        with acting_as(request.user, principal_id=session_user_id(request)):
             return self.get_response(request)

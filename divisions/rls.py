@@ -3,7 +3,10 @@ The principal that PostgreSQL's row-level security policies act for, one per tra
 
 The app never tells the database "I am user 42" in a form SQL could repeat. It sends a token
 signed with the RLS signing key (settings.RLS_SIGNING_KEY): `u:<user id>:<unix time>:<hmac>`
-for a user, `s:0:<unix time>:<hmac>` for unscoped system work. The database function
+for a user, `s:0:<unix time>:<hmac>` for unscoped system work, `n:<hex username>:...` for
+the one look-up of a user row by username at sign-in. The kind is explicit: no user id reads
+as system, and user ids start at 1. A token lives TOKEN_LIFETIME seconds and may be dated at
+most CLOCK_SKEW seconds ahead of the database's clock. The database function
 `proone_enter(token)` (SECURITY DEFINER, the only reader of the key table) checks the
 signature and the time, then stores with `set_config(..., true)` a proof bound to this
 transaction (backend pid and transaction start time, signed again). The policies verify that
@@ -23,7 +26,11 @@ from django.db import DEFAULT_DB_ALIAS, connections
 
 SYSTEM = "s"
 USER = "u"
+LOGIN_NAME = "n"
 SETTING = "proone.principal"
+# Stated in proone_enter() (divisions/migrations/0004_untrusted_app_role.py).
+TOKEN_LIFETIME = 10
+CLOCK_SKEW = 2
 
 
 def signing_key():
@@ -55,10 +62,20 @@ def token_for(scope):
         return None
     if scope.is_unscoped:
         return principal_token(SYSTEM, 0)
-    user = scope.user
-    if user is None or not getattr(user, "is_authenticated", False) or user.pk is None:
+    if scope.login_name is not None:
+        if not scope.login_name:
+            return None
+        return principal_token(LOGIN_NAME, scope.login_name.encode().hex())
+    if scope.principal_id is not None:
+        user_id = scope.principal_id
+    else:
+        user = scope.user
+        if user is None or not getattr(user, "is_authenticated", False):
+            return None
+        user_id = user.pk
+    if not isinstance(user_id, int) or user_id < 1:
         return None
-    return principal_token(USER, user.pk)
+    return principal_token(USER, user_id)
 
 
 def enforced(using=DEFAULT_DB_ALIAS):

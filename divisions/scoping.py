@@ -23,10 +23,16 @@ class OutOfScope(PermissionDenied):
 
 @dataclass(frozen=True)
 class Scope:
-    """The active scope: a user to filter for, or unscoped system work with a reason."""
+    """The active scope: a user to filter for, or unscoped system work with a reason.
+
+    `principal_id` names the user for the database before `user` (a lazy request user) is
+    loaded; `login_name` is the sign-in look-up of one user row by username.
+    """
 
     user: object = None
     reason: str | None = None
+    principal_id: int | None = None
+    login_name: str | None = None
 
     @property
     def is_unscoped(self):
@@ -48,10 +54,21 @@ def acting_user():
 
 
 @contextmanager
-def acting_as(user):
-    """Filter every scoped manager for `user` inside the block (None means anonymous)."""
-    with _entered(Scope(user=user)):
+def acting_as(user, principal_id=None):
+    """Filter every scoped manager for `user` inside the block (None means anonymous).
+
+    With `principal_id` (the user id of a signed session), the database acts for that id
+    while `user` loads, and for nobody if the loaded user turns out to be someone else.
+    """
+    with _entered(Scope(user=user, principal_id=principal_id)):
         yield user
+
+
+@contextmanager
+def looking_up(username):
+    """Let the database show the one user row named `username` (sign-in), nothing else."""
+    with _entered(Scope(login_name=username)):
+        yield
 
 
 @contextmanager
@@ -87,6 +104,11 @@ def _database_enforces():
     return bool(os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE"))
 
 
+def _is_user(user, user_id):
+    """True when `user` (loaded now, under the principal) is the signed-in user `user_id`."""
+    return bool(getattr(user, "is_authenticated", False) and user.pk == user_id)
+
+
 @contextmanager
 def _entered(scope, database=True):
     """Make `scope` current; on PostgreSQL, run the block in a transaction acting for it."""
@@ -103,6 +125,9 @@ def _entered(scope, database=True):
             # The principal lives exactly as long as this transaction (or savepoint).
             with transaction.atomic():
                 rls.set_principal(scope)
+                if scope.principal_id is not None and not _is_user(scope.user, scope.principal_id):
+                    # The session named a user the request did not sign in as: act for nobody.
+                    rls.set_principal(None)
                 yield
         finally:
             # A nested scope hands the enclosing transaction back to the outer principal.

@@ -1,11 +1,19 @@
 """Keeps the organisation consistent: a division's scope goes with it; scopes stay in-tenant."""
 
+from django.contrib.auth import models as auth_models
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.db.models.signals import m2m_changed, post_delete
 from django.dispatch import receiver
 
 from .models import DataScope, Division
+from .scoping import acting_as
+
+
+def update_last_login(sender, user, **kwargs):
+    """Django's last_login update, as the user's own write: sign-in runs before a principal."""
+    with acting_as(user):
+        auth_models.update_last_login(sender, user, **kwargs)
 
 
 @receiver(post_delete, sender=Division)

@@ -56,9 +56,15 @@ def database_view():
 def oracle_view(world, user):
     """The same, from the pure-Python oracle."""
     visible = oracle.visible_jobs(world, user)
-    # Users are not a policy table: any division with a member joins.
-    member_divisions = set(User.objects.exclude(division=None).values_list("division", flat=True))
     principal = oracle._principal(user)
+    # The user rows the principal reads: its own, and its tenant's when it is a tenant admin.
+    with unscoped("oracle: user rows"):
+        readable = User.objects.exclude(division=None)
+        if principal and user.is_tenant_admin and user.is_staff:
+            readable = readable.filter(tenant_id=user.tenant_id)
+        else:
+            readable = readable.filter(pk=getattr(user, "pk", None) or 0)
+        member_divisions = set(readable.values_list("division", flat=True))
     return {
         "table": visible,
         "join from divisions": {pk for pk in visible if world.jobs[pk][1] is not None},
