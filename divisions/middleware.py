@@ -8,8 +8,10 @@ from .scoping import acting_as
 def session_user_id(request):
     """The user id the request's session is signed in as, or None."""
     session = getattr(request, "session", None)
+    if session is None:
+        return None
     try:
-        user_id = int(session[SESSION_KEY]) if session is not None else None
+        user_id = int(session[SESSION_KEY])
     except (KeyError, TypeError, ValueError):
         return None
     return user_id if user_id > 0 else None

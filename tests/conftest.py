@@ -82,6 +82,15 @@ def world(db):
 
 
 @pytest.fixture
+def admin_user(db, django_user_model, django_username_field):
+    """pytest-django's superuser, created as system work (the user table is under RLS)."""
+    with unscoped("test setup"):
+        return django_user_model.objects.create_superuser(
+            **{django_username_field: "admin"}, email="admin@example.com", password="password"
+        )
+
+
+@pytest.fixture
 def system():
     """Run the test body as unscoped system work."""
     with unscoped("test setup"):

@@ -67,7 +67,7 @@ AS $$
     SELECT CASE kind
         WHEN 'u' THEN id ~ '^[1-9][0-9]{0,17}$'
         WHEN 's' THEN id = '0'
-        WHEN 'n' THEN id ~ '^([0-9a-f]{2}){1,600}$'
+        WHEN 'n' THEN id ~ '^([0-9a-f]{2})+$' AND length(id) <= 1200
         ELSE false
     END
 $$;

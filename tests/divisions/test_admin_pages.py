@@ -27,7 +27,7 @@ def test_no_admin_page_is_a_server_error(client, world, role):
     if role == "elle":
         with unscoped("test setup"):
             assign_perm("divisions.change_datascope", user, world.d.electrical.data_scope)
-        User.objects.filter(pk=user.pk).update(is_staff=True)
+            User.objects.filter(pk=user.pk).update(is_staff=True)
     client.force_login(user)
     assert client.get(reverse("admin:index")).status_code == 200
     for model in admin.site._registry:

@@ -2,11 +2,11 @@
 
 import pytest
 from django.urls import reverse
-from guardian.shortcuts import assign_perm
+from guardian.shortcuts import assign_perm, remove_perm
 
 from divisions.audience import audience_of, sight_of
 from divisions.models import DataScopeChange, User
-from divisions.scoping import unscoped
+from divisions.scoping import acting_as, unscoped
 from jobs.models import Job
 from tests import oracle
 
@@ -35,10 +35,10 @@ def make_manager(user, division):
     """Give `user` the object permission on `division`'s scope, as the admin form does."""
     with unscoped("test setup"):
         scope = division.data_scope
-    assign_perm("divisions.change_datascope", user, scope)
-    assign_perm("divisions.view_datascope", user, scope)
-    User.objects.filter(pk=user.pk).update(is_staff=True)
-    user.refresh_from_db()
+        assign_perm("divisions.change_datascope", user, scope)
+        assign_perm("divisions.view_datascope", user, scope)
+        User.objects.filter(pk=user.pk).update(is_staff=True)
+        user.refresh_from_db()
     return user
 
 
@@ -135,21 +135,23 @@ class TestTenantAdminEditsScopes:
     def test_grant_and_revoke_a_division_manager(self, world):
         alice = world.u.alice
         self.client.post(scope_url(world.d.hq), scope_post(managers=[alice]))
-        alice.refresh_from_db()
         with unscoped("check"):
+            alice.refresh_from_db()
             scope, other = world.d.hq.data_scope, world.d.electrical.data_scope
-        assert alice.is_staff
-        assert alice.has_perm("divisions.change_datascope", scope)
-        assert not alice.has_perm("divisions.change_datascope", other)
+            assert alice.is_staff
+            assert alice.has_perm("divisions.change_datascope", scope)
+            assert not alice.has_perm("divisions.change_datascope", other)
         form = self.client.get(scope_url(world.d.hq)).context["adminform"].form
         assert [getattr(user, "pk", user) for user in form["managers"].value()] == [alice.pk]
         self.client.post(scope_url(world.d.hq), scope_post(managers=[]))
-        alice = User.objects.get(pk=alice.pk)  # a fresh permission cache
-        assert not alice.has_perm("divisions.change_datascope", scope)
+        with unscoped("check"):
+            alice = User.objects.get(pk=alice.pk)  # a fresh permission cache
+            assert not alice.has_perm("divisions.change_datascope", scope)
 
     def test_managers_are_same_tenant_users_only(self, world):
         form = self.client.get(scope_url(world.d.hq)).context["adminform"].form
-        offered = {user.username for user in form.fields["managers"].queryset}
+        with acting_as(world.u.acme_admin):
+            offered = {user.username for user in form.fields["managers"].queryset}
         assert offered == {"acme-admin", "alice", "sam", "elle", "nodiv", "staff"}
         response = self.client.post(scope_url(world.d.hq), scope_post(managers=[world.u.gina]))
         assert response.status_code == 200
@@ -243,9 +245,7 @@ class TestDivisionManager:
     def test_revoked_manager_is_refused(self, world):
         with unscoped("setup"):
             scope = world.d.electrical.data_scope
-        from guardian.shortcuts import remove_perm
-
-        remove_perm("divisions.change_datascope", self.elle, scope)
+            remove_perm("divisions.change_datascope", self.elle, scope)
         response = self.client.get(scope_url(world.d.electrical))
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("admin:login"))

@@ -9,6 +9,7 @@ from django.db import DatabaseError, connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
+from divisions.scoping import unscoped
 from proone.gate import audit, checks
 from proone.gate.bootstrap import GATE_MIGRATIONS, PROJECT_MIGRATIONS
 from proone.gate.fingerprint import normalised_sha256
@@ -150,6 +151,7 @@ def test_admin_pages_are_read_only(admin_client):
 
 @pytest.mark.django_db
 def test_pending_page_needs_a_staff_user(client, django_user_model):
-    user = django_user_model.objects.create_user("plain", password="pw-plain-123")
+    with unscoped("test setup"):
+        user = django_user_model.objects.create_user("plain", password="pw-plain-123")
     client.force_login(user)
     assert client.get("/admin/gate/auditentry/pending/").status_code == 302

@@ -1,0 +1,343 @@
+"""
+SQL injection as the app role inside a member's signed principal: what the database refuses.
+
+Each test is one attack from the threat table in docs/security.md, run in a savepoint inside
+`acting_as(member)` (what an injected statement in that member's request gets), and checks
+that the attack is refused or changes nothing that decides visibility.
+"""
+
+import time
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from guardian.shortcuts import assign_perm
+
+from divisions import rls
+from divisions.models import DataScope
+from divisions.scoping import acting_as, looking_up, unscoped
+
+pytestmark = pytest.mark.postgres
+
+REFUSED_BY_POLICY = "row-level security"
+
+
+def rows(sql, params=()):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else cursor.rowcount
+
+
+def attempt(sql, params=(), match=REFUSED_BY_POLICY, error=DatabaseError):
+    """Run `sql` in a savepoint and expect the database to refuse it."""
+    with pytest.raises(error, match=match), transaction.atomic():
+        rows(sql, params)
+
+
+def in_savepoint(sql, params=()):
+    """Run `sql` in a savepoint that is rolled back; returns rows or the row count."""
+    with transaction.atomic():
+        result = rows(sql, params)
+        transaction.set_rollback(True)
+    return result
+
+
+def job_titles():
+    return {title for (title,) in rows("SELECT title FROM jobs_job")}
+
+
+SAMS_JOBS = {"Electrical job", "Plumbing job", "Sparks job"}
+
+
+def user_columns(user):
+    with unscoped("test check"):
+        return rows(
+            "SELECT tenant_id, division_id, is_active, is_staff, is_superuser, is_tenant_admin "
+            "FROM divisions_user WHERE id = %s",
+            [user.pk],
+        )
+
+
+class TestOwnUserRow:
+    def test_member_cannot_move_into_another_tenant_as_its_admin(self, world):
+        """Attack: UPDATE one's own user row into another tenant, as tenant admin and staff.
+        Stopped by divisions_user's policies: a member's own-row update must keep the
+        columns that decide visibility (proone_update_self), only tenant admins may change
+        them (proone_update)."""
+        sam = world.u.sam
+        before = user_columns(sam)
+        with acting_as(sam):
+            attempt(
+                "UPDATE divisions_user SET tenant_id = %s, division_id = NULL, "
+                "is_tenant_admin = true, is_staff = true WHERE id = %s",
+                [world.tenants.globex.pk, sam.pk],
+            )
+            assert job_titles() == SAMS_JOBS
+        assert user_columns(sam) == before
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            "division_id = {hq}",
+            "is_tenant_admin = true, is_staff = true",
+            "is_superuser = true",
+            "is_active = false",
+        ],
+    )
+    def test_member_cannot_change_a_visibility_column_of_its_own_row(self, world, change):
+        """Attack: move oneself into another division, or raise one's own flags. Stopped by
+        proone_update_self's WITH CHECK (the stored row's guarded columns must not change)."""
+        sam = world.u.sam
+        before = user_columns(sam)
+        with acting_as(sam):
+            attempt(
+                f"UPDATE divisions_user SET {change.format(hq=world.d.hq.pk)} WHERE id = %s",
+                [sam.pk],
+            )
+            assert "Head Office job" not in job_titles()
+        assert user_columns(sam) == before
+
+    def test_member_may_still_change_its_own_other_columns(self, world):
+        """Django's own writes (last_login, a new password) under the member's principal."""
+        with acting_as(world.u.sam):
+            assert (
+                in_savepoint(
+                    "UPDATE divisions_user SET last_login = now(), password = 'x' WHERE id = %s",
+                    [world.u.sam.pk],
+                )
+                == 1
+            )
+
+    def test_member_cannot_touch_other_users(self, world):
+        """Attack: reset a colleague's password or delete them. Stopped by proone_update and
+        proone_delete: only tenant admins write other users' rows (zero rows match)."""
+        with acting_as(world.u.sam):
+            assert (
+                in_savepoint(
+                    "UPDATE divisions_user SET password = 'x' WHERE id = %s", [world.u.alice.pk]
+                )
+                == 0
+            )
+            assert in_savepoint("DELETE FROM divisions_user WHERE id <> %s", [world.u.sam.pk]) == 0
+
+    def test_member_cannot_create_a_user(self, world):
+        """Attack: INSERT a tenant admin of one's own tenant. Stopped by proone_insert."""
+        with acting_as(world.u.sam):
+            attempt(
+                "INSERT INTO divisions_user (password, is_superuser, username, first_name, "
+                "last_name, email, is_staff, is_active, date_joined, is_tenant_admin, tenant_id) "
+                "VALUES ('x', false, 'planted', '', '', '', true, true, now(), true, %s)",
+                [world.tenants.acme.pk],
+            )
+
+
+class TestTenantAdminLimits:
+    def test_tenant_admin_cannot_mint_a_superuser_or_export_a_user(self, world):
+        """Attack: a tenant admin's injection makes a user superuser or moves one to another
+        tenant. Stopped by proone_update's WITH CHECK (own tenant, never a superuser)."""
+        with acting_as(world.u.acme_admin):
+            attempt(
+                "UPDATE divisions_user SET is_superuser = true WHERE id = %s", [world.u.alice.pk]
+            )
+            attempt(
+                "UPDATE divisions_user SET tenant_id = %s, division_id = NULL WHERE id = %s",
+                [world.tenants.globex.pk, world.u.alice.pk],
+            )
+            # The admin feature itself still works through the same connection.
+            assert (
+                in_savepoint(
+                    "UPDATE divisions_user SET division_id = %s WHERE id = %s",
+                    [world.d.electrical.pk, world.u.alice.pk],
+                )
+                == 1
+            )
+
+
+class TestReadingUsers:
+    def test_member_reads_only_its_own_user_row(self, world):
+        """Attack: SELECT every user's password hash. Stopped by proone_read on divisions_user:
+        a member reads its own row only."""
+        with acting_as(world.u.sam):
+            assert rows("SELECT username FROM divisions_user") == [("sam",)]
+
+    def test_tenant_admin_reads_its_tenant_only(self, world):
+        """Attack: a tenant admin's injection reads another tenant's users. Stopped by
+        proone_read: tenant admins read their own tenant's users."""
+        with acting_as(world.u.acme_admin):
+            names = {name for (name,) in rows("SELECT username FROM divisions_user")}
+        assert "alice" in names and "gina" not in names and "globex-admin" not in names
+        assert "operator" not in names
+
+    def test_sign_in_look_up_shows_one_row(self, world):
+        """The sign-in look-up by username sees that row and no other."""
+        with looking_up("alice"):
+            assert rows("SELECT username FROM divisions_user") == [("alice",)]
+            assert rows("SELECT count(*) FROM jobs_job") == [(0,)]
+
+
+class TestScopes:
+    def test_member_cannot_open_a_scope_to_everyone(self, world):
+        """Attack: UPDATE divisions_datascope SET is_everyone = true on a scope of one's tenant.
+        Stopped by proone_update on divisions_datascope (tenant admins and the scope's
+        division managers only): no row matches."""
+        with acting_as(world.u.sam):
+            assert in_savepoint("UPDATE divisions_datascope SET is_everyone = true") == 0
+            assert "Head Office job" not in job_titles()
+
+    def test_member_cannot_list_its_division_in_a_scope(self, world):
+        """Attack: INSERT a membership listing one's division in Head Office's scope. Stopped
+        by proone_insert on divisions_datascopedivision."""
+        with acting_as(world.u.sam):
+            attempt(
+                "INSERT INTO divisions_datascopedivision (tenant_id, datascope_id, division_id) "
+                "VALUES (%s, %s, %s)",
+                [world.tenants.acme.pk, world.d.hq.data_scope_id, world.d.sparks.pk],
+            )
+            assert in_savepoint("DELETE FROM divisions_datascopedivision") == 0
+
+    def test_member_cannot_repoint_a_division_at_another_scope(self, world):
+        """Attack: UPDATE divisions_division to swap scopes. Stopped by proone_update on
+        divisions_division (tenant admins only)."""
+        with acting_as(world.u.sam):
+            assert in_savepoint("UPDATE divisions_division SET name = name || '!'") == 0
+
+    def test_division_manager_writes_its_scope_and_no_other(self, world):
+        """A division manager's injection may change the scope it manages, not another."""
+        elle = world.u.elle
+        with unscoped("grant"):
+            assign_perm("divisions.change_datascope", elle, world.d.electrical.data_scope)
+        with acting_as(elle):
+            assert (
+                in_savepoint(
+                    "UPDATE divisions_datascope SET is_everyone = true WHERE id = %s",
+                    [world.d.electrical.data_scope_id],
+                )
+                == 1
+            )
+            assert (
+                in_savepoint(
+                    "UPDATE divisions_datascope SET is_everyone = true WHERE id = %s",
+                    [world.d.hq.data_scope_id],
+                )
+                == 0
+            )
+
+
+class TestObjectPermissions:
+    def test_member_cannot_grant_itself_change_datascope(self, world):
+        """Attack: INSERT INTO guardian_userobjectpermission a change_datascope on Head
+        Office's scope for oneself. Stopped by proone_insert on guardian_userobjectpermission
+        (tenant admins grant, to their tenant's users, on their tenant's scopes)."""
+        with unscoped("ids"):
+            scope_type = ContentType.objects.get_for_model(DataScope)
+            permission = rows("SELECT id FROM auth_permission WHERE codename = 'change_datascope'")[
+                0
+            ][0]
+        with acting_as(world.u.sam):
+            attempt(
+                "INSERT INTO guardian_userobjectpermission "
+                "(user_id, permission_id, content_type_id, object_pk) VALUES (%s, %s, %s, %s)",
+                [world.u.sam.pk, permission, scope_type.pk, str(world.d.hq.data_scope_id)],
+            )
+            assert in_savepoint("UPDATE divisions_datascope SET is_everyone = true") == 0
+
+    def test_tenant_admin_cannot_grant_on_another_tenants_scope(self, world):
+        """Attack: a tenant admin's injection grants a user a permission on a scope of another
+        tenant. Stopped by proone_insert's scope check (the scope must be visible)."""
+        with unscoped("ids"):
+            scope_type = ContentType.objects.get_for_model(DataScope)
+            permission = rows("SELECT id FROM auth_permission WHERE codename = 'change_datascope'")[
+                0
+            ][0]
+        with acting_as(world.u.acme_admin):
+            attempt(
+                "INSERT INTO guardian_userobjectpermission "
+                "(user_id, permission_id, content_type_id, object_pk) VALUES (%s, %s, %s, %s)",
+                [world.u.alice.pk, permission, scope_type.pk, str(world.d.ops.data_scope_id)],
+            )
+
+    def test_group_object_permissions_are_system_work(self, world):
+        """Attack: grant a permission through a group. Stopped by guardian_groupobjectpermission's
+        policies (system work only)."""
+        with acting_as(world.u.acme_admin):
+            attempt(
+                "INSERT INTO guardian_groupobjectpermission "
+                "(group_id, permission_id, content_type_id, object_pk) "
+                "SELECT g.id, p.id, p.content_type_id, %s FROM auth_group g, auth_permission p "
+                "WHERE p.codename = 'change_datascope' LIMIT 1",
+                [str(world.d.hq.data_scope_id)],
+            )
+
+
+class TestSessions:
+    def test_sessions_are_not_a_readable_list_of_keys(self, client, world):
+        """Attack: SELECT session keys (the operator's included) to hijack a session. Stopped by
+        row-level security on django_session with no policy for the app role; sessions are
+        reached only by key, through SECURITY DEFINER functions."""
+        client.force_login(world.u.operator)
+        key = client.session.session_key
+        with acting_as(world.u.sam):
+            assert rows("SELECT count(*) FROM django_session") == [(0,)]
+            attempt(
+                "INSERT INTO django_session (session_key, session_data, expire_date) "
+                "VALUES ('planted-session-key', '', now() + interval '1 day')"
+            )
+            assert rows("SELECT proone_session_exists(%s)", [key]) == [(True,)]
+        with unscoped("even system work"):
+            assert rows("SELECT count(*) FROM django_session") == [(0,)]
+
+
+class TestPrincipalKind:
+    def test_no_user_id_below_one_can_exist(self, world):
+        """Attack: INSERT a user with id 0, which once signed as system. Stopped by the CHECK
+        constraint user_id_positive, even for system work."""
+        for user_id in (0, -1):
+            with unscoped("even system work"):
+                attempt(
+                    "INSERT INTO divisions_user (id, password, is_superuser, username, "
+                    "first_name, last_name, email, is_staff, is_active, date_joined, "
+                    "is_tenant_admin) VALUES (%s, 'x', false, %s, '', '', '', false, true, "
+                    "now(), false)",
+                    [user_id, f"planted{user_id}"],
+                    match="user_id_positive",
+                    error=IntegrityError,
+                )
+
+    def test_signed_user_zero_is_not_system(self, world):
+        """A validly signed token for user 0 is refused: system is a kind, not an id."""
+        with acting_as(world.u.sam):
+            attempt("SELECT proone_enter(%s)", [rls.principal_token("u", 0)], match="malformed")
+            assert job_titles() == SAMS_JOBS
+
+    def test_kind_is_explicit(self, world):
+        with unscoped("check"):
+            assert rows("SELECT proone_principal(), proone_principal_kind()") == [(None, "s")]
+        with acting_as(world.u.sam):
+            assert rows("SELECT proone_principal(), proone_principal_kind()") == [
+                (world.u.sam.pk, "u")
+            ]
+
+
+class TestTokenLifetime:
+    @pytest.mark.parametrize(
+        ("offset", "match"),
+        [
+            (-(rls.TOKEN_LIFETIME + 2), "older than"),
+            (-290, "older than"),
+            (rls.CLOCK_SKEW + 2, "in the future"),
+            (290, "in the future"),
+        ],
+    )
+    def test_old_or_future_dated_tokens_are_refused(self, world, offset, match):
+        """Attack: replay a leaked token later, or use one dated ahead. Stopped by
+        proone_enter's time checks (10 seconds of life, 2 seconds of skew)."""
+        token = rls.principal_token("u", world.u.acme_admin.pk, now=time.time() + offset)
+        with acting_as(world.u.sam):
+            attempt("SELECT proone_enter(%s)", [token], match=match)
+            assert job_titles() == SAMS_JOBS
+
+    def test_fresh_token_is_accepted(self, world):
+        token = rls.principal_token("u", world.u.acme_admin.pk)
+        with acting_as(world.u.sam):
+            rows("SELECT proone_enter(%s)", [token])
+            assert len(job_titles()) == 5
