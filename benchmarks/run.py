@@ -268,11 +268,12 @@ def page_rows(users, repeat):
 def visitors_for_load(per_shape):
     """Signed-in users of many divisions, each with the oracle's verdict on job ids."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
     from django.db.models import QuerySet
 
     from benchmarks.load import Visitor
     from divisions.models import User
+    from divisions.scoping import unscoped
+    from divisions.sessions import SessionStore
     from tests import oracle
 
     world = oracle.snapshot()
@@ -281,9 +282,10 @@ def visitors_for_load(per_shape):
         by_tenant.setdefault(tenant_id, []).append(pk)
     visitors = []
     for prefix in ("scale-0-", "scale-1-", "scale-2-"):
-        users = list(
-            QuerySet(User).filter(username__startswith=prefix).order_by("pk")[: per_shape + 1]
-        )
+        with unscoped("benchmark: signed-in visitors"):
+            users = list(
+                QuerySet(User).filter(username__startswith=prefix).order_by("pk")[: per_shape + 1]
+            )
         for user in users:
             session = SessionStore()
             session[SESSION_KEY] = str(user.pk)
@@ -422,8 +424,10 @@ def main():
         from django.db.models import QuerySet
 
         from divisions.models import User
+        from divisions.scoping import unscoped
 
-        users = [(shape, QuerySet(User).get(username=name)) for shape, name in SHAPES]
+        with unscoped("benchmark: the measured users"):
+            users = [(shape, QuerySet(User).get(username=name)) for shape, name in SHAPES]
         print("measuring the list queries...", flush=True)
         query_table = measure_queries(users, args.repeat)
         print("measuring pages...", flush=True)
