@@ -9,13 +9,18 @@ that the attack is refused or changes nothing that decides visibility.
 import time
 
 import pytest
+from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.http import HttpResponse
+from django.test import RequestFactory
 from guardian.shortcuts import assign_perm
 
 from divisions import rls
+from divisions.middleware import ScopeMiddleware
 from divisions.models import DataScope
 from divisions.scoping import acting_as, looking_up, unscoped
+from divisions.sessions import SessionStore
 
 pytestmark = pytest.mark.postgres
 
@@ -285,6 +290,34 @@ class TestSessions:
             assert rows("SELECT proone_session_exists(%s)", [key]) == [(True,)]
         with unscoped("even system work"):
             assert rows("SELECT count(*) FROM django_session") == [(0,)]
+
+
+class TestRequestPrincipal:
+    def seen_by_request(self, session_key):
+        """Job count raw SQL sees inside a request carrying `session_key`, through the real
+        session, authentication and scope middleware."""
+        seen = []
+
+        def view(request):
+            seen.append(rows("SELECT count(*) FROM jobs_job")[0][0])
+            return HttpResponse()
+
+        request = RequestFactory().get("/jobs/")
+        request.session = SessionStore(session_key)
+        AuthenticationMiddleware(ScopeMiddleware(view))(request)
+        return seen
+
+    def test_session_names_the_principal_until_its_user_signs_out_elsewhere(self, client, world):
+        """The session's user id is the request's principal while the session is valid; after
+        a password change (Django signs the session out) the request acts for nobody."""
+        alice = world.u.alice
+        client.force_login(alice)
+        key = client.session.session_key
+        assert self.seen_by_request(key) == [3]
+        with unscoped("password changed elsewhere"):
+            alice.set_password("a-new-passphrase-1")
+            alice.save()
+        assert self.seen_by_request(key) == [0]
 
 
 class TestPrincipalKind:
