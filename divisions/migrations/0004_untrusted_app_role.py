@@ -11,8 +11,9 @@ readable list of keys. Here (see docs/security.md, "What an injection can do, pe
 - `divisions_user`: a principal reads its own row, tenant admins and division managers their
   tenant's users; only tenant admins (of that tenant) and system work write the columns that
   decide visibility; a sign-in look-up reads the one row with that username;
-- scopes, their memberships, their change history and divisions: read within the tenant,
-  written only by a tenant admin of that tenant or a holder of `change_datascope` on the scope;
+- scopes, their memberships and their change history: read within the tenant, written only
+  by a tenant admin of that tenant or a holder of `change_datascope` on the scope; divisions:
+  written only by a tenant admin of that tenant;
 - guardian's object permissions: granted only by tenant admins (to their tenant's users, on
   their tenant's scopes) and system work;
 - `django_session`: no row is visible to the app role; sessions are reached only through
@@ -241,31 +242,25 @@ MANAGER_OF = "{column} = ANY ((SELECT proone_managed_scopes())::bigint[])"
 ME = "id = (SELECT proone_principal())"
 
 
-def _policies(table, read, write, *, force=True, update_check=None):
-    """Row-level security on `table`: `read` for SELECT, `write` for every write."""
-    force_sql = f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY;\n" if force else ""
-    sql = f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;\n{force_sql}"
-    if read:
-        sql += f"CREATE POLICY proone_read ON {table} FOR SELECT USING ({read});\n"
-    sql += (
+def _policies(table, read, write):
+    """Row-level security on `table` (not forced: the owner's functions read past it)."""
+    return (
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;\n"
+        f"CREATE POLICY proone_read ON {table} FOR SELECT USING ({read});\n"
         f"CREATE POLICY proone_insert ON {table} FOR INSERT WITH CHECK ({write});\n"
         f"CREATE POLICY proone_update ON {table} FOR UPDATE USING ({write}) "
-        f"WITH CHECK ({update_check or write});\n"
+        f"WITH CHECK ({write});\n"
         f"CREATE POLICY proone_delete ON {table} FOR DELETE USING ({write});\n"
     )
-    return sql
 
 
-def _undo_policies(table, *, read=True, disable=True):
+def _undo_policies(table, *, disable=True):
     sql = "".join(
         f"DROP POLICY proone_{name} ON {table};\n"
-        for name in (["read"] if read else []) + ["insert", "update", "delete"]
+        for name in ("read", "insert", "update", "delete")
     )
     if disable:
-        sql += (
-            f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY;\n"
-            f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY;\n"
-        )
+        sql += f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY;\n"
     return sql
 
 
@@ -282,7 +277,7 @@ USER_ADMIN = f"{SYSTEM} OR ({TENANT} AND {TENANT_ADMIN} AND NOT is_superuser)"
 # visibility: they must equal the stored row's as the statement began.
 USERS = (
     "ALTER TABLE divisions_user ADD CONSTRAINT user_id_positive CHECK (id > 0);\n"
-    + _policies("divisions_user", USER_READ, USER_ADMIN, force=False)
+    + _policies("divisions_user", USER_READ, USER_ADMIN)
     + f"CREATE POLICY proone_update_self ON divisions_user FOR UPDATE USING ({ME}) "
     f"WITH CHECK ({ME} AND proone_user_guard(tenant_id, division_id, is_active, is_staff, "
     "is_superuser, is_tenant_admin) = (SELECT proone_stored_user_guard()));\n"
@@ -347,8 +342,7 @@ PERMISSIONS = _policies(
     "guardian_userobjectpermission",
     f"{SYSTEM} OR user_id = (SELECT proone_principal()) OR ({TENANT_ADMIN} AND {TENANT_USER})",
     GRANT,
-    force=False,
-) + _policies("guardian_groupobjectpermission", SYSTEM, SYSTEM, force=False)
+) + _policies("guardian_groupobjectpermission", SYSTEM, SYSTEM)
 UNDO_PERMISSIONS = _undo_policies("guardian_userobjectpermission") + _undo_policies(
     "guardian_groupobjectpermission"
 )
