@@ -82,11 +82,15 @@ class SeedResult:
 
 def tenant_admin_group():
     """The group that gives tenant admins their model permissions in the admin."""
-    group, _ = Group.objects.get_or_create(name=TENANT_ADMIN_GROUP)
-    for app_label, codenames in TENANT_ADMIN_PERMISSIONS:
-        group.permissions.add(
-            *Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
-        )
+    # Groups are platform data: on PostgreSQL only system work writes them.
+    with unscoped("the tenant admin group"):
+        group, _ = Group.objects.get_or_create(name=TENANT_ADMIN_GROUP)
+        for app_label, codenames in TENANT_ADMIN_PERMISSIONS:
+            group.permissions.add(
+                *Permission.objects.filter(
+                    content_type__app_label=app_label, codename__in=codenames
+                )
+            )
     return group
 
 

@@ -63,7 +63,8 @@ class TenantAdminFactory(UserFactory):
     @factory.post_generation
     def _admin_permissions(obj, create, extracted, **kwargs):
         if create:
-            obj.groups.add(tenant_admin_group())
+            with unscoped("test factory"):
+                obj.groups.add(tenant_admin_group())
 
 
 class JobFactory(UnscopedFactory):

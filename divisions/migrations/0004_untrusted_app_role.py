@@ -343,8 +343,39 @@ PERMISSIONS = _policies(
     f"{SYSTEM} OR user_id = (SELECT proone_principal()) OR ({TENANT_ADMIN} AND {TENANT_USER})",
     GRANT,
 ) + _policies("guardian_groupobjectpermission", SYSTEM, SYSTEM)
-UNDO_PERMISSIONS = _undo_policies("guardian_userobjectpermission") + _undo_policies(
-    "guardian_groupobjectpermission"
+
+# --- Model permissions and groups -----------------------------------------------------------
+# They open admin pages (and the gate's sign-off permission), not jobs; still, an injection
+# must not grant them. Tenant admins put their tenant's users into the tenant admin group
+# (divisions.demo.TENANT_ADMIN_GROUP, as named when this migration was written), nothing else.
+TENANT_ADMIN_GROUP = "Tenant admins"
+OWN_OR_TENANT_ADMINS = (
+    f"{SYSTEM} OR user_id = (SELECT proone_principal()) OR ({TENANT_ADMIN} AND {TENANT_USER})"
+)
+GROUPS = (
+    _policies(
+        "divisions_user_groups",
+        OWN_OR_TENANT_ADMINS,
+        f"{SYSTEM} OR ({TENANT_ADMIN} AND {TENANT_USER} AND group_id = "
+        f"(SELECT g.id FROM auth_group g WHERE g.name = '{TENANT_ADMIN_GROUP}'))",
+    )
+    + _policies("divisions_user_user_permissions", OWN_OR_TENANT_ADMINS, SYSTEM)
+    + _policies("auth_group", "true", SYSTEM)
+    + _policies("auth_group_permissions", "true", SYSTEM)
+)
+GROUP_TABLES = [
+    "divisions_user_groups",
+    "divisions_user_user_permissions",
+    "auth_group",
+    "auth_group_permissions",
+]
+UNDO_PERMISSIONS = "".join(
+    _undo_policies(table)
+    for table in [
+        "guardian_userobjectpermission",
+        "guardian_groupobjectpermission",
+        *GROUP_TABLES,
+    ]
 )
 
 # --- Sessions -------------------------------------------------------------------------------
@@ -439,6 +470,6 @@ class Migration(migrations.Migration):
         PostgresSQL(PRINCIPAL, UNDO_PRINCIPAL),
         PostgresSQL(USERS, UNDO_USERS),
         PostgresSQL(ORGANISATION_SQL, UNDO_ORGANISATION),
-        PostgresSQL(PERMISSIONS, UNDO_PERMISSIONS),
+        PostgresSQL(PERMISSIONS + GROUPS, UNDO_PERMISSIONS),
         PostgresSQL(SESSIONS, UNDO_SESSIONS),
     ]

@@ -10,6 +10,7 @@ import time
 
 import pytest
 from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.http import HttpResponse
@@ -17,6 +18,7 @@ from django.test import RequestFactory
 from guardian.shortcuts import assign_perm
 
 from divisions import rls
+from divisions.demo import tenant_admin_group
 from divisions.middleware import ScopeMiddleware
 from divisions.models import DataScope
 from divisions.scoping import acting_as, looking_up, unscoped
@@ -271,6 +273,57 @@ class TestObjectPermissions:
                 "SELECT g.id, p.id, p.content_type_id, %s FROM auth_group g, auth_permission p "
                 "WHERE p.codename = 'change_datascope' LIMIT 1",
                 [str(world.d.hq.data_scope_id)],
+            )
+
+
+class TestModelPermissions:
+    def test_member_cannot_grant_itself_a_model_permission(self, world):
+        """Attack: INSERT INTO divisions_user_user_permissions the gate's sign-off permission
+        for oneself. Stopped by proone_insert on that table (system work only)."""
+        with acting_as(world.u.sam):
+            attempt(
+                "INSERT INTO divisions_user_user_permissions (user_id, permission_id) "
+                "SELECT %s, id FROM auth_permission WHERE codename = 'signoff_migration'",
+                [world.u.sam.pk],
+            )
+
+    def test_member_cannot_join_a_group_or_widen_one(self, world):
+        """Attack: join the tenant admin group, or add a permission to it. Stopped by
+        proone_insert on divisions_user_groups (tenant admins, for their tenant's users) and
+        on auth_group_permissions (system work only)."""
+        group = tenant_admin_group()
+        with acting_as(world.u.sam):
+            attempt(
+                "INSERT INTO divisions_user_groups (user_id, group_id) VALUES (%s, %s)",
+                [world.u.sam.pk, group.pk],
+            )
+            attempt(
+                "INSERT INTO auth_group_permissions (group_id, permission_id) "
+                "SELECT %s, id FROM auth_permission WHERE codename = 'signoff_migration'",
+                [group.pk],
+            )
+
+    def test_tenant_admin_adds_only_the_tenant_admin_group(self, world):
+        """A tenant admin's injection may put its tenant's users in the tenant admin group
+        (the admin does), not in any other group, and not another tenant's users."""
+        with unscoped("a platform group"):
+            other = Group.objects.create(name="Reviewers")
+        group = tenant_admin_group()
+        with acting_as(world.u.acme_admin):
+            assert (
+                in_savepoint(
+                    "INSERT INTO divisions_user_groups (user_id, group_id) VALUES (%s, %s)",
+                    [world.u.alice.pk, group.pk],
+                )
+                == 1
+            )
+            attempt(
+                "INSERT INTO divisions_user_groups (user_id, group_id) VALUES (%s, %s)",
+                [world.u.alice.pk, other.pk],
+            )
+            attempt(
+                "INSERT INTO divisions_user_groups (user_id, group_id) VALUES (%s, %s)",
+                [world.u.gina.pk, group.pk],
             )
 
 

@@ -1,5 +1,6 @@
 """Migration 0004 reverses to 0003's behaviour and applies again (PostgreSQL)."""
 
+import importlib
 import os
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from divisions.demo import TENANT_ADMIN_GROUP
 from divisions.scoping import acting_as
 from tests.pg_setup import ROOT, owner_url
 
@@ -53,3 +55,9 @@ def test_0004_reverses_and_applies_again(world):
         connection.close()
         migrate_divisions("0004_untrusted_app_role")
     assert users_sam_reads(world) == 1
+
+
+def test_the_group_named_in_0004_is_the_tenant_admin_group():
+    """0004's policy lets tenant admins add users to this group by name: keep them equal."""
+    migration = importlib.import_module("divisions.migrations.0004_untrusted_app_role")
+    assert migration.TENANT_ADMIN_GROUP == TENANT_ADMIN_GROUP
