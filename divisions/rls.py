@@ -23,6 +23,7 @@ import time
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.utils.functional import SimpleLazyObject, empty
 
 SYSTEM = "s"
 USER = "u"
@@ -66,7 +67,7 @@ def token_for(scope):
         if not scope.login_name:
             return None
         return principal_token(LOGIN_NAME, scope.login_name.encode().hex())
-    if scope.principal_id is not None:
+    if scope.principal_id is not None and not _loaded(scope.user):
         user_id = scope.principal_id
     else:
         user = scope.user
@@ -76,6 +77,12 @@ def token_for(scope):
     if not isinstance(user_id, int) or user_id < 1:
         return None
     return principal_token(USER, user_id)
+
+
+def _loaded(user):
+    """False for a request's lazy user that Django has not loaded yet."""
+    # Reading _wrapped does not load it (Django's own code does the same).
+    return not (isinstance(user, SimpleLazyObject) and user._wrapped is empty)
 
 
 def enforced(using=DEFAULT_DB_ALIAS):

@@ -58,7 +58,8 @@ def acting_as(user, principal_id=None):
     """Filter every scoped manager for `user` inside the block (None means anonymous).
 
     With `principal_id` (the user id of a signed session), the database acts for that id
-    while `user` loads, and for nobody if the loaded user turns out to be someone else.
+    while `user` (the request's lazy user) loads, and from then on for the loaded user:
+    nobody if the session did not sign anyone in.
     """
     with _entered(Scope(user=user, principal_id=principal_id)):
         yield user

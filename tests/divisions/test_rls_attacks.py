@@ -353,6 +353,9 @@ class TestRequestPrincipal:
 
         def view(request):
             seen.append(rows("SELECT count(*) FROM jobs_job")[0][0])
+            with unscoped("a nested scope, which hands the principal back when it ends"):
+                pass
+            seen.append(rows("SELECT count(*) FROM jobs_job")[0][0])
             return HttpResponse()
 
         request = RequestFactory().get("/jobs/")
@@ -366,11 +369,11 @@ class TestRequestPrincipal:
         alice = world.u.alice
         client.force_login(alice)
         key = client.session.session_key
-        assert self.seen_by_request(key) == [3]
+        assert self.seen_by_request(key) == [3, 3]
         with unscoped("password changed elsewhere"):
             alice.set_password("a-new-passphrase-1")
             alice.save()
-        assert self.seen_by_request(key) == [0]
+        assert self.seen_by_request(key) == [0, 0]
 
 
 class TestPrincipalKind:
