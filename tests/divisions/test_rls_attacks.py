@@ -7,6 +7,7 @@ that the attack is refused or changes nothing that decides visibility.
 """
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.middleware import AuthenticationMiddleware
@@ -15,6 +16,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.http import HttpResponse
 from django.test import RequestFactory
+from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from divisions import rls
@@ -343,6 +345,20 @@ class TestSessions:
             assert rows("SELECT proone_session_exists(%s)", [key]) == [(True,)]
         with unscoped("even system work"):
             assert rows("SELECT count(*) FROM django_session") == [(0,)]
+
+    def test_sessions_still_work_by_key(self, world):
+        """Saving, loading, ending and clearing expired sessions as the app role."""
+        session = SessionStore()
+        session["note"] = "kept"
+        session.create()
+        assert SessionStore(session.session_key).load() == {"note": "kept"}
+        expired = SessionStore()
+        expired.set_expiry(timezone.now() - timedelta(seconds=5))
+        expired.create()
+        SessionStore.clear_expired()
+        assert rows("SELECT proone_session_exists(%s)", [expired.session_key]) == [(False,)]
+        session.delete()
+        assert SessionStore(session.session_key).load() == {}
 
 
 class TestRequestPrincipal:
