@@ -85,6 +85,28 @@ def _loaded(user):
     return not (isinstance(user, SimpleLazyObject) and user._wrapped is empty)
 
 
+# (alias, database name) pairs seen with migration 0004 applied; positive answers only.
+_hardened = set()
+
+
+def hardened(using=DEFAULT_DB_ALIAS):
+    """True when migration 0004 is applied: sessions by key, the sign-in look-up principal.
+
+    New code may run against a database not yet migrated (a deploy applies migrations after
+    the code lands); until then sessions and sign-in work as before 0004. Checked until seen.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return False
+    key = (using, connection.settings_dict["NAME"])
+    if key not in _hardened:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regprocedure('public.proone_login_name()') IS NOT NULL")
+            if cursor.fetchone()[0]:
+                _hardened.add(key)
+    return key in _hardened
+
+
 def enforced(using=DEFAULT_DB_ALIAS):
     """True when the database enforces row-level security itself (PostgreSQL)."""
     return connections[using].vendor == "postgresql"
@@ -97,6 +119,9 @@ def set_principal(scope, using=DEFAULT_DB_ALIAS):
     connection = connections[using]
     connection.ensure_connection()
     token = token_for(scope)
+    if scope is not None and scope.login_name is not None and not hardened(using):
+        # Before 0004 the user table has no policy: the look-up needs no principal.
+        token = None
     # A plain psycopg cursor binds server-side: the token is a parameter, not query text.
     # Never a named prepared statement: PgBouncer's transaction pooling cannot keep those.
     with psycopg.Cursor(connection.connection) as cursor:

@@ -2,8 +2,8 @@
 
 The app role sees no row of `django_session` (row-level security, no policy for it), so SQL
 run as the app role cannot list live session keys. Each call names one key; the database
-stores a SHA-256 of it (divisions/migrations/0004_untrusted_app_role.py). On other databases
-this is Django's database backend unchanged.
+stores a SHA-256 of it (divisions/migrations/0004_untrusted_app_role.py). On other databases,
+and on PostgreSQL before 0004 is applied, this is Django's database backend unchanged.
 """
 
 from asgiref.sync import sync_to_async
@@ -11,13 +11,15 @@ from django.contrib.sessions.backends import db
 from django.contrib.sessions.backends.base import CreateError, UpdateError
 from django.db import connections, router
 
+from . import rls
+
 
 class SessionStore(db.SessionStore):
     """Django's database sessions; on PostgreSQL through the key-addressed functions."""
 
     def _connection(self):
-        connection = connections[router.db_for_write(self.model)]
-        return connection if connection.vendor == "postgresql" else None
+        alias = router.db_for_write(self.model)
+        return connections[alias] if rls.hardened(alias) else None
 
     def _call(self, connection, function, *args):
         with connection.cursor() as cursor:
@@ -68,10 +70,10 @@ class SessionStore(db.SessionStore):
 
     @classmethod
     def clear_expired(cls):
-        connection = connections[router.db_for_write(cls.get_model_class())]
-        if connection.vendor != "postgresql":
+        alias = router.db_for_write(cls.get_model_class())
+        if not rls.hardened(alias):
             return super().clear_expired()
-        with connection.cursor() as cursor:
+        with connections[alias].cursor() as cursor:
             cursor.execute("SELECT proone_session_clear_expired()")
 
     # Async callers take the same paths.

@@ -242,6 +242,16 @@ def test_first_deploy_then_a_reviewed_migration_exactly_as_the_runbook_says(depl
     # Indexes and unique constraints on tables the same plan creates lock nothing.
     assert "MG107" not in review.stdout and "MG108" not in review.stdout
 
+    # The project's own migrations after the bootstrap, reviewed one by one.
+    assert "divisions.0004_untrusted_app_role" in deploy.ok("plan").stdout
+    deploy.ok(
+        "signoff",
+        "divisions",
+        "0004_untrusted_app_role",
+        "--password-stdin",
+        "--acknowledge-destructive",
+        stdin=REVIEWER_PASSWORD + "\n",
+    )
     plan = deploy.ok("plan")
     assert "missing" not in plan.stdout
     assert "Applied" in deploy.ok("migrate").stdout
