@@ -16,6 +16,8 @@ readable list of keys. Here (see docs/security.md, "What an injection can do, pe
   written only by a tenant admin of that tenant;
 - guardian's object permissions: granted only by tenant admins (to their tenant's users, on
   their tenant's scopes) and system work;
+- model permissions and groups: written only by system work, except that tenant admins put
+  their tenant's users into the tenant admin group;
 - `django_session`: no row is visible to the app role; sessions are reached only through
   key-addressed SECURITY DEFINER functions, which store a SHA-256 of the key.
 
