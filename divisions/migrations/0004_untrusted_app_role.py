@@ -11,6 +11,7 @@ readable list of keys. Here (see docs/security.md, "What an injection can do, pe
 - `divisions_user`: a principal reads its own row, tenant admins and division managers their
   tenant's users; only tenant admins (of that tenant) and system work write the columns that
   decide visibility; a sign-in look-up reads the one row with that username;
+- tenants: a principal reads its own; only system work writes them;
 - scopes, their memberships and their change history: read within the tenant, written only
   by a tenant admin of that tenant or a holder of `change_datascope` on the scope; divisions:
   written only by a tenant admin of that tenant;
@@ -328,6 +329,12 @@ UNDO_ORGANISATION = "".join(
     for table in ORGANISATION
 )
 
+# --- Tenants --------------------------------------------------------------------------------
+# A principal reads its own tenant; tenants are created, renamed and deleted as system work
+# (platform operators, in the admin).
+TENANTS = _policies("divisions_tenant", f"{SYSTEM} OR id = (SELECT proone_acting_tenant())", SYSTEM)
+UNDO_TENANTS = _undo_policies("divisions_tenant")
+
 # --- Object permissions (django-guardian) --------------------------------------------------
 DATASCOPE_TYPE = (
     "(SELECT ct.id FROM django_content_type ct "
@@ -472,6 +479,7 @@ class Migration(migrations.Migration):
         PostgresSQL(PRINCIPAL, UNDO_PRINCIPAL),
         PostgresSQL(USERS, UNDO_USERS),
         PostgresSQL(ORGANISATION_SQL, UNDO_ORGANISATION),
+        PostgresSQL(TENANTS, UNDO_TENANTS),
         PostgresSQL(PERMISSIONS + GROUPS, UNDO_PERMISSIONS),
         PostgresSQL(SESSIONS, UNDO_SESSIONS),
     ]

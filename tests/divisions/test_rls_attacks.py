@@ -184,6 +184,16 @@ class TestReadingUsers:
             assert rows("SELECT count(*) FROM jobs_job") == [(0,)]
 
 
+class TestTenants:
+    def test_member_reads_its_own_tenant_and_writes_none(self, world):
+        """Attack: list every customer of the platform, or rename one. Stopped by
+        divisions_tenant's policies (own tenant read, system work writes)."""
+        with acting_as(world.u.sam):
+            assert rows("SELECT slug FROM divisions_tenant") == [("acme",)]
+            assert in_savepoint("UPDATE divisions_tenant SET name = 'x'") == 0
+            attempt("INSERT INTO divisions_tenant (name, slug) VALUES ('Planted', 'planted')")
+
+
 class TestScopes:
     def test_member_cannot_open_a_scope_to_everyone(self, world):
         """Attack: UPDATE divisions_datascope SET is_everyone = true on a scope of one's tenant.
