@@ -1,6 +1,8 @@
 """Shared fixtures: a world of two tenants and several divisions, so every test is also a
 cross-tenant and cross-division negative test."""
 
+import os
+import secrets
 from types import SimpleNamespace
 
 import pytest
@@ -17,6 +19,10 @@ from .factories import (
     UserFactory,
     allow,
 )
+
+# The migration gate's key, new for every run and never written down; the gate's subprocesses
+# inherit it from this environment, as a reviewer's shell would hold it.
+os.environ.setdefault("GATE_SIGNING_KEY", secrets.token_hex(32))
 
 # --- PostgreSQL pass (make test runs the suite on SQLite, then on PostgreSQL) ---------------
 ON_POSTGRES = "postgresql" in settings.DATABASES["default"]["ENGINE"]

@@ -13,9 +13,9 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
 
-from . import VERSION
+from . import VERSION, anchor, signing
 from .lock import AUDIT_LOCK_KEY, file_lock, sqlite_lock_path
-from .models import AuditEntry
+from .models import AuditEntry, SignOff
 from .vcs import head_commit
 
 GENESIS = "0" * 64
@@ -51,6 +51,9 @@ def row_hash(entry):
         if hasattr(value, "isoformat"):
             value = value.astimezone(datetime.UTC).isoformat()
         payload[name] = value
+    if entry.attempt is not None:
+        # Only when set, so rows written before the field existed keep their hashes.
+        payload["attempt"] = entry.attempt
     text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -109,6 +112,7 @@ def record(alias, event, outcome, started_at, **fields):
         entry.prev_hash = last.row_hash if last else GENESIS
         entry.row_hash = row_hash(entry)
         entry.save(using=alias)
+    anchor.append_head(alias, entry)
     return entry
 
 
@@ -122,4 +126,55 @@ def verify_chain(alias):
         if row_hash(entry) != entry.row_hash:
             problems.append(f"row {entry.pk}: content does not match its hash (row altered?)")
         previous = entry.row_hash
+    return problems
+
+
+def unfinished_attempts(alias):
+    """Runs that recorded their start and never their end, oldest first, with what was in flight.
+
+    Returns (started row, [labels of migrations that started and never finished]) pairs.
+    """
+    rows = AuditEntry.objects.using(alias)
+    ended = set(
+        rows.filter(event="run", attempt__isnull=False)
+        .exclude(outcome="started")
+        .values_list("attempt", flat=True)
+    )
+    unfinished = []
+    for start in rows.filter(event="run", outcome="started").order_by("id"):
+        if start.pk in ended:
+            continue
+        steps = rows.filter(attempt=start.pk).exclude(event="run").order_by("id")
+        open_steps = {}
+        for step in steps:
+            label = f"{step.app_label}.{step.migration_name}"
+            if step.outcome == "started":
+                open_steps[label] = True
+            else:
+                open_steps.pop(label, None)
+        unfinished.append((start, list(open_steps)))
+    return unfinished
+
+
+def describe_unfinished(start, in_flight):
+    """One line for the operator about a run that never finished."""
+    flight = ", ".join(in_flight) or "no migration had started"
+    return (
+        f"run #{start.pk} started {start.started_at:%Y-%m-%d %H:%M:%S} UTC by "
+        f"{start.os_user}@{start.host} ({start.detail}) never finished (killed or crashed); "
+        f"in flight: {flight}. Check `manage.py showmigrations` and the schema before going on."
+    )
+
+
+def verify_audit(alias, key):
+    """Every problem --verify-audit reports: chain, anchor, unfinished runs, forged sign-offs."""
+    problems = verify_chain(alias)
+    problems += anchor.anchor_problems(alias)
+    problems += [describe_unfinished(*item) for item in unfinished_attempts(alias)]
+    problems += [
+        f"sign-off #{signoff.pk} of {signoff.app_label}.{signoff.migration_name} by "
+        f"{signoff.reviewer_username!r}: signature does not verify (forged or altered)"
+        for signoff in SignOff.objects.using(alias).order_by("id")
+        if not signing.signature_valid(signoff, key)
+    ]
     return problems

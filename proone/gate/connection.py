@@ -3,6 +3,9 @@
 from django.conf import settings
 from django.db import connections
 
+from .anchor import require_anchor
+from .signing import gate_key
+
 MIGRATE_ALIAS = "migrate"
 
 
@@ -41,3 +44,10 @@ def same_credentials_as_app(alias):
     if "sqlite" in db.get("ENGINE", ""):
         return False  # SQLite has no roles: the file's permissions are the only privilege.
     return _identity(db) == _identity(app)
+
+
+def gate_environment():
+    """Refuse to run a gate command without the gate key (and, when protected, the anchor)."""
+    gate_key()
+    if getattr(settings, "MIGRATIONS_REQUIRE_SIGNOFF", False):
+        require_anchor()

@@ -59,9 +59,10 @@ def _adopt(alias, loader, started):
 class _Progress:
     """Writes the hash record and audit row of each migration as the executor finishes it."""
 
-    def __init__(self, alias, steps):
+    def __init__(self, alias, steps, attempt=None):
         self.alias = alias
         self.steps = {(s.migration.app_label, s.migration.name, s.backwards): s for s in steps}
+        self.attempt = attempt
         self.current = None
         self.started = None
 
@@ -69,6 +70,9 @@ class _Progress:
         if action in ("apply_start", "unapply_start"):
             key = (migration.app_label, migration.name, action == "unapply_start")
             self.current, self.started = self.steps[key], timezone.now()
+            if self.attempt is not None:
+                # Written before the migration runs: a killed run still says what was in flight.
+                self.record(self.current, "started")
         elif action in ("apply_success", "unapply_success"):
             self.finish("ok")
 
@@ -89,6 +93,9 @@ class _Progress:
                     signoff=step.signoff,
                     how=EVENT[step.kind],
                 )
+        self.record(step, outcome, error)
+
+    def record(self, step, outcome, error=""):
         signoff = step.signoff
         audit.record(
             self.alias,
@@ -102,7 +109,18 @@ class _Progress:
             reviewer=signoff.reviewer_username if signoff else "",
             acknowledged=signoff.acknowledged if signoff else [],
             error=error,
+            attempt=self.attempt,
         )
+
+
+def _close_interrupted(alias, started):
+    """Report runs that never finished and close each with an 'interrupted' row."""
+    messages = []
+    for start, in_flight in audit.unfinished_attempts(alias):
+        message = audit.describe_unfinished(start, in_flight)
+        audit.record(alias, "run", "interrupted", started, error=message, attempt=start.pk)
+        messages.append(message)
+    return messages
 
 
 def _run_executor(plan, progress, verbosity=0):
@@ -125,6 +143,7 @@ def migrate_secure(alias, app_label=None, migration_name=None, *, fake=False, lo
         with migration_lock(alias, lock_timeout), unscoped("migration gate", database=False):
             # Rebuilt under the lock: another run may have applied part of it meanwhile.
             plan = build_plan(alias, app_label, migration_name, fake=fake)
+            plan.interrupted = _close_interrupted(alias, started)
             _adopt(alias, plan.executor.loader, started)
             if plan.refused:
                 audit.record(
@@ -133,20 +152,41 @@ def migrate_secure(alias, app_label=None, migration_name=None, *, fake=False, lo
                     "refused",
                     started,
                     detail=f"target {target}: {_describe(plan)}",
-                    error="\n".join(plan.reasons),
+                    error="\n".join(plan.reasons + plan.ignored),
                 )
                 return plan
             if not plan.steps:
-                audit.record(alias, "run", "nothing to do", started, detail=f"target {target}")
+                audit.record(
+                    alias,
+                    "run",
+                    "nothing to do",
+                    started,
+                    detail=f"target {target}",
+                    error="\n".join(plan.ignored),
+                )
                 return plan
-            progress = _Progress(alias, plan.steps)
+            start = audit.record(
+                alias,
+                "run",
+                "started",
+                started,
+                detail=_describe(plan),
+                error="\n".join(plan.ignored),
+            )
+            progress = _Progress(alias, plan.steps, attempt=start.pk)
             try:
                 _run_executor(plan, progress)
             except Exception as exc:
                 failing = progress.current.label if progress.current else "the run"
                 progress.finish("failed", error=f"{type(exc).__name__}: {exc}")
                 audit.record(
-                    alias, "run", "failed", started, detail=_describe(plan), error=str(exc)
+                    alias,
+                    "run",
+                    "failed",
+                    started,
+                    detail=_describe(plan),
+                    error=str(exc),
+                    attempt=start.pk,
                 )
                 failure = GateError(
                     f"{failing} failed: {type(exc).__name__}: {exc}\nThe migrations before it "
@@ -155,7 +195,7 @@ def migrate_secure(alias, app_label=None, migration_name=None, *, fake=False, lo
                 )
                 failure.audited = True
                 raise failure from exc
-            audit.record(alias, "run", "ok", started, detail=_describe(plan))
+            audit.record(alias, "run", "ok", started, detail=_describe(plan), attempt=start.pk)
             return plan
     except GateError as refusal:
         # Bad targets, conflicts and a busy lock are attempts too.

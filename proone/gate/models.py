@@ -25,6 +25,12 @@ class SignOff(models.Model):
     )
     acknowledged = models.JSONField(default=list, help_text="Lint codes the reviewer accepted.")
     note = models.TextField(blank=True)
+    signature = models.CharField(
+        max_length=64,
+        blank=True,
+        db_default="",
+        help_text="HMAC-SHA256 under the gate key (GATE_SIGNING_KEY), which the app never holds.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -82,6 +88,9 @@ class AuditEntry(models.Model):
     acknowledged = models.JSONField(default=list)
     detail = models.TextField(blank=True)
     error = models.TextField(blank=True)
+    attempt = models.BigIntegerField(
+        null=True, help_text="The 'started' row of the run this row belongs to or ends."
+    )
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField()
     duration_ms = models.IntegerField()

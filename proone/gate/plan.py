@@ -11,7 +11,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.questioner import NonInteractiveMigrationQuestioner
 from django.db.migrations.state import ProjectState
 
-from . import vcs
+from . import signing, vcs
 from .connection import same_credentials_as_app
 from .errors import GateError
 from .fingerprint import is_project_file, migration_file, migration_sha256, package_of
@@ -105,6 +105,10 @@ class Plan:
     steps: list
     fake: bool
     problems: list = field(default_factory=list)
+    # Sign-off rows ignored because their signature fails (written behind the gate's back).
+    ignored: list = field(default_factory=list)
+    # Earlier runs that started applying and never wrote their ending row (killed?).
+    interrupted: list = field(default_factory=list)
 
     @property
     def reasons(self):
@@ -140,13 +144,30 @@ def package_author(package):
     return f"installed package {package}"
 
 
-def signoff_state(alias, migration, kind, sha256, findings):
-    """(state, valid sign-off or latest sign-off or None) of one migration step."""
-    signoffs = list(
-        SignOff.objects.using(alias).filter(
-            app_label=migration.app_label, migration_name=migration.name, kind=kind
-        )
+def forged_message(signoff):
+    """What the operator is told about a sign-off row whose signature fails."""
+    return (
+        f"sign-off #{signoff.pk} of {signoff.app_label}.{signoff.migration_name} "
+        f"({signoff.kind}, reviewer {signoff.reviewer_username!r}, sha256 {signoff.sha256[:12]}) "
+        "is IGNORED: its signature does not verify with GATE_SIGNING_KEY, so signoff_migration "
+        "did not write it (or it was altered since). Find out who wrote it: the app role must "
+        "hold no privilege on the gate's tables (docs/migrations.md)."
     )
+
+
+def signoff_state(alias, migration, kind, sha256, findings, key, ignored=None):
+    """(state, valid sign-off or latest sign-off or None) of one migration step.
+
+    Rows whose signature fails are left out and their messages appended to `ignored`.
+    """
+    signoffs = []
+    for signoff in SignOff.objects.using(alias).filter(
+        app_label=migration.app_label, migration_name=migration.name, kind=kind
+    ):
+        if signing.signature_valid(signoff, key):
+            signoffs.append(signoff)
+        elif ignored is not None:
+            ignored.append(forged_message(signoff))
     if not signoffs:
         return "missing", None
     bound = [s for s in signoffs if s.sha256 == sha256]
@@ -169,10 +190,8 @@ def _step_problems(step):
     app, name = step.migration.app_label, step.migration.name
     privileged = "" if step.kind == SignOff.Kind.APPLY else f" --privileged {step.kind}"
     command = f"manage.py signoff_migration {app} {name} --reviewer USERNAME{privileged}"
-    acknowledge = "--acknowledge-destructive"
     if step.package and step.kind == SignOff.Kind.APPLY:
         command = "manage.py signoff_packages --reviewer USERNAME"
-        acknowledge = "--acknowledge-findings"
     what = {"apply": "to apply", "fake": "to fake", "unapply": "to unapply"}[step.kind]
     if step.state == "missing":
         if step.package and step.kind == SignOff.Kind.APPLY:
@@ -197,7 +216,7 @@ def _step_problems(step):
         codes = ", ".join(codes_needing_ack(step.findings))
         return [
             f"{step.label}: its sign-off does not acknowledge {codes}. After reading the "
-            f"findings, a reviewer runs: {command} {acknowledge}"
+            f"findings, a reviewer runs: {command} --acknowledge-findings"
         ]
     return []
 
@@ -252,6 +271,7 @@ def drift_problems(loader):
 
 def build_plan(alias, app_label=None, migration_name=None, *, fake=False):
     """The steps `migrate_secure` would run now and every reason it would refuse."""
+    key = signing.gate_key()
     connection = connections[alias]
     executor = MigrationExecutor(connection)
     targets = _targets(executor, app_label, migration_name)
@@ -259,6 +279,7 @@ def build_plan(alias, app_label=None, migration_name=None, *, fake=False):
     vendor = connection.vendor
     steps = []
     planned = set()
+    ignored = []
     for migration, backwards in pairs:
         if backwards:
             kind = SignOff.Kind.UNAPPLY
@@ -270,7 +291,9 @@ def build_plan(alias, app_label=None, migration_name=None, *, fake=False):
             planned |= created_models(migration)
         step = Step(migration, backwards, kind, migration_sha256(migration), findings)
         step.package = package_of(migration)
-        step.state, step.signoff = signoff_state(alias, migration, kind, step.sha256, findings)
+        step.state, step.signoff = signoff_state(
+            alias, migration, kind, step.sha256, findings, key, ignored
+        )
         step.problems = _step_problems(step)
         path = migration_file(migration)
         if require_committed() and is_project_file(path) and not vcs.is_committed(path):
@@ -280,7 +303,7 @@ def build_plan(alias, app_label=None, migration_name=None, *, fake=False):
                 "files. Commit it and have the committed version signed off."
             )
         steps.append(step)
-    plan = Plan(alias, executor, targets, steps, fake)
+    plan = Plan(alias, executor, targets, steps, fake, ignored=ignored)
     plan.problems += integrity_problems(alias, executor.loader)
     plan.problems += drift_problems(executor.loader)
     if protected() and same_credentials_as_app(alias):

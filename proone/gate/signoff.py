@@ -9,7 +9,7 @@ from django.db import connections
 from django.db.models import Q
 from django.utils import timezone
 
-from . import audit, vcs
+from . import audit, signing, vcs
 from .errors import GateError
 from .fingerprint import is_project_file, migration_file, migration_sha256, package_of
 from .lint import codes_needing_ack, lint_migration
@@ -102,11 +102,12 @@ def sign_off(
     password,
     *,
     kind=SignOff.Kind.APPLY,
-    acknowledge_destructive=False,
+    acknowledge_findings=False,
     note="",
 ):
-    """Check the reviewer and record a sign-off of the migration's current file content."""
+    """Check the reviewer and record a signed sign-off of the migration's current file content."""
     started = timezone.now()
+    key = signing.gate_key()
     require_gate_tables(alias)
     loader, migration = find_migration(alias, app_label, migration_name)
     label = f"{migration.app_label}.{migration.name}"
@@ -130,15 +131,15 @@ def sign_off(
         acknowledged = []
         if kind == SignOff.Kind.APPLY:
             needed = codes_needing_ack(findings)
-            if needed and not acknowledge_destructive:
+            if needed and not acknowledge_findings:
                 listing = "\n".join(f"  {f}" for f in findings if f.needs_ack)
                 raise GateError(
                     f"{label} has findings that need acknowledgement:\n{listing}\nRead them; if "
-                    "the data loss or risk is intended, run again with --acknowledge-destructive."
+                    "the data loss or risk is intended, run again with --acknowledge-findings."
                 )
-            if acknowledge_destructive:
+            if acknowledge_findings:
                 acknowledged = sorted({f.code for f in findings})
-        signoff = SignOff.objects.using(alias).create(
+        signoff = SignOff(
             app_label=migration.app_label,
             migration_name=migration.name,
             kind=kind,
@@ -149,6 +150,8 @@ def sign_off(
             acknowledged=acknowledged,
             note=note or "",
         )
+        signoff.signature = signing.sign(signoff, key)
+        signoff.save(using=alias)
     except GateError as refusal:
         audit.record(
             alias,

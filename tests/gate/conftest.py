@@ -49,11 +49,13 @@ def manage(env, *args, stdin=None, timeout=120):
 
 
 def base_env(db, apps_dir=None, protected=False):
-    """The environment of one operator shell: settings, database file, sample app."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_")}
+    """The environment of one operator shell: settings, database file, sample app, anchor."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "GATE_"))}
     env.update(
         DJANGO_SETTINGS_MODULE="tests.gate.settings",
         DATABASE_URL=f"sqlite:///{db}",
+        GATE_SIGNING_KEY=os.environ["GATE_SIGNING_KEY"],
+        GATE_AUDIT_ANCHOR=f"{db}.anchor",
         GATE_PROTECTED="1" if protected else "0",
         PYTHONPATH=os.pathsep.join([str(REPO), str(apps_dir or REPO)]),
     )

@@ -120,12 +120,20 @@ def test_migration_credentials_equal_to_the_apps_are_flagged(monkeypatch):
     assert [w.id for w in checks.check_migration_credentials(None)] == ["gate.W003"]
 
 
+@pytest.mark.django_db
 def test_plain_migrate_refuses_when_signoff_is_required():
+    """A plain `migrate` in a protected environment is refused, and the refusal is audited."""
     with (
         override_settings(MIGRATIONS_REQUIRE_SIGNOFF=True),
-        pytest.raises(CommandError, match="migrate_secure"),
+        pytest.raises(CommandError, match="migrate_secure") as refused,
     ):
-        call_command("migrate", verbosity=0)
+        call_command("migrate", "jobs", verbosity=0)
+    if connection.vendor == "postgresql":
+        # The app role holds no privilege on the audit log, so it says so instead.
+        assert "could not be audited: permission denied" in str(refused.value)
+        return
+    (entry,) = AuditEntry.objects.filter(event="migrate")
+    assert entry.outcome == "refused" and entry.detail == "plain migrate jobs"
 
 
 def test_migrate_command_is_the_gates():

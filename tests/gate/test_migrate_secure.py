@@ -5,6 +5,8 @@ import subprocess
 import sys
 
 from proone.gate.fingerprint import normalised_sha256
+from proone.gate.models import SignOff
+from proone.gate.signing import gate_key, sign
 
 from .conftest import REPO, base_env
 
@@ -30,7 +32,7 @@ def test_signed_migration_is_applied_and_audited(gate):
     result = gate.migrate()
     assert result.returncode == 0, result.stderr
     assert WIDGETS in gate.tables()
-    (applied,) = gate.audit(event="apply", migration_name="0001_initial")
+    (applied,) = gate.audit(event="apply", migration_name="0001_initial", outcome="ok")
     assert applied["outcome"] == "ok" and applied["reviewer"] == "rita"
     assert applied["os_user"] and applied["host"] and len(applied["sha256"]) == 64
     assert gate.audit(event="run", outcome="ok")
@@ -96,7 +98,7 @@ def test_destructive_migration_needs_acknowledgement(gate):
 
     refused = gate.signoff("0002_remove_widget_note")
     assert refused.returncode == 1
-    assert "MG102" in refused.stderr and "--acknowledge-destructive" in refused.stderr
+    assert "MG102" in refused.stderr and "--acknowledge-findings" in refused.stderr
     plan = gate.manage("migrate_secure", "--plan")
     assert plan.returncode == 1 and "MG102" in plan.stdout and "missing" in plan.stdout
 
@@ -104,7 +106,7 @@ def test_destructive_migration_needs_acknowledgement(gate):
     assert signed.returncode == 0, signed.stderr
     assert gate.migrate().returncode == 0
     assert "note" not in gate.columns(WIDGETS)
-    (applied,) = gate.audit(event="apply", migration_name="0002_remove_widget_note")
+    (applied,) = gate.audit(event="apply", migration_name="0002_remove_widget_note", outcome="ok")
     assert applied["acknowledged"] == ["MG102"]
 
 
@@ -112,15 +114,27 @@ def test_signoff_without_the_needed_acknowledgement_does_not_count(gate):
     assert gate.signoff("0001_initial").returncode == 0
     assert gate.migrate().returncode == 0
     gate.add_migration("0002_remove_widget_note.py", models="models_dropped.py")
-    # A sign-off row bound to the right hash but acknowledging nothing (e.g. made by an older
-    # release of the gate, before this rule existed).
+    # A correctly signed sign-off row bound to the right hash but acknowledging nothing (e.g.
+    # made by an older release of the gate, before this rule existed).
     sha = normalised_sha256((gate.migrations / "0002_remove_widget_note.py").read_bytes())
+    (rita,) = gate.query("SELECT id FROM divisions_user WHERE username='rita'")[0]
+    row = SignOff(
+        app_label="sampleapp",
+        migration_name="0002_remove_widget_note",
+        kind="apply",
+        sha256=sha,
+        reviewer_id=rita,
+        reviewer_username="rita",
+        acknowledged=[],
+    )
     gate.query(
         "INSERT INTO gate_signoff (app_label, migration_name, kind, sha256, reviewer_id, "
-        "reviewer_username, author, acknowledged, note, created_at) SELECT 'sampleapp', "
-        "'0002_remove_widget_note', 'apply', ?, id, 'rita', 'x', '[]', '', '2026-01-01' "
-        "FROM divisions_user WHERE username='rita'",
+        "reviewer_username, author, acknowledged, note, created_at, signature) VALUES "
+        "('sampleapp', '0002_remove_widget_note', 'apply', ?, ?, 'rita', 'x', '[]', '', "
+        "'2026-01-01', ?)",
         sha,
+        rita,
+        sign(row, gate_key()),
     )
     result = gate.migrate()
     assert result.returncode == 1

@@ -5,11 +5,14 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from proone.gate.audit import verify_chain
-from proone.gate.connection import default_alias
+from proone.gate.anchor import anchor_path
+from proone.gate.audit import verify_audit
+from proone.gate.connection import default_alias, gate_environment
 from proone.gate.errors import GateError
 from proone.gate.execute import bootstrap, migrate_secure, rehearse
+from proone.gate.lock import migration_lock
 from proone.gate.plan import build_plan, require_gate_tables
+from proone.gate.signing import gate_key
 
 
 def plan_table(plan, sql=False):
@@ -69,6 +72,7 @@ class Command(BaseCommand):
             raise CommandError(str(refusal)) from None
 
     def _handle(self, alias, options):
+        gate_environment()
         target = options["app_label"], options["migration_name"]
         if options["bootstrap"]:
             plan = bootstrap(alias, lock_timeout=options["lock_timeout"])
@@ -79,10 +83,17 @@ class Command(BaseCommand):
             return
         if options["verify_audit"]:
             require_gate_tables(alias)
-            problems = verify_chain(alias)
+            # Under the lock: a run in progress is not mistaken for one that was killed.
+            with migration_lock(alias, options["lock_timeout"]):
+                problems = verify_audit(alias, gate_key())
             if problems:
-                self.stderr.write("Audit log chain is BROKEN:\n" + "\n".join(problems))
-                raise SystemExit(1)
+                raise CommandError(
+                    "Audit log is BROKEN:\n" + "\n".join(f"- {p}" for p in problems), returncode=1
+                )
+            if anchor_path() is None:
+                self.stderr.write(
+                    "No GATE_AUDIT_ANCHOR: the removal of the newest rows cannot be detected."
+                )
             self.stdout.write("Audit log chain intact.")
             return
         if options["plan"] or options["sql"]:
@@ -120,6 +131,10 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Applied {len(plan.steps)} migrations."))
 
     def _report(self, plan):
+        for message in plan.interrupted:
+            self.stderr.write(f"WARNING: an earlier {message}")
+        for message in plan.ignored:
+            self.stderr.write(f"WARNING: {message}")
         if plan.refused:
             self.stderr.write(
                 f"REFUSED: nothing was applied to {plan.alias!r}. Reasons:\n"

@@ -5,7 +5,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from proone.gate.connection import default_alias
+from proone.gate.connection import default_alias, gate_environment
 from proone.gate.errors import GateError
 from proone.gate.models import SignOff
 from proone.gate.signoff import sign_off
@@ -22,7 +22,9 @@ class Command(BaseCommand):
         parser.add_argument("migration_name")
         parser.add_argument("--reviewer", required=True, help="Your username.")
         parser.add_argument(
-            "--acknowledge-destructive",
+            "--acknowledge-findings",
+            "--acknowledge-destructive",  # the former name, kept for existing scripts
+            dest="acknowledge_findings",
             action="store_true",
             help="Accept every lint finding the migration has now (their codes are recorded).",
         )
@@ -38,6 +40,10 @@ class Command(BaseCommand):
         parser.add_argument("--database", default=None)
 
     def handle(self, *args, **options):
+        try:
+            gate_environment()
+        except GateError as refusal:
+            raise CommandError(str(refusal)) from None
         if options["password_stdin"]:
             password = sys.stdin.readline().rstrip("\r\n")
         elif sys.stdin.isatty():
@@ -52,7 +58,7 @@ class Command(BaseCommand):
                 options["reviewer"],
                 password,
                 kind=options["privileged"] or SignOff.Kind.APPLY,
-                acknowledge_destructive=options["acknowledge_destructive"],
+                acknowledge_findings=options["acknowledge_findings"],
                 note=options["note"],
             )
         except GateError as refusal:

@@ -1,0 +1,111 @@
+"""The audit chain's head, appended to a place outside the database (GATE_AUDIT_ANCHOR, syslog).
+
+Whoever can write the database (the owner role) can delete the newest audit rows and the chain
+still links; the anchor, which the database roles cannot rewrite, remembers how far it went.
+"""
+
+import datetime
+import os
+import re
+import syslog
+from pathlib import Path
+
+from django.db import connections
+
+from .errors import GateError
+from .models import AuditEntry
+
+PATH_VARIABLE = "GATE_AUDIT_ANCHOR"
+SYSLOG_VARIABLE = "GATE_AUDIT_SYSLOG"
+LINE = re.compile(
+    r"^\S+ proone-gate-head db=(?P<db>\S+) seq=(?P<seq>\d+) head=(?P<head>[0-9a-f]{64})$"
+)
+
+
+def anchor_path():
+    """The anchor file the operator named, or None."""
+    value = os.environ.get(PATH_VARIABLE, "").strip()
+    return Path(value) if value else None
+
+
+def require_anchor():
+    """Refuse to work without an anchor (protected environments)."""
+    if anchor_path() is None:
+        raise GateError(
+            f"{PATH_VARIABLE} is not set. Protected environments anchor the audit log's head "
+            "outside the database: set it to an append-only file (e.g. on a log host, "
+            "`chattr +a`), see docs/migrations.md."
+        )
+
+
+def database_identity(alias):
+    """The database a head belongs to, the same for every role that connects to it."""
+    db = connections[alias].settings_dict
+    if connections[alias].vendor == "sqlite":
+        return "sqlite:" + str(Path(str(db["NAME"])).resolve())
+    host, port = db.get("HOST") or "local", db.get("PORT") or ""
+    return f"{connections[alias].vendor}://{host}:{port}/{db['NAME']}"
+
+
+def append_head(alias, entry):
+    """Append the new head (row id and hash) to the anchor file and, when asked, to syslog."""
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    line = (
+        f"{stamp} proone-gate-head db={database_identity(alias)} seq={entry.pk} "
+        f"head={entry.row_hash}"
+    )
+    path = anchor_path()
+    if path is not None:
+        try:
+            # O_APPEND: concurrent writers never overwrite each other's lines.
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            with os.fdopen(fd, "a") as handle:
+                handle.write(line + "\n")
+        except OSError as error:
+            raise GateError(
+                f"Audit row #{entry.pk} was written but its head could not be appended to "
+                f"{PATH_VARIABLE} ({path}): {error}. Fix the anchor, then run "
+                "`manage.py migrate_secure --verify-audit`."
+            ) from None
+    if os.environ.get(SYSLOG_VARIABLE) == "1":
+        syslog.syslog(syslog.LOG_NOTICE | syslog.LOG_AUTH, line)
+
+
+def anchored_heads(alias, path):
+    """{row id: head hash} the anchor file recorded for database `alias`."""
+    identity = database_identity(alias)
+    heads = {}
+    for text in path.read_text(errors="replace").splitlines():
+        match = LINE.match(text.strip())
+        if match and match["db"] == identity:
+            heads[int(match["seq"])] = match["head"]
+    return heads
+
+
+def anchor_problems(alias):
+    """Differences between the audit table and its anchor: a cut tail, rewritten rows."""
+    path = anchor_path()
+    if path is None:
+        return []
+    if not path.exists():
+        return [f"the anchor file {path} ({PATH_VARIABLE}) does not exist"]
+    heads = anchored_heads(alias, path)
+    rows = dict(AuditEntry.objects.using(alias).values_list("id", "row_hash"))
+    problems = [
+        f"row {seq}: its hash differs from the head anchored in {path} (row rewritten?)"
+        for seq, head in sorted(heads.items())
+        if seq in rows and rows[seq] != head
+    ]
+    if heads:
+        newest = max(heads)
+        if newest not in rows:
+            kept = max((seq for seq in rows if seq < newest), default=0)
+            missing = sorted(seq for seq in heads if seq > kept and seq not in rows)
+            problems.append(
+                f"the newest audit rows were removed (cut tail): the anchor {path} records row "
+                f"{newest} (head {heads[newest][:12]}), but the table's rows stop at row {kept} "
+                f"before it; "
+                f"rows {kept + 1}..{newest} are missing (anchored and gone: "
+                f"{', '.join(map(str, missing))})"
+            )
+    return problems

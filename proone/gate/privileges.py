@@ -1,0 +1,38 @@
+"""On PostgreSQL only the owner holds privileges on the gate's tables, whatever the defaults say.
+
+create_db_roles' default privileges grant the app role data access to every table the owner
+creates; after every migration run the gate takes that back on its own tables and sequences.
+"""
+
+from django.apps import apps
+from django.db import connections
+
+GRANTS = """
+SELECT DISTINCT c.relkind, c.relname,
+       CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
+CROSS JOIN LATERAL aclexplode(c.relacl) a
+WHERE c.relname = ANY(%s) AND c.relowner = current_user::regrole AND a.grantee <> c.relowner
+"""
+
+
+def gate_relations():
+    """The gate's tables and their id sequences, derived from its models."""
+    tables = [model._meta.db_table for model in apps.get_app_config("gate").get_models()]
+    return tables + [f"{table}_id_seq" for table in tables]
+
+
+def revoke_app_privileges(using="default", **kwargs):
+    """Revoke every other role's privileges on the gate's relations (post_migrate receiver)."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        # Only the owner's run finds rows here: the app role owns nothing.
+        cursor.execute(GRANTS, [gate_relations()])
+        quote = connection.ops.quote_name
+        for kind, relation, grantee in cursor.fetchall():
+            target = "SEQUENCE" if kind == "S" else "TABLE"
+            who = "PUBLIC" if grantee == "PUBLIC" else quote(grantee)
+            cursor.execute(f"REVOKE ALL ON {target} {quote(relation)} FROM {who}")
