@@ -114,11 +114,14 @@ class Gate:
         with open(self.migrations / filename, "a") as handle:
             handle.write(text)
 
-    def manage(self, *args, stdin=None):
-        env = base_env(self.db, self.apps, protected=self.protected)
-        return manage(env, *args, stdin=stdin)
+    def env(self, **extra):
+        """The environment the commands of this test run in (`extra` added)."""
+        return {**base_env(self.db, self.apps, protected=self.protected), **extra}
 
-    def signoff(self, name, *extra, reviewer="rita", password=PASSWORD):
+    def manage(self, *args, stdin=None, **extra_env):
+        return manage(self.env(**extra_env), *args, stdin=stdin)
+
+    def signoff(self, name, *extra, reviewer="rita", password=PASSWORD, **extra_env):
         return self.manage(
             "signoff_migration",
             "sampleapp",
@@ -128,6 +131,7 @@ class Gate:
             "--password-stdin",
             *extra,
             stdin=password + "\n",
+            **extra_env,
         )
 
     def migrate(self, *extra):

@@ -196,7 +196,10 @@ def test_plain_migrate_refused_in_a_protected_environment(gate):
     result = gate.manage("migrate", "--noinput")
     assert result.returncode == 1
     assert "migrate_secure" in result.stderr and "Traceback" not in result.stderr
+    assert "not audited" not in result.stderr
     assert WIDGETS not in gate.tables()
+    (refusal,) = gate.audit(event="migrate")
+    assert refusal["outcome"] == "refused" and "MIGRATIONS_REQUIRE_SIGNOFF" in refusal["error"]
 
 
 def test_plain_migrate_works_when_signoff_is_not_required(gate):
