@@ -1,6 +1,11 @@
-"""Read-only admin pages: sign-offs, applied hashes, the audit log and pending migrations."""
+"""Read-only admin pages: sign-offs, applied hashes, the audit log and pending migrations.
+
+On PostgreSQL the app role holds no privilege on the gate's tables, so there the pages are
+hidden: operators read the gate with `migrate_secure --plan` and `--verify-audit`.
+"""
 
 from django.contrib import admin
+from django.db import connections, router
 from django.template.response import TemplateResponse
 from django.urls import path
 
@@ -12,8 +17,24 @@ from .models import AppliedMigration, AuditEntry, SignOff
 from .plan import build_plan
 
 
+def readable(model):
+    """True when the app's connection may read `model`'s table."""
+    connection = connections[router.db_for_read(model)]
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT has_table_privilege(%s, 'SELECT')", [model._meta.db_table])
+        return cursor.fetchone()[0]
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Viewing only: the gate's records change through its commands, never by hand."""
+
+    def has_module_permission(self, request):
+        return readable(self.model) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return readable(self.model) and super().has_view_permission(request, obj)
 
     def has_add_permission(self, request):
         return False

@@ -1,25 +1,41 @@
-"""Lint rules with stable codes for migration operations (documented in docs/migrations.md)."""
+"""Lint rules with stable codes for migration operations (documented in docs/migrations.md).
 
+On PostgreSQL squawk (https://squawkhq.com) also reads each migration's SQL; its rule names
+are findings beside ours (`squawk:<rule>`) and need acknowledgement the same way.
+"""
+
+import json
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.db import migrations
 from django.db.migrations.operations.base import Operation
 from django.db.models import NOT_PROVIDED, UniqueConstraint
 
-# code: (kind, title). "destructive" and "unanalysable" findings need an acknowledging sign-off.
+# code: (kind, title). Every kind but "warning" needs a sign-off that acknowledges the code.
 RULES = {
     "MG101": ("destructive", "drops a model (its table and every row)"),
     "MG102": ("destructive", "drops a field (its column and its data)"),
     "MG103": ("destructive", "renames a model or its table (running code still uses the old one)"),
     "MG104": ("destructive", "renames a field (running code still uses the old column)"),
     "MG105": ("destructive", "narrows a column's type (values may be cut or rejected)"),
-    "MG106": ("destructive", "makes a column NOT NULL without a default (existing NULLs fail)"),
-    "MG107": ("warning", "adds a unique constraint on an existing table (duplicates fail)"),
+    "MG106": ("risky", "makes an existing column NOT NULL (existing NULLs fail; table scan lock)"),
+    "MG107": ("risky", "adds a unique constraint on an existing table (duplicates fail; locks)"),
     "MG108": ("warning", "builds an index without CONCURRENTLY on PostgreSQL (locks writes)"),
     "MG109": ("unanalysable", "runs raw SQL (RunSQL), which the linter cannot analyse"),
     "MG110": ("unanalysable", "runs Python (RunPython), which the linter cannot analyse"),
     "MG111": ("destructive", "cannot be reversed (RunSQL/RunPython without a reverse)"),
     "MG112": ("unanalysable", "uses an operation the linter does not know"),
+    "MG113": (
+        "risky",
+        "adds a NOT NULL column without a database default (running code's INSERTs fail)",
+    ),
+    "MG114": ("risky", "widens a column's type (PostgreSQL rewrites the table under a lock)"),
+    "MG115": ("destructive", "changes a column's type (values are converted or rejected)"),
+    "MG116": ("unanalysable", "squawk could not check this migration's SQL"),
 }
 
 NEEDS_ACK = {code for code, (kind, _) in RULES.items() if kind != "warning"}
@@ -47,7 +63,7 @@ class Finding:
 
     @property
     def needs_ack(self):
-        return self.code in NEEDS_ACK
+        return self.code in NEEDS_ACK or self.code.startswith(SQUAWK_PREFIX)
 
     def __str__(self):
         return f"{self.code} {self.operation}: {self.message}"
@@ -60,9 +76,42 @@ def _field(state, app_label, model_name, field_name):
         return None
 
 
+# (from, to) internal types whose every value fits the new type: widening, not narrowing.
+WIDENINGS = {
+    ("SmallIntegerField", "IntegerField"),
+    ("SmallIntegerField", "BigIntegerField"),
+    ("IntegerField", "BigIntegerField"),
+    ("PositiveSmallIntegerField", "PositiveIntegerField"),
+    ("PositiveSmallIntegerField", "PositiveBigIntegerField"),
+    ("PositiveIntegerField", "PositiveBigIntegerField"),
+    ("PositiveSmallIntegerField", "IntegerField"),
+    ("PositiveSmallIntegerField", "BigIntegerField"),
+    ("PositiveIntegerField", "BigIntegerField"),
+    ("SmallAutoField", "AutoField"),
+    ("SmallAutoField", "BigAutoField"),
+    ("AutoField", "BigAutoField"),
+    ("FloatField", "DecimalField"),
+    ("CharField", "TextField"),
+    ("SlugField", "CharField"),
+    ("SlugField", "TextField"),
+    ("EmailField", "CharField"),
+    ("EmailField", "TextField"),
+    ("URLField", "CharField"),
+    ("URLField", "TextField"),
+}
+
+
+def _type_change(old, new):
+    """'widens', 'changes' or None: how an AlterField changes the column's internal type."""
+    before, after = old.get_internal_type(), new.get_internal_type()
+    if before == after:
+        return None
+    return "widens" if (before, after) in WIDENINGS else "changes"
+
+
 def _narrows(old, new):
     if old.get_internal_type() != new.get_internal_type():
-        return True
+        return False  # a change of type is named by _type_change
     old_len, new_len = getattr(old, "max_length", None), getattr(new, "max_length", None)
     if old_len is not None and new_len is not None and new_len < old_len:
         return True
@@ -111,6 +160,15 @@ def _lint_operation(op, app_label, state, created, vendor, planned=frozenset()):
         add("MG104")
     elif isinstance(op, migrations.AddField):
         field = op.field
+        required = not (field.null or field.many_to_many or field.primary_key)
+        if populated and required and field.db_default is NOT_PROVIDED:
+            if not op.preserve_default:
+                how = "a one-off default from makemigrations (preserve_default=False)"
+            elif field.has_default():
+                how = "a Python default only, which the database does not know"
+            else:
+                how = "no default"
+            add("MG113", f"{op.model_name}.{op.name}: {how}")
         if populated and (field.unique and not field.primary_key):
             add("MG107", f"{op.model_name}.{op.name}")
         if populated and field.db_index and vendor == "postgresql":
@@ -122,8 +180,13 @@ def _lint_operation(op, app_label, state, created, vendor, planned=frozenset()):
             where = f"{op.model_name}.{op.name}"
             if _narrows(old, new):
                 add("MG105", where)
-            no_default = not new.has_default() and new.db_default is NOT_PROVIDED
-            if old.null and not new.null and no_default:
+            change = _type_change(old, new)
+            types = f"{where}: {old.get_internal_type()} -> {new.get_internal_type()}"
+            if change == "widens":
+                add("MG114", types)
+            elif change == "changes":
+                add("MG115", types)
+            if populated and old.null and not new.null:
                 add("MG106", where)
             if populated and new.unique and not old.unique and not new.primary_key:
                 add("MG107", where)
@@ -158,6 +221,99 @@ def lint_migration(loader, migration, vendor, planned=frozenset()):
         if isinstance(op, migrations.CreateModel):
             created.add(op.name.lower())
         op.state_forwards(migration.app_label, state)
+    # A loader without a connection (offline analysis) has no SQL to give squawk.
+    offline = loader.connection is None
+    if vendor == "postgresql" and not offline and not only_new_tables(migration, planned):
+        findings += squawk_findings(loader, migration)
+    return findings
+
+
+def only_new_tables(migration, planned):
+    """True when every operation works on a table this migration or an earlier step creates.
+
+    Such tables hold no rows and no running code uses them yet: squawk's lock rules, which
+    read one migration at a time, do not apply (as MG107 and MG108 do not).
+    """
+    created = set()
+    for op in migration.operations:
+        if isinstance(op, migrations.CreateModel):
+            created.add(op.name.lower())
+            continue
+        model = getattr(op, "model_name", None) or getattr(op, "name", None)
+        if not isinstance(model, str):
+            return False
+        if model.lower() not in created and (migration.app_label, model.lower()) not in planned:
+            return False
+    return True
+
+
+SQUAWK_PREFIX = "squawk:"
+# Style and robustness advice that every Django migration would trip (no IF NOT EXISTS, no
+# lock_timeout, varchar and int columns): not about the data or the locks of this change.
+SQUAWK_EXCLUDED = [
+    "prefer-robust-stmts",
+    "prefer-text-field",
+    "prefer-bigint-over-int",
+    "prefer-bigint-over-smallint",
+    "prefer-identity",
+    "prefer-timestamptz",
+    "ban-char-field",
+    "require-lock-timeout",
+    "require-statement-timeout",
+]
+
+
+def squawk_binary():
+    """The squawk executable installed beside this interpreter (PyPI squawk-cli), or on PATH."""
+    beside = Path(sys.executable).parent / "squawk"
+    return str(beside) if beside.exists() else shutil.which("squawk")
+
+
+def run_squawk(sql, name):
+    """squawk's findings ({rule_name, message, line}) for `sql`; RuntimeError when it fails."""
+    binary = squawk_binary()
+    if binary is None:
+        raise RuntimeError("squawk is not installed (pip install squawk-cli)")
+    result = subprocess.run(  # noqa: S603 - a fixed binary, the SQL on stdin
+        [
+            binary,
+            "--reporter",
+            "json",
+            "--pg-version",
+            "15",
+            "--stdin-filepath",
+            f"{name}.sql",
+            "--exclude",
+            ",".join(SQUAWK_EXCLUDED),
+        ],
+        input=sql,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if result.returncode not in (0, 1):
+        raise RuntimeError((result.stderr or result.stdout).strip().splitlines()[0])
+    return json.loads(result.stdout or "[]")
+
+
+def squawk_findings(loader, migration):
+    """squawk's rules over the SQL `sqlmigrate` shows for `migration`, as findings."""
+    try:
+        statements = loader.collect_sql([(migration, False)])
+        if migration.atomic:
+            # squawk then knows tables created here are new and nobody else sees them yet.
+            statements = ["BEGIN;", *statements, "COMMIT;"]
+        found = run_squawk("\n".join(statements) + "\n", migration.name)
+    except Exception as error:  # noqa: BLE001 - any failure to check is a finding, not a pass
+        detail = f"{RULES['MG116'][1]} ({type(error).__name__}: {error})"
+        return [Finding("MG116", "squawk", detail)]
+    findings = []
+    for item in found:
+        code = SQUAWK_PREFIX + item["rule_name"]
+        finding = Finding(code, f"SQL line {item['line'] + 1}", item["message"])
+        if finding not in findings:
+            findings.append(finding)
     return findings
 
 

@@ -42,6 +42,15 @@ def test_normalised_hash_ignores_line_endings_only():
     assert normalised_sha256(b"a\nb\n") != normalised_sha256(b"a\nb \n")
 
 
+ON_POSTGRES = connection.vendor == "postgresql"
+APP_ROLE_LOCKED_OUT = pytest.mark.skipif(
+    ON_POSTGRES,
+    reason="on PostgreSQL the app role holds no privilege on the gate's tables "
+    "(test_app_role_holds_no_privilege_on_the_gate_tables); the CLI tests cover the rest",
+)
+
+
+@APP_ROLE_LOCKED_OUT
 @pytest.mark.django_db
 def test_audit_rows_are_append_only_in_the_orm():
     entry = audit.record("default", "run", "ok", timezone.now(), detail="test")
@@ -53,39 +62,81 @@ def test_audit_rows_are_append_only_in_the_orm():
     assert AuditEntry.objects.get().outcome == "ok"
 
 
+@APP_ROLE_LOCKED_OUT
 @pytest.mark.django_db
 def test_audit_chain_links_rows_and_detects_a_removed_row():
     rows = [audit.record("default", "run", "ok", timezone.now(), detail=str(i)) for i in range(3)]
     assert rows[0].prev_hash == audit.GENESIS
     assert rows[1].prev_hash == rows[0].row_hash and rows[2].prev_hash == rows[1].row_hash
     assert audit.verify_chain("default") == []
-    if connection.vendor == "postgresql":
-        return  # the trigger forbids the raw delete below; see the PostgreSQL test
     AuditEntry.objects.filter(pk=rows[1].pk)._raw_delete("default")
     problems = audit.verify_chain("default")
     assert problems and "row missing" in problems[0]
 
 
+AUDIT_ROW = """
+INSERT INTO gate_auditentry (event, outcome, database, os_user, host, db_user, git_commit,
+    tool_version, app_label, migration_name, sha256, reviewer, acknowledged, detail, error,
+    started_at, ended_at, duration_ms, prev_hash, row_hash)
+VALUES ('run', 'ok', 'default', 'ops', 'h', '', '', 'v', '', '', '', '', '[]', '', '', now(),
+    now(), 0, '', '')
+"""
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_postgresql_refuses_update_and_delete_of_audit_rows():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://...)")
-    entry = audit.record("default", "run", "ok", timezone.now())
-    for statement in (
-        "UPDATE gate_auditentry SET outcome = 'failed'",
+def test_app_role_holds_no_privilege_on_the_gate_tables():
+    """Attack: SQL as the app role (what an injection gets) writes a sign-off, an applied hash
+    or the audit log. Stops it: the gate revokes every privilege of other roles on its tables
+    after each migration run, whatever create_db_roles' default privileges granted."""
+    from proone.gate.privileges import gate_relations
+
+    statements = [
+        "INSERT INTO gate_signoff (app_label, migration_name, kind, sha256, reviewer_id, "
+        "reviewer_username, author, acknowledged, note, created_at) "
+        "VALUES ('jobs', '0001_initial', 'apply', 'x', 1, 'x', 'x', '[]', '', now())",
+        "UPDATE gate_appliedmigration SET sha256 = 'x'",
         "DELETE FROM gate_auditentry",
-        "TRUNCATE gate_auditentry",
-    ):
+        "SELECT count(*) FROM gate_signoff",
+        AUDIT_ROW,
+    ]
+    for statement in statements:
         with (
-            # The trigger refuses; TRUNCATE is refused earlier still to the app role, which
-            # holds no TRUNCATE privilege (docs/security.md).
-            pytest.raises(DatabaseError, match="append-only|permission denied"),
+            pytest.raises(DatabaseError, match="permission denied"),
             transaction.atomic(),
             connection.cursor() as cursor,
         ):
             cursor.execute(statement)
-    assert AuditEntry.objects.get(pk=entry.pk).outcome == "ok"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c WHERE c.relname = ANY(%s) AND ("
+            "has_table_privilege(c.oid, 'SELECT,INSERT,UPDATE,DELETE,TRUNCATE,REFERENCES,"
+            "TRIGGER') OR (c.relkind = 'S' AND has_sequence_privilege(c.oid, 'USAGE,SELECT')))",
+            [gate_relations()],
+        )
+        assert cursor.fetchall() == []
+
+
+@pytest.mark.postgres
+def test_postgresql_refuses_update_and_delete_of_audit_rows_to_the_owner():
+    """The owner role too meets the append-only trigger (it can drop it: docs/migrations.md
+    says the owner is trusted and the anchor outside the database is what catches it)."""
+    import psycopg
+
+    from tests.pg_setup import owner_conninfo
+
+    with psycopg.connect(**owner_conninfo()) as owner:
+        owner.execute(AUDIT_ROW)
+        for statement in (
+            "UPDATE gate_auditentry SET outcome = 'failed'",
+            "DELETE FROM gate_auditentry",
+            "TRUNCATE gate_auditentry",
+        ):
+            owner.execute("SAVEPOINT attempt")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+                owner.execute(statement)
+            owner.execute("ROLLBACK TO SAVEPOINT attempt")
+        owner.rollback()
 
 
 def test_env_file_readable_by_others_is_flagged(tmp_path, settings):
@@ -142,6 +193,17 @@ def test_migrate_command_is_the_gates():
     assert get_commands()["migrate"] == "proone.gate"
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_gate_admin_pages_are_hidden_from_the_app_role(admin_client):
+    """On PostgreSQL the app role cannot read the gate's tables: the pages say 403, never 500."""
+    assert admin_client.get("/admin/gate/auditentry/").status_code == 403
+    assert admin_client.get("/admin/gate/signoff/").status_code == 403
+    assert admin_client.get("/admin/gate/auditentry/pending/").status_code == 403
+    assert b"Migration gate" not in admin_client.get("/admin/").content
+
+
+@APP_ROLE_LOCKED_OUT
 @pytest.mark.django_db
 def test_admin_pages_are_read_only(admin_client):
     assert admin_client.get("/admin/gate/auditentry/").status_code == 200
