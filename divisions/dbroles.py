@@ -134,3 +134,9 @@ def _grant(db, owner, app):
     ]
     for statement in statements:
         db.execute(statement)
+    # The grants above cover every table; the migration gate's own are the owner's alone.
+    for (table,) in db.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'S') AND c.relname LIKE 'gate\\_%'"
+    ).fetchall():
+        db.execute(sql.SQL("REVOKE ALL ON {} FROM {}").format(sql.Identifier(table), a))

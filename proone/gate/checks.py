@@ -1,5 +1,7 @@
-"""System checks: a readable .env, migration credentials equal to the app's, the gate off."""
+"""System checks: a readable .env, migration credentials equal to the app's, the gate off, the
+gate key in the application's environment."""
 
+import os
 import stat
 from pathlib import Path
 
@@ -60,6 +62,22 @@ def check_signoff_required(app_configs, **kwargs):
                 "MIGRATIONS_REQUIRE_SIGNOFF is off while DEBUG is off.",
                 hint="Shared environments should apply migrations only through migrate_secure.",
                 id="gate.W004",
+            )
+        ]
+    return []
+
+
+@register(Tags.security, deploy=True)
+def check_gate_key_not_in_app_environment(app_configs, **kwargs):
+    """Warn when the application's environment holds the gate key (it signs sign-offs)."""
+    if os.environ.get("GATE_SIGNING_KEY"):
+        return [
+            Warning(
+                "GATE_SIGNING_KEY is set in this environment. Whoever holds it can forge a "
+                "migration sign-off.",
+                hint="Keep it in the reviewers' and operators' shells only: remove it from the "
+                "application's .env and service environment (docs/migrations.md).",
+                id="gate.W005",
             )
         ]
     return []

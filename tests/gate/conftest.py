@@ -6,6 +6,7 @@ settings, a temp SQLite file as DATABASE_URL and the sample app on PYTHONPATH.
 
 import json
 import os
+import secrets
 import shutil
 import sqlite3
 import subprocess
@@ -15,6 +16,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def owner_url():
+    """The owner role's URL in the PostgreSQL pass (see tests/pg_setup.py)."""
+    return os.environ["PROONE_TEST_OWNER_URL"]
+
+
 SAMPLE = Path(__file__).parent / "sample"
 PASSWORD = "pw-reviewer"
 
@@ -28,6 +36,8 @@ for name, email, granted, active in [
     ("nope", "nope@example.com", False, True),
     ("gone", "gone@example.com", True, False),
 ]:
+    if User.objects.filter(username=name).exists():
+        continue
     user = User.objects.create_user(name, email=email, password="{PASSWORD}", is_active=active)
     if granted:
         user.user_permissions.add(perm)
@@ -48,7 +58,7 @@ def manage(env, *args, stdin=None, timeout=120):
     )
 
 
-def base_env(db, apps_dir=None, protected=False):
+def base_env(db, apps_dir=None, protected=False, label="sampleapp"):
     """The environment of one operator shell: settings, database file, sample app, anchor."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "GATE_"))}
     env.update(
@@ -60,7 +70,7 @@ def base_env(db, apps_dir=None, protected=False):
         PYTHONPATH=os.pathsep.join([str(REPO), str(apps_dir or REPO)]),
     )
     if apps_dir is not None:
-        env["GATE_SAMPLE_APP"] = "1"
+        env["GATE_SAMPLE_APP"] = label
     return env
 
 
@@ -78,15 +88,23 @@ def template_db(tmp_path_factory):
 class Gate:
     """One test's database, sample app and git repository, and the commands to drive them."""
 
+    label = "sampleapp"
+
     def __init__(self, tmp_path, template_db):
         self.db = tmp_path / "db.sqlite3"
         shutil.copy(template_db, self.db)
+        self.make_app(tmp_path)
+        self.start()
+
+    def make_app(self, tmp_path):
         self.apps = tmp_path / "apps"
-        self.migrations = self.apps / "sampleapp" / "migrations"
+        self.migrations = self.apps / self.label / "migrations"
         self.migrations.mkdir(parents=True)
-        (self.apps / "sampleapp" / "__init__.py").write_text("")
+        (self.apps / self.label / "__init__.py").write_text("")
         (self.migrations / "__init__.py").write_text("")
         self.protected = False
+
+    def start(self):
         self.git("init", "-q")
         self.add_migration("0001_initial.py", models="models_v1.py")
 
@@ -101,9 +119,10 @@ class Gate:
 
     def add_migration(self, filename, models=None, commit=True, author=None):
         """Copy a sample migration (and models) into the app; commit them as `author`."""
-        shutil.copy(SAMPLE / filename, self.migrations / filename)
-        if models:
-            shutil.copy(SAMPLE / models, self.apps / "sampleapp" / "models.py")
+        for source, target in ((filename, self.migrations / filename), (models, None)):
+            if source:
+                text = (SAMPLE / source).read_text().replace("sampleapp", self.label)
+                (target or self.apps / self.label / "models.py").write_text(text)
         if commit:
             self.git("add", "-A")
             self.git(
@@ -116,7 +135,8 @@ class Gate:
 
     def env(self, **extra):
         """The environment the commands of this test run in (`extra` added)."""
-        return {**base_env(self.db, self.apps, protected=self.protected), **extra}
+        env = base_env(self.db, self.apps, protected=self.protected, label=self.label)
+        return {**env, **extra}
 
     def manage(self, *args, stdin=None, **extra_env):
         return manage(self.env(**extra_env), *args, stdin=stdin)
@@ -124,7 +144,7 @@ class Gate:
     def signoff(self, name, *extra, reviewer="rita", password=PASSWORD, **extra_env):
         return self.manage(
             "signoff_migration",
-            "sampleapp",
+            self.label,
             name,
             "--reviewer",
             reviewer,
@@ -148,6 +168,7 @@ class Gate:
         return {row[1] for row in self.query(f"PRAGMA table_info({table})")}
 
     def audit(self, **where):
+        """Audit rows (as dicts) matching `where`, oldest first."""
         rows = self.query(
             "SELECT event, outcome, app_label, migration_name, reviewer, acknowledged, error, "
             "os_user, host, sha256 FROM gate_auditentry ORDER BY id"
@@ -157,7 +178,8 @@ class Gate:
         )
         entries = [dict(zip(keys.split(), row, strict=True)) for row in rows]
         for entry in entries:
-            entry["acknowledged"] = json.loads(entry["acknowledged"])
+            if isinstance(entry["acknowledged"], str):
+                entry["acknowledged"] = json.loads(entry["acknowledged"])
         return [e for e in entries if all(e[k] == v for k, v in where.items())]
 
 
@@ -165,3 +187,61 @@ class Gate:
 def gate(tmp_path, template_db):
     """A fresh database and sample app whose 0001_initial (by Alice) is pending."""
     return Gate(tmp_path, template_db)
+
+
+class PgGate(Gate):
+    """The same on the PostgreSQL test database: an app label of its own, the two roles."""
+
+    def __init__(self, tmp_path):
+        self.label = f"pg{secrets.token_hex(4)}"
+        self.db = tmp_path / "postgres"  # names the anchor file only
+        self.make_app(tmp_path)
+        self.start()
+
+    def env(self, **extra):
+        env = super().env()
+        env.update(DATABASE_URL=os.environ["DATABASE_URL"], DATABASE_MIGRATE_URL=owner_url())
+        return {**env, **extra}
+
+    def query(self, sql, *params, role="owner"):
+        """Run `sql` (? placeholders) as the owner or the app role; rows or []."""
+        import psycopg
+
+        url = owner_url() if role == "owner" else os.environ["DATABASE_URL"]
+        with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as db:
+            cursor = db.execute(sql.replace("?", "%s"), params)
+            return cursor.fetchall() if cursor.description else []
+
+    def tables(self):
+        return {row[0] for row in self.query("SELECT tablename FROM pg_tables")}
+
+    def columns(self, table):
+        return {
+            row[0]
+            for row in self.query(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ?", table
+            )
+        }
+
+    def widgets(self):
+        return f"{self.label}_widget"
+
+
+@pytest.fixture(scope="module")
+def pg_reviewers(django_db_setup, django_db_blocker):
+    """The four reviewers in the PostgreSQL test database; emptied again after the module."""
+    from tests.pg_setup import flush_as_owner
+
+    env = base_env("unused")
+    env.update(DATABASE_URL=owner_url())
+    result = manage(env, "shell", "-c", CREATE_USERS)
+    assert result.returncode == 0, result.stderr
+    yield
+    with django_db_blocker.unblock():
+        flush_as_owner(None, database="default", verbosity=0)
+
+
+@pytest.fixture
+def pg_gate(tmp_path, pg_reviewers):
+    """A sample app of its own whose 0001_initial is pending in the PostgreSQL test database."""
+    return PgGate(tmp_path)

@@ -149,6 +149,13 @@ def test_env_file_readable_by_others_is_flagged(tmp_path, settings):
     assert checks.check_env_file(None) == []
 
 
+def test_gate_key_in_the_apps_environment_is_flagged(monkeypatch):
+    monkeypatch.setenv("GATE_SIGNING_KEY", "k" * 40)
+    assert [w.id for w in checks.check_gate_key_not_in_app_environment(None)] == ["gate.W005"]
+    monkeypatch.delenv("GATE_SIGNING_KEY")
+    assert checks.check_gate_key_not_in_app_environment(None) == []
+
+
 def test_signoff_off_while_debug_off_is_flagged():
     with override_settings(DEBUG=False, MIGRATIONS_REQUIRE_SIGNOFF=False):
         assert [w.id for w in checks.check_signoff_required(None)] == ["gate.W004"]
