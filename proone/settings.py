@@ -22,6 +22,12 @@ AXES_FAILURE_LIMIT           failed sign-ins from one address for one username b
                              is locked out (default: 5).
 AXES_COOLOFF_MINUTES         how long a lockout lasts (default: 15).
 LOG_LEVEL                    level of the product's own log lines on stderr (default: INFO).
+
+Read by the migration gate's commands from their own environment, never by these settings, and
+never set in the application's environment (`check --deploy` warns, gate.W005):
+GATE_SIGNING_KEY             signs and checks migration sign-offs (reviewers and operators only).
+GATE_AUDIT_ANCHOR            append-only file that receives the audit log's head after each row.
+GATE_AUDIT_SYSLOG            1: also send each head to syslog (facility auth).
 """
 
 import warnings

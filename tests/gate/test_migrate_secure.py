@@ -102,6 +102,7 @@ def test_destructive_migration_needs_acknowledgement(gate):
     plan = gate.manage("migrate_secure", "--plan")
     assert plan.returncode == 1 and "MG102" in plan.stdout and "missing" in plan.stdout
 
+    # The former name of --acknowledge-findings keeps working for existing scripts.
     signed = gate.signoff("0002_remove_widget_note", "--acknowledge-destructive")
     assert signed.returncode == 0, signed.stderr
     assert gate.migrate().returncode == 0
