@@ -135,15 +135,12 @@ def unfinished_attempts(alias):
     Returns (started row, [labels of migrations that started and never finished]) pairs.
     """
     rows = AuditEntry.objects.using(alias)
-    ended = set(
-        rows.filter(event="run", attempt__isnull=False)
-        .exclude(outcome="started")
-        .values_list("attempt", flat=True)
+    ended = (
+        rows.filter(event="run", attempt__isnull=False).exclude(outcome="started").values("attempt")
     )
     unfinished = []
-    for start in rows.filter(event="run", outcome="started").order_by("id"):
-        if start.pk in ended:
-            continue
+    starts = rows.filter(event="run", outcome="started").exclude(pk__in=ended).order_by("id")
+    for start in starts:
         steps = rows.filter(attempt=start.pk).exclude(event="run").order_by("id")
         open_steps = {}
         for step in steps:
