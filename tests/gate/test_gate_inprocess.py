@@ -118,6 +118,30 @@ def test_app_role_holds_no_privilege_on_the_gate_tables():
 
 
 @pytest.mark.postgres
+@pytest.mark.django_db
+def test_create_db_roles_grants_leave_the_gate_tables_out():
+    """Re-running create_db_roles' grants (GRANT ... ON ALL TABLES) gives the app role nothing
+    on the gate's tables."""
+    import environ
+    import psycopg
+    from django.conf import settings
+
+    from divisions.dbroles import Role, _grant
+    from tests.pg_setup import owner_conninfo, owner_url
+
+    owner = Role.from_settings(environ.Env.db_url_config(owner_url()), "owner")
+    app = Role.from_settings(settings.DATABASES["default"], "DATABASE_URL")
+    with psycopg.connect(**owner_conninfo(), autocommit=True) as db:
+        _grant(db, owner, app)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT has_table_privilege('gate_signoff', 'INSERT'), "
+            "has_table_privilege('jobs_job', 'INSERT')"
+        )
+        assert cursor.fetchone() == (False, True)
+
+
+@pytest.mark.postgres
 def test_postgresql_refuses_update_and_delete_of_audit_rows_to_the_owner():
     """The owner role too meets the append-only trigger (it can drop it: docs/migrations.md
     says the owner is trusted and the anchor outside the database is what catches it)."""
