@@ -30,10 +30,26 @@ def gate_key():
     return value.encode()
 
 
-def signoff_message(signoff):
-    """The bytes a sign-off's signature covers: what it approves and who approved it."""
-    fields = {
-        "context": SIGNOFF_CONTEXT,
+def message(context, fields):
+    """The canonical bytes signed for `fields` (a dict of JSON values) under `context`."""
+    return json.dumps(
+        {**fields, "context": context}, sort_keys=True, separators=(",", ":")
+    ).encode()
+
+
+def mac(context, fields, key):
+    """The hex HMAC-SHA256 of `fields` under the gate key; what the gate stores as a signature."""
+    return hmac.new(key, message(context, fields), hashlib.sha256).hexdigest()
+
+
+def verify(context, fields, key, signature):
+    """True when `signature` is the gate key's signature of `fields`."""
+    return hmac.compare_digest(mac(context, fields, key), signature or "")
+
+
+def signoff_fields(signoff):
+    """What a sign-off's signature covers: what it approves and who approved it."""
+    return {
         "app_label": signoff.app_label,
         "migration_name": signoff.migration_name,
         "kind": signoff.kind,
@@ -42,14 +58,13 @@ def signoff_message(signoff):
         "reviewer_id": signoff.reviewer_id,
         "reviewer": signoff.reviewer_username,
     }
-    return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
 
 
 def sign(signoff, key):
-    """The hex HMAC-SHA256 of `signoff` under the gate key."""
-    return hmac.new(key, signoff_message(signoff), hashlib.sha256).hexdigest()
+    """The signature of `signoff` under the gate key."""
+    return mac(SIGNOFF_CONTEXT, signoff_fields(signoff), key)
 
 
 def signature_valid(signoff, key):
     """True when `signoff` carries the gate key's signature over its current fields."""
-    return hmac.compare_digest(sign(signoff, key), signoff.signature or "")
+    return verify(SIGNOFF_CONTEXT, signoff_fields(signoff), key, signoff.signature)

@@ -173,6 +173,22 @@ def test_env_file_readable_by_others_is_flagged(tmp_path, settings):
     assert checks.check_env_file(None) == []
 
 
+@APP_ROLE_LOCKED_OUT
+@pytest.mark.django_db
+def test_each_audit_row_appends_its_head_to_the_anchor_and_syslog(tmp_path, monkeypatch):
+    import syslog
+
+    sent = []
+    monkeypatch.setattr(syslog, "syslog", lambda priority, line: sent.append(line))
+    monkeypatch.setenv("GATE_AUDIT_ANCHOR", str(tmp_path / "anchor"))
+    monkeypatch.setenv("GATE_AUDIT_SYSLOG", "1")
+    rows = [audit.record("default", "run", "ok", timezone.now()) for _ in range(2)]
+    lines = (tmp_path / "anchor").read_text().splitlines()
+    assert [line.split(" seq=")[1] for line in lines] == [f"{r.pk} head={r.row_hash}" for r in rows]
+    assert [line.split(" ", 1)[1] for line in sent] == [line.split(" ", 1)[1] for line in lines]
+    assert audit.verify_audit("default", b"k" * 32) == []
+
+
 def test_gate_key_in_the_apps_environment_is_flagged(monkeypatch):
     monkeypatch.setenv("GATE_SIGNING_KEY", "k" * 40)
     assert [w.id for w in checks.check_gate_key_not_in_app_environment(None)] == ["gate.W005"]
