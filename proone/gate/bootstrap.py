@@ -5,7 +5,7 @@ GATE_MIGRATIONS = {
     "0001_initial": "97b8181f1275cf955412c1ec53ba8ebea6bab56629fdb883193c7524ef6965e3",
     "0002_audit_append_only": "4cdb7d1043c9651b98f1ae8100714d772451e79e0a6bc09d3986ed05cfa58acf",
     "0003_signed_signoffs_attempts": (
-        "6b71ae543b650c92688f6caceb7ba2aa924039f386b1e083dc325374878e6178"
+        "bdd74aa443dc20db40e94785f0f6cebc2592a2f318f89b86b26357f330569ee9"
     ),
 }
 

@@ -16,8 +16,13 @@ class SignOff(models.Model):
     migration_name = models.CharField(max_length=255)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.APPLY)
     sha256 = models.CharField("SHA-256 of the file", max_length=64)
+    # The app role cannot read this table, so deleting a user (or its tenant) must not look
+    # here, as PROTECT or CASCADE would; the row keeps the reviewer's name under its signature.
     reviewer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="migration_signoffs"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="migration_signoffs",
     )
     reviewer_username = models.CharField(max_length=150)
     author = models.CharField(

@@ -227,7 +227,7 @@ class TestDeployChecks:
         environment = {
             key: value
             for key, value in os.environ.items()
-            if not key.startswith(("DJANGO_", "SECURE_", "DATABASE", "DEBUG", "SECRET"))
+            if not key.startswith(("DJANGO_", "SECURE_", "DATABASE", "DEBUG", "SECRET", "GATE_"))
         }
         environment.update(
             DJANGO_SETTINGS_MODULE="proone.settings",
