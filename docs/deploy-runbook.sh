@@ -15,6 +15,8 @@ step=${1:-help}
 case "$step" in
 reviewer | packages | signoff) : "${REVIEWER:?set REVIEWER to the reviewer's username}" ;;
 esac
+# The gate's steps (bootstrap, packages, plan, signoff, migrate, verify) need GATE_SIGNING_KEY
+# and GATE_AUDIT_ANCHOR from this shell; the application itself never holds them.
 
 case "$step" in
 roles)
@@ -50,6 +52,8 @@ migrate)
     ;;
 check)
     # Deployment settings; connects as the app role: it must not bypass row-level security.
+    # Checked as the application runs: without the gate's key and anchor.
+    unset GATE_SIGNING_KEY GATE_AUDIT_ANCHOR
     "$PY" manage.py check --deploy --database default "$@"
     ;;
 static)
@@ -57,11 +61,14 @@ static)
     "$PY" manage.py collectstatic --noinput "$@"
     ;;
 verify)
-    # The audit log's hash chain is intact.
+    # The audit log is intact: its hash chain, its head against GATE_AUDIT_ANCHOR, every run
+    # finished, every sign-off signed with the gate key.
     "$PY" manage.py migrate_secure --verify-audit "$@"
     ;;
 serve)
-    # gunicorn with proone/gunicorn.conf.py (threads: idle clients cannot block it).
+    # gunicorn with proone/gunicorn.conf.py (threads: idle clients cannot block it). The portal
+    # never holds the gate's key: whoever holds it can forge a migration sign-off.
+    unset GATE_SIGNING_KEY GATE_AUDIT_ANCHOR
     exec "$PY" -m gunicorn -c proone/gunicorn.conf.py "$@"
     ;;
 *)

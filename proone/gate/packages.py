@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from . import audit
+from . import audit, signing
 from .errors import GateError
 from .models import SignOff
 from .plan import build_plan, package_author, require_gate_tables
@@ -32,8 +32,9 @@ def describe(steps):
 
 
 def review_packages(alias, steps, reviewer_username, password, *, acknowledge=False, note=""):
-    """Record one reviewer's sign-off of every step in `steps` (a package set); return them."""
+    """Record one reviewer's signed sign-off of every step in `steps` (a package set)."""
     started = timezone.now()
+    key = signing.gate_key()
     releases = sorted({step.package for step in steps})
     summary = f"package review of {len(steps)} migrations from {', '.join(releases)}"
     try:
@@ -49,21 +50,24 @@ def review_packages(alias, steps, reviewer_username, password, *, acknowledge=Fa
                 f"({', '.join(needing)}); after reading them, run again with "
                 "--acknowledge-findings. Nothing signed."
             )
+        signoffs = [
+            SignOff(
+                app_label=step.migration.app_label,
+                migration_name=step.migration.name,
+                kind=SignOff.Kind.APPLY,
+                sha256=step.sha256,
+                reviewer=reviewer,
+                reviewer_username=reviewer.get_username(),
+                author=package_author(step.package),
+                acknowledged=sorted({f.code for f in step.findings}) if acknowledge else [],
+                note=f"{summary}. {note}".strip(),
+            )
+            for step in steps
+        ]
         with transaction.atomic(using=alias):
-            signoffs = [
-                SignOff.objects.using(alias).create(
-                    app_label=step.migration.app_label,
-                    migration_name=step.migration.name,
-                    kind=SignOff.Kind.APPLY,
-                    sha256=step.sha256,
-                    reviewer=reviewer,
-                    reviewer_username=reviewer.get_username(),
-                    author=package_author(step.package),
-                    acknowledged=sorted({f.code for f in step.findings}) if acknowledge else [],
-                    note=f"{summary}. {note}".strip(),
-                )
-                for step in steps
-            ]
+            for signoff in signoffs:
+                signoff.signature = signing.sign(signoff, key)
+                signoff.save(using=alias)
     except GateError as refusal:
         audit.record(
             alias,

@@ -57,6 +57,8 @@ def signoff_fields(signoff):
         "acknowledged": sorted(signoff.acknowledged or []),
         "reviewer_id": signoff.reviewer_id,
         "reviewer": signoff.reviewer_username,
+        # For installed packages the author is the release (`installed package X==1.2`).
+        "author": signoff.author,
     }
 
 

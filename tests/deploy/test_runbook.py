@@ -85,7 +85,9 @@ class Deploy:
         self.env = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith(("DATABASE_", "PROONE_", "DJANGO_", "GUNICORN_", "SECURE_"))
+            if not k.startswith(
+                ("DATABASE_", "PROONE_", "DJANGO_", "GUNICORN_", "SECURE_", "GATE_")
+            )
         }
         self.env.update(
             PY=sys.executable,
@@ -101,6 +103,10 @@ class Deploy:
             ),
             REVIEWER=REVIEWER,
             REVIEWER_EMAIL="rita@reviews.example",
+            # The operator's shell holds the gate key and names the anchor; the runbook's check
+            # and serve steps drop both.
+            GATE_SIGNING_KEY=secrets.token_hex(32),
+            GATE_AUDIT_ANCHOR=str(checkout.parent / "audit-anchor.log"),
         )
 
     def run(self, step, *args, stdin=None, **env):
@@ -203,6 +209,8 @@ def test_first_deploy_then_a_reviewed_migration_exactly_as_the_runbook_says(depl
     deploy.ok("roles", DATABASE_ADMIN_URL=deploy.admin_url)
 
     refused(deploy.run("bootstrap", SECRET_KEY=None), "Set SECRET_KEY")
+    refused(deploy.run("bootstrap", GATE_SIGNING_KEY=None), "GATE_SIGNING_KEY is not set")
+    refused(deploy.run("bootstrap", GATE_AUDIT_ANCHOR=None), "GATE_AUDIT_ANCHOR is not set")
     refused(deploy.run("bootstrap", DATABASE_MIGRATE_URL=None), "Set DATABASE_MIGRATE_URL")
     bootstrapped = deploy.ok("bootstrap")
     assert "Bootstrapped 'migrate'" in bootstrapped.stdout
@@ -255,7 +263,8 @@ def test_first_deploy_then_a_reviewed_migration_exactly_as_the_runbook_says(depl
     plan = deploy.ok("plan")
     assert "missing" not in plan.stdout
     assert "Applied" in deploy.ok("migrate").stdout
-    deploy.ok("check")
+    checked = deploy.ok("check")
+    assert "gate.W005" not in checked.stdout + checked.stderr  # the app's check holds no key
     deploy.ok("static")
     assert (deploy.checkout / "staticfiles" / "proone" / "portal.css").exists()
 
@@ -292,6 +301,9 @@ def test_first_deploy_then_a_reviewed_migration_exactly_as_the_runbook_says(depl
 
     later_migration(deploy)
     assert "Audit log chain intact" in deploy.ok("verify").stdout
+    anchor = Path(deploy.env["GATE_AUDIT_ANCHOR"]).read_text().splitlines()
+    ((newest,),) = deploy.admin("SELECT max(id) FROM gate_auditentry")
+    assert f" seq={newest} " in anchor[-1]
 
 
 def serving(deploy, client, port, log):
@@ -343,7 +355,7 @@ def later_migration(deploy):
     assert unsigned.returncode == 1
     assert "jobs.0002_job_table_comment: no sign-off" in unsigned.stderr
 
-    args = ("jobs", "0002_job_table_comment", "--password-stdin", "--acknowledge-destructive")
+    args = ("jobs", "0002_job_table_comment", "--password-stdin", "--acknowledge-findings")
     signed = deploy.ok("signoff", *args, stdin=REVIEWER_PASSWORD + "\n")
     assert "author Proone Developer <dev@proone.example>" in signed.stdout
 

@@ -126,6 +126,7 @@ def test_signoff_without_the_needed_acknowledgement_does_not_count(gate):
         sha256=sha,
         reviewer_id=rita,
         reviewer_username="rita",
+        author="x",
         acknowledged=[],
     )
     gate.query(

@@ -5,7 +5,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from proone.gate.connection import default_alias
+from proone.gate.connection import default_alias, gate_environment
 from proone.gate.errors import GateError
 from proone.gate.packages import describe, packages_to_review, review_packages
 
@@ -21,6 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("--reviewer", required=True, help="Your username.")
         parser.add_argument(
             "--acknowledge-findings",
+            "--acknowledge-destructive",  # the name signoff_migration used to have
+            dest="acknowledge_findings",
             action="store_true",
             help="Accept every lint finding of these migrations (their codes are recorded).",
         )
@@ -33,6 +35,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         alias = options["database"] or default_alias()
         try:
+            gate_environment()
             steps = packages_to_review(alias)
             if steps:
                 self.stdout.write(f"This review covers {len(steps)} migrations:")
