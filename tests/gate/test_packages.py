@@ -1,8 +1,12 @@
 """signoff_packages: installed packages' migrations reviewed as one set (subprocesses, SQLite)."""
 
+import json
 import sqlite3
 
 import pytest
+
+from proone.gate.models import SignOff
+from proone.gate.signing import gate_key, sign
 
 from .conftest import CREATE_USERS, PASSWORD, base_env, manage
 
@@ -40,6 +44,30 @@ def review(env, *extra, password=PASSWORD, reviewer="rita"):
 def query(env, sql):
     with sqlite3.connect(env["DATABASE_URL"].removeprefix("sqlite:///")) as connection:
         return connection.execute(sql).fetchall()
+
+
+def resign(env, where):
+    """Sign the rows matching `where` again with the gate key, as a genuine review would."""
+    rows = query(
+        env,
+        "SELECT id, app_label, migration_name, kind, sha256, reviewer_id, reviewer_username, "
+        f"author, acknowledged FROM gate_signoff WHERE {where}",
+    )
+    for pk, app, name, kind, sha, reviewer, username, author, acknowledged in rows:
+        signoff = SignOff(
+            app_label=app,
+            migration_name=name,
+            kind=kind,
+            sha256=sha,
+            reviewer_id=reviewer,
+            reviewer_username=username,
+            author=author,
+            acknowledged=json.loads(acknowledged),
+        )
+        query(
+            env,
+            f"UPDATE gate_signoff SET signature = '{sign(signoff, gate_key())}' WHERE id = {pk}",
+        )
 
 
 def package_states(env):
@@ -93,6 +121,13 @@ def test_a_new_package_version_or_a_changed_file_voids_the_review(env):
         "UPDATE gate_signoff SET sha256 = 'ab' || substr(sha256, 3) "
         "WHERE app_label = 'sessions' AND migration_name = '0001_initial'",
     )
+    # Rows edited by SQL fail their signature, the release included: ignored and named.
+    plan = manage(env, "migrate_secure", "--plan")
+    assert "sign-off #" in plan.stderr and "of admin.0001_initial" in plan.stderr
+    assert "IGNORED" in plan.stderr
+    assert package_states(env)["admin.0001_initial"] == "missing"
+    # Signed again, they stand for genuine reviews of another release and of another file.
+    resign(env, "migration_name = '0001_initial' AND app_label IN ('admin', 'sessions')")
     states = package_states(env)
     assert states["admin.0001_initial"] == "void"
     assert states["sessions.0001_initial"] == "void"
