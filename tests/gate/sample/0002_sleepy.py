@@ -6,7 +6,9 @@ from django.db import migrations
 
 def slowly(apps, schema_editor):
     # SAMPLE_SLEEP keeps the run busy long enough to be killed in the middle of it.
-    apps.get_model("sampleapp", "Widget").objects.create(name="half-way")
+    widgets = apps.get_model("sampleapp", "Widget").objects
+    # On the migration's own connection, inside its transaction (not the app's connection).
+    widgets.using(schema_editor.connection.alias).create(name="half-way")
     time.sleep(float(os.environ.get("SAMPLE_SLEEP", "0")))
 
 
