@@ -57,7 +57,9 @@ class Command(BaseCommand):
             "--bootstrap", action="store_true", help="Empty database: install the gate itself."
         )
         parser.add_argument(
-            "--verify-audit", action="store_true", help="Check the audit log's hash chain."
+            "--verify-audit",
+            action="store_true",
+            help="Check the audit log: hash chain, anchored head, unfinished runs, sign-offs.",
         )
 
     def handle(self, *args, **options):
