@@ -140,3 +140,12 @@ def _grant(db, owner, app):
         "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'S') AND c.relname LIKE 'gate\\_%'"
     ).fetchall():
         db.execute(sql.SQL("REVOKE ALL ON {} FROM {}").format(sql.Identifier(table), a))
+    # Django's migration recorder: the app reads it; only the owner records a migration.
+    for (table,) in db.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'public' AND c.relname IN ('django_migrations', "
+        "'django_migrations_id_seq')"
+    ).fetchall():
+        db.execute(sql.SQL("REVOKE ALL ON {} FROM {}").format(sql.Identifier(table), a))
+        if table == "django_migrations":
+            db.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(sql.Identifier(table), a))

@@ -1,11 +1,14 @@
 """On PostgreSQL only the owner holds privileges on the gate's tables, whatever the defaults say.
 
 create_db_roles' default privileges grant the app role data access to every table the owner
-creates; after every migration run the gate takes that back on its own tables and sequences.
+creates; after every migration run the gate takes that back on its own tables and sequences,
+and leaves other roles only SELECT on Django's migration recorder: a row written there by the
+app role would mark a pending migration applied, and the gate would never run it.
 """
 
 from django.apps import apps
 from django.db import connections
+from django.db.migrations.recorder import MigrationRecorder
 
 GRANTS = """
 SELECT DISTINCT c.relkind, c.relname,
@@ -23,16 +26,27 @@ def gate_relations():
     return tables + [f"{table}_id_seq" for table in tables]
 
 
+def recorder_relations():
+    """Django's table of applied migrations and its id sequence."""
+    table = MigrationRecorder.Migration._meta.db_table
+    return [table, f"{table}_id_seq"]
+
+
 def revoke_app_privileges(using="default", **kwargs):
-    """Revoke every other role's privileges on the gate's relations (post_migrate receiver)."""
+    """Revoke other roles' privileges on the gate's relations, and their writes to Django's
+    migration recorder (post_migrate receiver)."""
     connection = connections[using]
     if connection.vendor != "postgresql":
         return
+    recorder_table = recorder_relations()[0]
     with connection.cursor() as cursor:
         # Only the owner's run finds rows here: the app role owns nothing.
-        cursor.execute(GRANTS, [gate_relations()])
+        cursor.execute(GRANTS, [gate_relations() + recorder_relations()])
         quote = connection.ops.quote_name
         for kind, relation, grantee in cursor.fetchall():
             target = "SEQUENCE" if kind == "S" else "TABLE"
             who = "PUBLIC" if grantee == "PUBLIC" else quote(grantee)
             cursor.execute(f"REVOKE ALL ON {target} {quote(relation)} FROM {who}")
+            if relation == recorder_table and grantee != "PUBLIC":
+                # Reading stays: Django's checks list unapplied migrations.
+                cursor.execute(f"GRANT SELECT ON TABLE {quote(relation)} TO {who}")

@@ -119,9 +119,33 @@ def test_app_role_holds_no_privilege_on_the_gate_tables():
 
 @pytest.mark.postgres
 @pytest.mark.django_db
+def test_app_role_cannot_mark_a_migration_applied():
+    """Attack: SQL as the app role inserts a pending migration into django_migrations, so the
+    gate would adopt it as applied and never run it (a security migration skipped). Stops it:
+    after each migration run the gate leaves other roles only SELECT on the recorder."""
+    attacks = [
+        "INSERT INTO django_migrations (app, name, applied) VALUES ('jobs', '9999_skip', now())",
+        "DELETE FROM django_migrations WHERE app = 'divisions'",
+        "UPDATE django_migrations SET name = name",
+        "SELECT nextval('django_migrations_id_seq')",
+    ]
+    for statement in attacks:
+        with (
+            pytest.raises(DatabaseError, match="permission denied"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM django_migrations WHERE app = 'divisions'")
+        assert cursor.fetchone()[0] > 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
 def test_create_db_roles_grants_leave_the_gate_tables_out():
     """Re-running create_db_roles' grants (GRANT ... ON ALL TABLES) gives the app role nothing
-    on the gate's tables."""
+    on the gate's tables and only SELECT on Django's migration recorder."""
     import environ
     import psycopg
     from django.conf import settings
@@ -136,9 +160,11 @@ def test_create_db_roles_grants_leave_the_gate_tables_out():
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT has_table_privilege('gate_signoff', 'INSERT'), "
-            "has_table_privilege('jobs_job', 'INSERT')"
+            "has_table_privilege('jobs_job', 'INSERT'), "
+            "has_table_privilege('django_migrations', 'INSERT'), "
+            "has_table_privilege('django_migrations', 'SELECT')"
         )
-        assert cursor.fetchone() == (False, True)
+        assert cursor.fetchone() == (False, True, False, True)
 
 
 @pytest.mark.postgres
