@@ -1,10 +1,9 @@
 """
-The organisation in the admin: divisions, their DataScopes, users and tenants.
+The organisation's admin pages: tenants, groups, divisions, their DataScopes and users.
 
-Tenant admins see their own tenant's rows (the scoped managers filter Division and DataScope;
-TenantOwnedAdmin filters again and adds the User table, which is not scoped). Platform
-operators see every tenant: ProOneAdminSite runs their views unscoped. Division managers see
-only the DataScopes they hold `divisions.change_datascope` on.
+Who may open each page and which rows it lists is divisions/admin_policy.py; the read-only
+HTML is divisions/admin_display.py; the grants a role carries are divisions/grants.py.
+Division managers see only the DataScopes they hold `divisions.change_datascope` on.
 """
 
 from django import forms
@@ -12,12 +11,11 @@ from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
-from guardian.shortcuts import assign_perm, get_users_with_perms, remove_perm
+from django.utils.html import format_html
 
+from .admin_display import audience_html, history_html, scope_summary, sight_html
+from .admin_policy import PlatformOperatorsOnly, TenantOwnedAdmin, is_operator
 from .admin_site import (
     DIVISION_MANAGER,
     PLATFORM_OPERATOR,
@@ -25,171 +23,16 @@ from .admin_site import (
     managed_scopes,
     request_role,
 )
-from .audience import audience_of, sight_of
-from .demo import tenant_admin_group
+from .audience import audience_of, divisions_seen_by
+from .grants import scope_managers, set_managers, sync_tenant_admin_group
 from .models import DataScope, DataScopeChange, Division, Tenant, User
 
-MANAGER_PERMISSIONS = ["divisions.change_datascope", "divisions.view_datascope"]
 
+class AdminCSS:
+    """The admin's own stylesheet: classes instead of the inline styles the CSP refuses."""
 
-def is_tenant_owned(model):
-    """True for a model with a `tenant` foreign key (every tenant-owned table has one)."""
-    return any(field.name == "tenant" for field in model._meta.concrete_fields)
-
-
-class TenantOwnedAdmin(admin.ModelAdmin):
-    """A tenant-owned model: tenant admins work in their tenant, platform operators in all."""
-
-    admin_roles = (PLATFORM_OPERATOR, TENANT_ADMIN)
-    tenant_is_fixed = True
-
-    def _allowed(self, request):
-        return request_role(request) in self.admin_roles
-
-    def has_module_permission(self, request):
-        return self._allowed(request) and super().has_module_permission(request)
-
-    def has_view_permission(self, request, obj=None):
-        return self._allowed(request) and super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request):
-        return self._allowed(request) and super().has_add_permission(request)
-
-    def has_change_permission(self, request, obj=None):
-        return self._allowed(request) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._allowed(request) and super().has_delete_permission(request, obj)
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request_role(request) == PLATFORM_OPERATOR:
-            return queryset
-        # Stated here as well as in the scoped managers: the User table has no scoped manager.
-        return queryset.filter(tenant_id=request.user.tenant_id)
-
-    def get_object(self, request, object_id, from_field=None):
-        # Another tenant's row and a missing row are the same 404, never a redirect.
-        obj = super().get_object(request, object_id, from_field)
-        if obj is None:
-            raise Http404("No such object.")
-        return obj
-
-    def get_fields(self, request, obj=None):
-        fields = super().get_fields(request, obj)
-        if request_role(request) == PLATFORM_OPERATOR:
-            return fields
-        return [field for field in fields if field != "tenant"]
-
-    def get_exclude(self, request, obj=None):
-        exclude = list(super().get_exclude(request, obj) or [])
-        if request_role(request) != PLATFORM_OPERATOR:
-            exclude.append("tenant")
-        return exclude
-
-    def get_readonly_fields(self, request, obj=None):
-        readonly = list(super().get_readonly_fields(request, obj))
-        if obj is not None and self.tenant_is_fixed:
-            # Moving a row to another tenant would strand its relations; nobody does it here.
-            readonly.append("tenant")
-        return readonly
-
-    def get_list_filter(self, request):
-        filters = list(super().get_list_filter(request))
-        if request_role(request) == PLATFORM_OPERATOR:
-            return ["tenant", *filters]
-        return filters
-
-    def get_list_display(self, request):
-        columns = list(super().get_list_display(request))
-        if request_role(request) == PLATFORM_OPERATOR:
-            return [*columns, "tenant"]
-        return columns
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        related = db_field.related_model
-        if request_role(request) != PLATFORM_OPERATOR and is_tenant_owned(related):
-            kwargs.setdefault(
-                "queryset",
-                related._default_manager.filter(tenant_id=request.user.tenant_id),
-            )
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        if request_role(request) == PLATFORM_OPERATOR:
-            return form
-        return in_tenant_form(form, request.user.tenant_id)
-
-
-def in_tenant_form(form_class, tenant_id):
-    """`form_class` for a tenant admin: new rows join their tenant, which is not a form field."""
-
-    class InTenantForm(form_class):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            if self.instance.tenant_id is None:
-                self.instance.tenant_id = tenant_id
-
-        def _post_clean(self):
-            super()._post_clean()
-            # Django skips constraints on fields missing from the form, such as
-            # (tenant, name); checked here they give a form error, not an IntegrityError.
-            try:
-                self.instance.validate_constraints()
-            except ValidationError as error:
-                self._update_errors(error)
-
-    InTenantForm.__name__ = form_class.__name__
-    return InTenantForm
-
-
-def audience_html(division):
-    """'Who can see this division's jobs', as a short list for an admin page."""
-    groups = audience_of(division)
-    if not groups:
-        return "Nobody yet."
-    total = sum(group.users for group in groups)
-    lines = format_html_join(
-        "",
-        "<li>{}: {} user{}</li>",
-        (
-            (
-                "Tenant admins (they see every job)"
-                if group.is_tenant_admin
-                else group.division or "Users without a division",
-                group.users,
-                "" if group.users == 1 else "s",
-            )
-            for group in groups
-        ),
-    )
-    return format_html(
-        "<p>{} user{} in all.</p>"
-        "<ul class='audience' style='margin-left: 0; padding-left: 1.2em'>{}</ul>",
-        total,
-        "" if total == 1 else "s",
-        lines,
-    )
-
-
-class PlatformOperatorsOnly:
-    """Admin permissions for platform-wide models: platform operators only, nobody else."""
-
-    def has_module_permission(self, request):
-        return request_role(request) == PLATFORM_OPERATOR
-
-    def has_view_permission(self, request, obj=None):
-        return request_role(request) == PLATFORM_OPERATOR
-
-    def has_add_permission(self, request):
-        return request_role(request) == PLATFORM_OPERATOR
-
-    def has_change_permission(self, request, obj=None):
-        return request_role(request) == PLATFORM_OPERATOR
-
-    def has_delete_permission(self, request, obj=None):
-        return request_role(request) == PLATFORM_OPERATOR
+    class Media:
+        css = {"all": ["proone/admin.css"]}
 
 
 @admin.register(Tenant)
@@ -257,23 +100,8 @@ class DataScopeForm(forms.ModelForm):
         self.fields["managers"].initial = list(scope_managers(scope))
 
 
-def scope_managers(scope):
-    """Users of the scope's tenant who hold the object permission to change it."""
-    return get_users_with_perms(
-        scope, only_with_perms_in=["change_datascope"], with_group_users=False
-    ).filter(tenant_id=scope.tenant_id)
-
-
-def describe_snapshot(snapshot):
-    """A DataScope snapshot in plain words."""
-    if snapshot.get("is_everyone"):
-        listed = ", ".join(snapshot.get("divisions") or []) or "none"
-        return f"everyone in the tenant (listed divisions: {listed})"
-    return "listed divisions: " + (", ".join(snapshot.get("divisions") or []) or "none")
-
-
 @admin.register(DataScope)
-class DataScopeAdmin(TenantOwnedAdmin):
+class DataScopeAdmin(AdminCSS, TenantOwnedAdmin):
     """Who sees one division's jobs; tenant admins also grant division managers here."""
 
     form = DataScopeForm
@@ -353,19 +181,7 @@ class DataScopeAdmin(TenantOwnedAdmin):
                 f"{users_after} can now.",
             )
         if "managers" in form.fields:
-            self._grant_and_revoke(obj, set(form.cleaned_data["managers"]))
-
-    def _grant_and_revoke(self, scope, wanted):
-        current = set(scope_managers(scope))
-        for user in wanted - current:
-            for perm in MANAGER_PERMISSIONS:
-                assign_perm(perm, user, scope)
-            if not user.is_staff:
-                user.is_staff = True
-                user.save(update_fields=["is_staff"])
-        for user in current - wanted:
-            for perm in MANAGER_PERMISSIONS:
-                remove_perm(perm, user, scope)
+            set_managers(obj, set(form.cleaned_data["managers"]))
 
     @admin.display(description="listed divisions")
     def listed(self, obj):
@@ -386,31 +202,11 @@ class DataScopeAdmin(TenantOwnedAdmin):
 
     @admin.display(description="changes, newest first")
     def history(self, obj):
-        changes = list(obj.changes.all()[:50])
-        if not changes:
-            return "No changes recorded yet."
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    change.changed_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
-                    change.changed_by_name,
-                    describe_snapshot(change.before),
-                    describe_snapshot(change.after),
-                )
-                for change in changes
-            ),
-        )
-        return format_html(
-            "<table class='scope-history'><thead><tr><th>When</th><th>Who</th>"
-            "<th>Before</th><th>After</th></tr></thead><tbody>{}</tbody></table>",
-            rows,
-        )
+        return history_html(list(obj.changes.all()[:50]))
 
 
 @admin.register(Division)
-class DivisionAdmin(TenantOwnedAdmin):
+class DivisionAdmin(AdminCSS, TenantOwnedAdmin):
     """A division, with a link to its DataScope and who can see its jobs."""
 
     list_display = ["name", "scope_summary", "created_at"]
@@ -426,18 +222,14 @@ class DivisionAdmin(TenantOwnedAdmin):
 
     @admin.display(description="who sees its jobs")
     def scope_summary(self, obj):
-        scope = obj.data_scope
-        if scope.is_everyone:
-            return "Everyone in the tenant"
-        listed = ", ".join(str(division) for division in scope.divisions.all())
-        return f"Its members, plus {listed}" if listed else "Its members only"
+        return scope_summary(obj)
 
     @admin.display(description="data scope")
     def scope_link(self, obj):
         return format_html(
             '<a href="{}">Change who sees this division\'s jobs</a> ({})',
             reverse("admin:divisions_datascope_change", args=[obj.data_scope_id]),
-            self.scope_summary(obj),
+            scope_summary(obj),
         )
 
     @admin.display(description="who can see this division's jobs")
@@ -477,7 +269,7 @@ class UserAdmin(TenantOwnedAdmin, BaseUserAdmin):
     )
 
     def get_fieldsets(self, request, obj=None):
-        operator = request_role(request) == PLATFORM_OPERATOR
+        operator = is_operator(request)
         if obj is None:
             extra = ("tenant", "division") if operator else ("division",)
             return (*self.add_fieldsets, ("Organisation", {"fields": extra}))
@@ -485,27 +277,18 @@ class UserAdmin(TenantOwnedAdmin, BaseUserAdmin):
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).select_related("division", "tenant")
-        if request_role(request) == PLATFORM_OPERATOR:
+        if is_operator(request):
             return queryset
         # A superuser's password is not a tenant admin's to reset.
         return queryset.exclude(is_superuser=True)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        if request_role(request) != PLATFORM_OPERATOR:
+        if not is_operator(request):
             # A tenant admin cannot edit groups; the flag decides the admin permissions.
-            if obj.is_tenant_admin:
-                obj.groups.add(tenant_admin_group())
-            else:
-                obj.groups.remove(*obj.groups.filter(name=tenant_admin_group().name))
+            sync_tenant_admin_group(obj)
 
     @admin.display(description="what this user can see")
     def sight(self, obj):
-        divisions, jobs = sight_of(obj)
-        names = ", ".join(str(division) for division in divisions) or "no division"
-        return format_html(
-            "<p>Jobs of: {}</p><p>{} job{} in all.</p>",
-            names,
-            jobs,
-            "" if jobs == 1 else "s",
-        )
+        # jobs/admin.py adds how many jobs that is: the organisation knows no jobs.
+        return sight_html(divisions_seen_by(obj))

@@ -1,5 +1,5 @@
 """
-The effect of the DataScopes, for the admin: who sees a division's jobs, what a user sees.
+The effect of the DataScopes, for the admin: who sees a division's jobs, whose jobs a user sees.
 
 Both answers come from the rule in divisions.visibility; nothing here restates it. Users who
 share a tenant, a division and the same flags see the same jobs, so the audience of a
@@ -65,9 +65,7 @@ def audience_of(division):
     )
 
 
-def sight_of(user):
-    """The divisions whose jobs `user` may see, and how many jobs that is in all."""
-    from jobs.models import Job
-
+def divisions_seen_by(user):
+    """The divisions whose jobs `user` may see, by name."""
     divisions = QuerySet(Division).filter(pk__in=divisions_with_visible_jobs(user))
-    return list(divisions.order_by("name", "pk")), Job.objects.visible_to(user).count()
+    return list(divisions.order_by("name", "pk"))

@@ -2,8 +2,12 @@
 
 from django.contrib import admin
 
-from divisions.admin import TenantOwnedAdmin
+from divisions import admin as divisions_admin
+from divisions.admin_display import sight_html
+from divisions.admin_policy import TenantOwnedAdmin
+from divisions.models import User
 
+from .audience import sight_of
 from .models import Job
 
 
@@ -17,3 +21,16 @@ class JobAdmin(TenantOwnedAdmin):
     search_fields = ["title"]
     autocomplete_fields = ["division"]
     fields = ["tenant", "title", "description", "status", "division", "created_at"]
+
+
+class UserAdmin(divisions_admin.UserAdmin):
+    """The organisation's user page, which also says how many jobs each user sees."""
+
+    @admin.display(description="what this user can see")
+    def sight(self, obj):
+        return sight_html(*sight_of(obj))
+
+
+# The user page lives with the organisation; only this app can count its jobs.
+admin.site.unregister(User)
+admin.site.register(User, UserAdmin)

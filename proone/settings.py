@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "axes",
     "divisions",
     "jobs",
+    # seed_demo: the demo world and generated worlds for benchmarks.
+    "demo",
 ]
 
 MIDDLEWARE = [

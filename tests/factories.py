@@ -3,7 +3,7 @@
 import factory
 from django.utils import timezone
 
-from divisions.demo import tenant_admin_group
+from divisions.grants import tenant_admin_group
 from divisions.models import Division, Tenant, User
 from divisions.scoping import unscoped
 from jobs.models import Job

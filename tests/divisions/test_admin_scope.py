@@ -4,9 +4,10 @@ import pytest
 from django.urls import reverse
 from guardian.shortcuts import assign_perm, remove_perm
 
-from divisions.audience import audience_of, sight_of
+from divisions.audience import audience_of
 from divisions.models import DataScopeChange, User
 from divisions.scoping import acting_as, unscoped
+from jobs.audience import sight_of
 from jobs.models import Job
 from tests import oracle
 
@@ -124,6 +125,16 @@ class TestTenantAdminEditsScopes:
         assert "5 users in all" in page
         assert "Sparks: 2 users" in page
         assert "Tenant admins (they see every job): 1 user" in page
+
+    def test_scope_and_division_pages_carry_no_inline_style(self, world):
+        """The CSP refuses style attributes; the admin's classes live in proone/admin.css."""
+        for url in (
+            scope_url(world.d.electrical),
+            reverse("admin:divisions_division_change", args=[world.d.electrical.pk]),
+        ):
+            page = self.client.get(url).content.decode()
+            assert "class='audience'" in page and "proone/admin.css" in page, url
+            assert " style=" not in page, url
 
     def test_user_page_shows_what_the_user_sees(self, world):
         page = self.client.get(

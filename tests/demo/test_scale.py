@@ -4,8 +4,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from demo.scale import Sizes, seed_at_scale
 from divisions.models import DataScopeDivision, Division, Tenant, User
-from divisions.scale import Sizes, seed_at_scale
 from divisions.scoping import acting_as, unscoped
 from jobs.models import Job
 from tests import oracle

@@ -4,8 +4,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from divisions import scale
-from divisions.demo import DEMO_PASSWORD, LOGINS, seed_demo
+from demo import scale
+from demo.world import DEMO_PASSWORD, LOGINS, seed_demo
 
 
 class Command(BaseCommand):

@@ -14,8 +14,8 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .models import DataScope, DataScopeDivision, Division, Tenant, User
-from .scoping import unscoped
+from divisions.models import DataScope, DataScopeDivision, Division, Tenant, User
+from divisions.scoping import unscoped
 
 SHAPES = ("private", "listed", "everyone")
 SLUG_PREFIX = "scale-"

@@ -4,29 +4,15 @@ import random
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils import timezone
-from guardian.shortcuts import assign_perm
 
-from .models import Division, Tenant, User
-from .scoping import unscoped
+from divisions.grants import make_manager, tenant_admin_group
+from divisions.models import Division, Tenant, User
+from divisions.scoping import unscoped
+from jobs.models import Job
 
 DEMO_PASSWORD = "proone-demo"  # noqa: S105 - demo data only; seed_demo refuses when DEBUG is off
-
-TENANT_ADMIN_GROUP = "Tenant admins"
-TENANT_ADMIN_PERMISSIONS = [
-    ("divisions", ["view_tenant"]),
-    (
-        "divisions",
-        [
-            f"{verb}_{model}"
-            for verb in ("add", "change", "delete", "view")
-            for model in ("division", "datascope", "datascopedivision", "user")
-        ],
-    ),
-    ("jobs", [f"{verb}_job" for verb in ("add", "change", "delete", "view")]),
-]
 
 # tenant slug -> (name, {division: (is_everyone, [listed divisions])})
 WORLD = {
@@ -80,24 +66,8 @@ class SeedResult:
     jobs: int
 
 
-def tenant_admin_group():
-    """The group that gives tenant admins their model permissions in the admin."""
-    # Groups are platform data: on PostgreSQL only system work writes them.
-    with unscoped("the tenant admin group"):
-        group, _ = Group.objects.get_or_create(name=TENANT_ADMIN_GROUP)
-        for app_label, codenames in TENANT_ADMIN_PERMISSIONS:
-            group.permissions.add(
-                *Permission.objects.filter(
-                    content_type__app_label=app_label, codename__in=codenames
-                )
-            )
-    return group
-
-
 def seed_demo(jobs_per_division=60, seed=1):
     """Create the demo world once; running it again changes nothing."""
-    from jobs.models import Job
-
     with unscoped("seed demo data"), transaction.atomic():
         if Tenant.objects.filter(slug__in=WORLD).exists():
             return SeedResult(created=False, jobs=0)
@@ -147,6 +117,5 @@ def seed_demo(jobs_per_division=60, seed=1):
             if role == "tenant admin":
                 user.groups.add(admins)
             if role == "division manager":
-                assign_perm("divisions.change_datascope", user, user.division.data_scope)
-                assign_perm("divisions.view_datascope", user, user.division.data_scope)
+                make_manager(user, user.division.data_scope)
         return SeedResult(created=True, jobs=len(jobs))
