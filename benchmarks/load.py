@@ -1,6 +1,7 @@
 """
-Load on the portal: gunicorn serving it, PgBouncer in transaction mode, and a small threaded
-load generator on 127.0.0.1 that checks every response against the oracle.
+Load on the portal: gunicorn serving it (directly, or through the PgBouncer of
+tests/postgres_server.py), and a small threaded load generator on 127.0.0.1 that checks every
+response against the oracle.
 
 Why not locust: it brings gevent and a web UI for what is here 80 lines of threads; and the
 point of this run is less the requests per second than reading every page it gets back and
@@ -8,10 +9,7 @@ comparing each job id on it with what the user may see, which is simplest in our
 """
 
 import http.client
-import os
 import random
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,70 +18,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.postgres_server import free_port, wait_for_port
+
 from .measure import job_ids_in, leaked, percentile
 
-PGBOUNCER = os.environ.get("PGBOUNCER", "/usr/sbin/pgbouncer")
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port, process, what, seconds=30):
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{what} did not start on port {port}") from None
-            time.sleep(0.1)
-
-
-class PgBouncer:
-    """PgBouncer on 127.0.0.1 in transaction-pooling mode in front of one database."""
-
-    def __init__(self, host, port, database, user, password, pool_size=8):
-        self.directory = Path(tempfile.mkdtemp(prefix="proone-bench-pgbouncer-"))
-        self.port = free_port()
-        (self.directory / "users.txt").write_text(f'"{user}" "{password}"\n')
-        (self.directory / "pgbouncer.ini").write_text(
-            f"[databases]\n{database} = host={host} port={port} dbname={database}\n\n"
-            f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {self.port}\n"
-            "unix_socket_dir =\nauth_type = scram-sha-256\n"
-            f"auth_file = {self.directory}/users.txt\npool_mode = transaction\n"
-            f"default_pool_size = {pool_size}\nmax_client_conn = 200\n"
-            "ignore_startup_parameters = extra_float_digits,options\n"
-            f"logfile = {self.directory}/pgbouncer.log\n"
-        )
-        self.process = None
-
-    def start(self):
-        if not Path(PGBOUNCER).exists():
-            raise RuntimeError(f"PgBouncer is not installed at {PGBOUNCER}")
-        as_root = os.geteuid() == 0
-        if as_root:  # PgBouncer refuses to run as root
-            for path in [self.directory, *self.directory.iterdir()]:
-                shutil.chown(path, "postgres")
-        os.chmod(self.directory / "users.txt", 0o600)
-        self.process = subprocess.Popen(  # noqa: S603 - the installed PgBouncer, our config
-            [PGBOUNCER, str(self.directory / "pgbouncer.ini")],
-            user="postgres" if as_root else None,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port, self.process, "PgBouncer")
-        return self.port
-
-    def stop(self):
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 class Gunicorn:

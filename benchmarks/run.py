@@ -19,11 +19,10 @@ from contextlib import contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchmarks.measure import summary, timed
+from tests.postgres_server import PgBouncer, ThrowawayServer, url_with
 
-from benchmarks.measure import summary, timed  # noqa: E402
-from tests.postgres_server import ThrowawayServer, url_with  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 PAGE = 26  # the list page fetches PER_PAGE + 1 rows
 SHAPES = (
@@ -310,7 +309,7 @@ def visitors_for_load(per_shape):
 def load_rows(env, server_host, server_port, database, app_user, app_password, args):
     from django.test import Client
 
-    from benchmarks.load import Gunicorn, PgBouncer, run_load
+    from benchmarks.load import Gunicorn, run_load
 
     visitors = visitors_for_load(args.load_users // 3)
     # Pre-flight, in this process: a session cookie made here signs a visitor in.

@@ -11,6 +11,9 @@ roles with random names that it drops afterwards.
 
 Either way `manage.py create_db_roles` makes the owner and app roles; pytest then connects
 with DATABASE_URL as the app role, and tests/pg_setup.py migrates as the owner role.
+
+The servers here (ThrowawayServer, PgBouncer) are the one harness that the tests and the
+benchmarks (`python -m benchmarks.run`) both start.
 """
 
 import os
@@ -26,12 +29,28 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+PGBOUNCER = os.environ.get("PGBOUNCER", "/usr/sbin/pgbouncer")
 
 
 def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def wait_for_port(port, process, what, seconds=30, log=None):
+    """Return once `port` accepts connections; raise RuntimeError if `process` dies first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                tail = log.read_text()[-3000:] if log is not None and log.exists() else ""
+                raise RuntimeError(f"{what} did not start on port {port}. {tail}") from None
+            time.sleep(0.05)
 
 
 def as_postgres(command):
@@ -112,6 +131,50 @@ class ThrowawayServer:
                 stderr=subprocess.DEVNULL,
                 check=False,
             )
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class PgBouncer:
+    """PgBouncer on 127.0.0.1 in transaction-pooling mode in front of one database."""
+
+    def __init__(self, host, port, database, user, password, pool_size=8, max_clients=200):
+        self.directory = Path(tempfile.mkdtemp(prefix="proone-pgbouncer-"))
+        self.port = free_port()
+        self.log = self.directory / "pgbouncer.log"
+        (self.directory / "users.txt").write_text(f'"{user}" "{password}"\n')
+        (self.directory / "pgbouncer.ini").write_text(
+            f"[databases]\n{database} = host={host} port={port} dbname={database}\n\n"
+            f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {self.port}\n"
+            "unix_socket_dir =\nauth_type = scram-sha-256\n"
+            f"auth_file = {self.directory}/users.txt\npool_mode = transaction\n"
+            f"default_pool_size = {pool_size}\nmax_client_conn = {max_clients}\n"
+            "ignore_startup_parameters = extra_float_digits,options\n"
+            f"logfile = {self.log}\n"
+        )
+        self.process = None
+
+    def start(self):
+        """Start it and return its port; RuntimeError with its log when it does not come up."""
+        if not Path(PGBOUNCER).exists():
+            raise RuntimeError(f"PgBouncer is not installed at {PGBOUNCER}")
+        as_root = os.geteuid() == 0
+        if as_root:  # PgBouncer refuses to run as root
+            for path in [self.directory, *self.directory.iterdir()]:
+                shutil.chown(path, "postgres")
+        os.chmod(self.directory / "users.txt", 0o600)
+        self.process = subprocess.Popen(  # noqa: S603 - the installed PgBouncer, our config
+            [PGBOUNCER, str(self.directory / "pgbouncer.ini")],
+            user="postgres" if as_root else None,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, self.process, "PgBouncer", log=self.log)
+        return self.port
+
+    def stop(self):
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
         shutil.rmtree(self.directory, ignore_errors=True)
 
 

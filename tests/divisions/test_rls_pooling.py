@@ -1,12 +1,6 @@
 """The principal lives in one transaction: persistent and pooled connections never leak it."""
 
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
-import time
 import traceback
 from pathlib import Path
 
@@ -18,10 +12,9 @@ from django.test import RequestFactory
 from divisions.middleware import ScopeMiddleware
 from divisions.scoping import acting_as
 from tests import oracle
+from tests.postgres_server import PGBOUNCER, PgBouncer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-PGBOUNCER = os.environ.get("PGBOUNCER", "/usr/sbin/pgbouncer")
 
 
 def rows(sql, params=()):
@@ -76,12 +69,6 @@ def test_pages_of_different_users_one_after_another(world, client, settings):
         connection.settings_dict["CONN_MAX_AGE"] = 0
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def pgbouncer():
     """A real PgBouncer in transaction-pooling mode with two server connections."""
@@ -92,55 +79,17 @@ def pgbouncer():
             pytest.fail(missing)
         pytest.skip(f"PGBOUNCER TEST SKIPPED: {missing}; `make test` as root installs it")
     db = connection.settings_dict
-    port = free_port()
-    directory = Path(tempfile.mkdtemp(prefix="proone-pgbouncer-"))
-    (directory / "users.txt").write_text(f'"{db["USER"]}" "{db["PASSWORD"]}"\n')
-    (directory / "pgbouncer.ini").write_text(
-        f"""[databases]
-{db["NAME"]} = host={db["HOST"]} port={db["PORT"]} dbname={db["NAME"]}
-
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = {port}
-unix_socket_dir =
-auth_type = scram-sha-256
-auth_file = {directory}/users.txt
-pool_mode = transaction
-default_pool_size = 2
-max_client_conn = 50
-ignore_startup_parameters = extra_float_digits,options
-logfile = {directory}/pgbouncer.log
-"""
-    )
-    as_root = os.geteuid() == 0
-    if as_root:  # PgBouncer refuses to run as root
-        for path in [directory, *directory.iterdir()]:
-            shutil.chown(path, "postgres")
-    os.chmod(directory / "users.txt", 0o600)
-    process = subprocess.Popen(  # noqa: S603 - the installed PgBouncer, our own config
-        [PGBOUNCER, str(directory / "pgbouncer.ini")],
-        user="postgres" if as_root else None,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    bouncer = PgBouncer(
+        db["HOST"], db["PORT"], db["NAME"], db["USER"], db["PASSWORD"], pool_size=2, max_clients=50
     )
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log = directory / "pgbouncer.log"
-                    pytest.fail(
-                        "PgBouncer did not start: " + (log.read_text() if log.exists() else "")
-                    )
-                time.sleep(0.05)
+        try:
+            port = bouncer.start()
+        except RuntimeError as error:
+            pytest.fail(str(error))
         yield port
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-        shutil.rmtree(directory, ignore_errors=True)
+        bouncer.stop()
 
 
 def test_many_users_through_pgbouncer_in_transaction_mode(world, pgbouncer):
