@@ -47,40 +47,49 @@ def _read_world():
     return World(divisions, jobs)
 
 
-def _principal(user):
+def is_principal(user):
+    """SPEC: authenticated, active and in a tenant; nobody else sees anything."""
     return (
         user is not None and user.is_authenticated and user.is_active and user.tenant_id is not None
     )
 
 
-def _is_tenant_admin(user):
+def is_tenant_admin(user):
+    """SPEC rule 1's role: is_tenant_admin and is_staff (for a principal)."""
     return user.is_tenant_admin and user.is_staff
 
 
 def may_see_division_jobs(world, user, division_id):
     """SPEC rule 2 for a division D, or rule 1, for a principal of D's tenant."""
-    if not _principal(user):
+    if not is_principal(user):
         return False
     tenant_id, is_everyone, listed = world.divisions[division_id]
     if tenant_id != user.tenant_id:
         return False
-    if _is_tenant_admin(user):
+    if is_tenant_admin(user):
         return True
     return division_id == user.division_id or is_everyone or user.division_id in listed
 
 
 def may_see(world, user, job_id):
     """User U may see job J: the SPEC's visibility rule, word for word."""
-    if not _principal(user):
+    if not is_principal(user):
         return False
     tenant_id, division_id = world.jobs[job_id]
     if tenant_id != user.tenant_id:
         return False
-    if _is_tenant_admin(user):
+    if is_tenant_admin(user):
         return True
     if division_id is None:
         return False
     return may_see_division_jobs(world, user, division_id)
+
+
+def readable_divisions(world, user):
+    """The division rows (not their jobs) `user` may read: every division of their tenant."""
+    if not is_principal(user):
+        return set()
+    return {pk for pk, (tenant_id, _, _) in world.divisions.items() if tenant_id == user.tenant_id}
 
 
 def visible_jobs(world, user):

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from divisions.models import DataScopeChange, User
 from divisions.scoping import acting_as, unscoped
 from tests import oracle
-from tests.jobs.test_rule_property import build, worlds
+from tests.strategies import build, worlds
 
 pytestmark = pytest.mark.postgres
 
@@ -56,11 +56,10 @@ def database_view():
 def oracle_view(world, user):
     """The same, from the pure-Python oracle."""
     visible = oracle.visible_jobs(world, user)
-    principal = oracle._principal(user)
     # The user rows the principal reads: its own, and its tenant's when it is a tenant admin.
     with unscoped("oracle: user rows"):
         readable = User.objects.exclude(division=None)
-        if principal and user.is_tenant_admin and user.is_staff:
+        if oracle.is_principal(user) and oracle.is_tenant_admin(user):
             readable = readable.filter(tenant_id=user.tenant_id)
         else:
             readable = readable.filter(pk=getattr(user, "pk", None) or 0)
@@ -72,11 +71,7 @@ def oracle_view(world, user):
         "join from users": {pk for pk in visible if world.jobs[pk][1] in member_divisions},
         "subquery": {world.jobs[pk][1] for pk in visible if world.jobs[pk][1] is not None},
         "aggregate": (len(visible), len({world.jobs[pk][0] for pk in visible})),
-        "divisions": {
-            pk
-            for pk, (tenant_id, _, _) in world.divisions.items()
-            if principal and tenant_id == user.tenant_id
-        },
+        "divisions": oracle.readable_divisions(world, user),
     }
 
 
