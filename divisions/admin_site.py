@@ -11,8 +11,9 @@ opts out of scoping. Everyone else is sent to the admin login page.
 from functools import wraps
 
 from django.contrib import admin
-from django.contrib.admin.apps import AdminConfig
+from guardian.shortcuts import get_objects_for_user
 
+from .models import DataScope
 from .scoping import unscoped
 from .visibility import is_principal, is_tenant_admin
 
@@ -34,10 +35,6 @@ def is_platform_operator(user):
 
 def managed_scopes(user):
     """The DataScopes of the user's tenant that `user` holds the object permission to edit."""
-    from guardian.shortcuts import get_objects_for_user
-
-    from .models import DataScope
-
     scopes = DataScope.objects.visible_to(user)
     if not is_principal(user):
         return scopes
@@ -98,9 +95,3 @@ class ProOneAdminSite(admin.AdminSite):
                 return response
 
         return run_in_scope
-
-
-class ProOneAdminConfig(AdminConfig):
-    """django.contrib.admin with ProOneAdminSite as the default `admin.site`."""
-
-    default_site = "divisions.admin_site.ProOneAdminSite"

@@ -1,9 +1,11 @@
-"""App config for the organisation and its access rule."""
+"""App configs for the organisation and its access rule, and for the admin it runs."""
 
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class DivisionsConfig(AppConfig):
+    default = True  # this module holds two configs; INSTALLED_APPS's "divisions" means this one
     name = "divisions"
     verbose_name = "Organisation"
 
@@ -15,3 +17,10 @@ class DivisionsConfig(AppConfig):
         # Replaces django.contrib.auth's receiver (same dispatch_uid): see signals.py.
         user_logged_in.disconnect(dispatch_uid="update_last_login")
         user_logged_in.connect(signals.update_last_login, dispatch_uid="update_last_login")
+
+
+class ProOneAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin with ProOneAdminSite as the default `admin.site`."""
+
+    default = False
+    default_site = "divisions.admin_site.ProOneAdminSite"

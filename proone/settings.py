@@ -64,7 +64,7 @@ INSTALLED_APPS = [
     # The migration gate first: its `migrate` command replaces Django's (first app wins).
     "proone.gate",
     # django.contrib.admin with the tenant-aware site (divisions/admin_site.py) as admin.site.
-    "divisions.admin_site.ProOneAdminConfig",
+    "divisions.apps.ProOneAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
