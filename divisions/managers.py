@@ -1,40 +1,45 @@
-"""Managers that filter for the acting user and refuse to run when no scope is active."""
+"""
+Managers that filter for the acting principal and refuse to run when no scope is active.
+
+Generic, like Django's CurrentSiteManager(field_name) and django-scopes'
+ScopedManager(tenant="tenant"): a model names the field that holds its tenant, and its rows
+are those of the principal's tenant. A model with a finer rule (Job) overrides scope_filter
+with the rule from divisions/visibility.py, which sits above this module.
+"""
 
 import functools
+from contextlib import nullcontext
 
 from django.db import DEFAULT_DB_ALIAS, models
+from django.db.models import Q
 
-from .scoping import Scope, ScopeError, current_scope, within
+from . import rls
+from .scoping import Scope, ScopeError, current_scope, is_principal, within
 
-
-def _in_the_scope_it_was_made_in(method):
-    """On PostgreSQL, evaluate a queryset with the database principal of the scope that made
-    it (or of the user named in visible_to), so that row-level security and the ORM filter
-    act for the same user even when it is evaluated after that scope ended."""
-
-    @functools.wraps(method)
-    def evaluate(self, *args, **kwargs):
-        scope = self._scope_to_enter()
-        if scope is None:
-            return method(self, *args, **kwargs)
-        with within(scope):
-            return method(self, *args, **kwargs)
-
-    return evaluate
+NOTHING = Q(pk__in=[])
 
 
 def _same(one, other):
-    """True when two scopes act for the same user (the database principal is the same)."""
+    """True when two scopes act for the same principal (the database principal is the same)."""
     if one.is_unscoped or other.is_unscoped:
         return False
     pk = getattr(one.user, "pk", None)
     return pk is not None and pk == getattr(other.user, "pk", None)
 
 
-def _database_enforces():
-    from .rls import enforced
+def _evaluated_in_scope(method):
+    """A QuerySet method that refuses with no scope, and on PostgreSQL runs in the scope the
+    queryset was made in (see ScopedQuerySet._database_scope)."""
 
-    return enforced()
+    @functools.wraps(method)
+    def evaluate(self, *args, **kwargs):
+        self._refuse_if_unscoped()
+        with self._database_scope():
+            return method(self, *args, **kwargs)
+
+    # A scoped manager offers delete() too: Job.objects.delete() deletes the visible rows only.
+    evaluate.__dict__.pop("queryset_only", None)
+    return evaluate
 
 
 class ScopedQuerySet(models.QuerySet):
@@ -42,24 +47,14 @@ class ScopedQuerySet(models.QuerySet):
 
     _scope_missing = False
     _made_under = None
-    _made_for_named_user = False
+    _made_for_named_principal = False
 
     def _clone(self):
         clone = super()._clone()
         clone._scope_missing = self._scope_missing
         clone._made_under = self._made_under
-        clone._made_for_named_user = self._made_for_named_user
+        clone._made_for_named_principal = self._made_for_named_principal
         return clone
-
-    def _scope_to_enter(self):
-        """The scope to evaluate in on PostgreSQL, or None to evaluate as things are."""
-        scope = self._made_under
-        if scope is None or self.db != DEFAULT_DB_ALIAS or not _database_enforces():
-            return None
-        current = current_scope()
-        if current is not None and (not self._made_for_named_user or _same(current, scope)):
-            return None
-        return scope
 
     def _refuse_if_unscoped(self):
         if self._scope_missing:
@@ -68,75 +63,40 @@ class ScopedQuerySet(models.QuerySet):
                 "inside acting_as(user) or unscoped(reason)."
             )
 
+    def _database_scope(self):
+        """On PostgreSQL, re-enter the scope this queryset was made in (or the principal named
+        in visible_to), so that row-level security and the ORM filter act for the same
+        principal even when it is evaluated after that scope ended. Else nothing to do."""
+        scope = self._made_under
+        if scope is None or self.db != DEFAULT_DB_ALIAS or not rls.enforced():
+            return nullcontext()
+        current = current_scope()
+        if current is not None and (not self._made_for_named_principal or _same(current, scope)):
+            return nullcontext()
+        return within(scope)
+
     # Every way Django turns a queryset into SQL passes through one of these.
-    @_in_the_scope_it_was_made_in
-    def _fetch_all(self):
-        self._refuse_if_unscoped()
-        super()._fetch_all()
+    _fetch_all = _evaluated_in_scope(models.QuerySet._fetch_all)
+    count = _evaluated_in_scope(models.QuerySet.count)
+    exists = _evaluated_in_scope(models.QuerySet.exists)
+    contains = _evaluated_in_scope(models.QuerySet.contains)
+    aggregate = _evaluated_in_scope(models.QuerySet.aggregate)
+    in_bulk = _evaluated_in_scope(models.QuerySet.in_bulk)
+    update = _evaluated_in_scope(models.QuerySet.update)
+    _update = _evaluated_in_scope(models.QuerySet._update)
+    delete = _evaluated_in_scope(models.QuerySet.delete)
+    _raw_delete = _evaluated_in_scope(models.QuerySet._raw_delete)
+    explain = _evaluated_in_scope(models.QuerySet.explain)
 
     def _iterator(self, use_chunked_fetch, chunk_size):
         self._refuse_if_unscoped()
-        scope = self._scope_to_enter()
-        if scope is None:
-            yield from super()._iterator(use_chunked_fetch, chunk_size)
-            return
-        with within(scope):
+        with self._database_scope():
             yield from super()._iterator(use_chunked_fetch, chunk_size)
 
     async def aiterator(self, chunk_size=2000):
         self._refuse_if_unscoped()
         async for item in super().aiterator(chunk_size):
             yield item
-
-    @_in_the_scope_it_was_made_in
-    def count(self):
-        self._refuse_if_unscoped()
-        return super().count()
-
-    @_in_the_scope_it_was_made_in
-    def exists(self):
-        self._refuse_if_unscoped()
-        return super().exists()
-
-    @_in_the_scope_it_was_made_in
-    def contains(self, obj):
-        self._refuse_if_unscoped()
-        return super().contains(obj)
-
-    @_in_the_scope_it_was_made_in
-    def aggregate(self, *args, **kwargs):
-        self._refuse_if_unscoped()
-        return super().aggregate(*args, **kwargs)
-
-    @_in_the_scope_it_was_made_in
-    def in_bulk(self, *args, **kwargs):
-        self._refuse_if_unscoped()
-        return super().in_bulk(*args, **kwargs)
-
-    @_in_the_scope_it_was_made_in
-    def update(self, **kwargs):
-        self._refuse_if_unscoped()
-        return super().update(**kwargs)
-
-    @_in_the_scope_it_was_made_in
-    def _update(self, values):
-        self._refuse_if_unscoped()
-        return super()._update(values)
-
-    @_in_the_scope_it_was_made_in
-    def delete(self):
-        self._refuse_if_unscoped()
-        return super().delete()
-
-    @_in_the_scope_it_was_made_in
-    def _raw_delete(self, using):
-        self._refuse_if_unscoped()
-        return super()._raw_delete(using)
-
-    @_in_the_scope_it_was_made_in
-    def explain(self, *args, **kwargs):
-        self._refuse_if_unscoped()
-        return super().explain(*args, **kwargs)
 
     def resolve_expression(self, *args, **kwargs):
         self._refuse_if_unscoped()
@@ -153,11 +113,20 @@ class ScopedQuerySet(models.QuerySet):
 
 
 class ScopedManager(models.Manager.from_queryset(ScopedQuerySet)):
-    """Default and base manager of a scoped model: rows the acting user may see."""
+    """Default and base manager of a tenant-owned model: the acting principal's tenant only.
 
-    def scope_filter(self, user):
-        """The Q that limits this model for `user`; each scoped model's manager states it."""
-        raise NotImplementedError
+    `tenant` names the field holding a row's tenant; the Tenant model itself passes "pk".
+    """
+
+    def __init__(self, tenant="tenant"):
+        super().__init__()
+        self.tenant_field = tenant
+
+    def scope_filter(self, principal):
+        """The Q that limits this model for `principal`: the rows of their tenant, or none."""
+        if not is_principal(principal):
+            return NOTHING
+        return Q(**{self.tenant_field: principal.tenant_id})
 
     def get_queryset(self):
         queryset = super().get_queryset()
@@ -170,28 +139,9 @@ class ScopedManager(models.Manager.from_queryset(ScopedQuerySet)):
             return queryset
         return queryset.filter(self.scope_filter(scope.user))
 
-    def visible_to(self, user):
-        """The rows `user` may see, whatever scope is active (or none)."""
-        queryset = super().get_queryset().filter(self.scope_filter(user))
-        queryset._made_under = Scope(user=user)
-        queryset._made_for_named_user = True
+    def visible_to(self, principal):
+        """The rows `principal` may see, whatever scope is active (or none)."""
+        queryset = super().get_queryset().filter(self.scope_filter(principal))
+        queryset._made_under = Scope(user=principal)
+        queryset._made_for_named_principal = True
         return queryset
-
-
-class TenantScopedManager(ScopedManager):
-    """Scoped manager for organisation tables: the acting user's tenant only."""
-
-    def scope_filter(self, user):
-        from .visibility import tenant_filter
-
-        return tenant_filter(user)
-
-
-class DivisionManager(TenantScopedManager):
-    """Divisions of the acting user's tenant; also those whose jobs a user may see."""
-
-    def with_jobs_visible_to(self, user):
-        """The divisions whose jobs `user` may see: the choices of a division filter."""
-        from .visibility import divisions_with_visible_jobs
-
-        return self.visible_to(user).filter(pk__in=divisions_with_visible_jobs(user))

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import QuerySet
 
-from .managers import DivisionManager, ScopedManager, TenantScopedManager
+from .managers import ScopedManager
 from .scoping import OutOfScope, acting_as, acting_user, current_scope, looking_up
 
 
@@ -18,22 +18,13 @@ def check_tenant_write(obj):
         raise OutOfScope(f"This {obj._meta.verbose_name} belongs to another tenant.")
 
 
-class TenantManager(ScopedManager):
-    """Tenants: the acting user's own tenant only."""
-
-    def scope_filter(self, user):
-        from .visibility import own_tenant_filter
-
-        return own_tenant_filter(user)
-
-
 class Tenant(models.Model):
     """A customer of the portal; every other row belongs to exactly one tenant."""
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(unique=True)
 
-    objects = TenantManager()
+    objects = ScopedManager(tenant="pk")
 
     class Meta:
         base_manager_name = "objects"
@@ -70,7 +61,7 @@ class DataScope(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = TenantScopedManager()
+    objects = ScopedManager()
 
     class Meta:
         base_manager_name = "objects"
@@ -145,7 +136,7 @@ class Division(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = DivisionManager()
+    objects = ScopedManager()
 
     class Meta:
         base_manager_name = "objects"
@@ -253,7 +244,7 @@ class DataScopeChange(models.Model):
     before = models.JSONField()
     after = models.JSONField()
 
-    objects = TenantScopedManager()
+    objects = ScopedManager()
 
     class Meta:
         base_manager_name = "objects"

@@ -92,6 +92,16 @@ def within(scope):
         yield
 
 
+def is_principal(user):
+    """True when `user` may see anything at all: authenticated, active and in a tenant."""
+    return bool(
+        user is not None
+        and getattr(user, "is_authenticated", False)
+        and user.is_active
+        and getattr(user, "tenant_id", None) is not None
+    )
+
+
 def _database_enforces():
     """True when the scope must also reach the database (PostgreSQL row-level security)."""
     if connections[DEFAULT_DB_ALIAS].vendor != "postgresql":

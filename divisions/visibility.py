@@ -11,7 +11,9 @@ a filter the database evaluates in the same statement, so a scoped query is one 
 
 from django.db.models import Exists, F, Lookup, OuterRef, Q, QuerySet
 
-NOTHING = Q(pk__in=[])
+from .managers import NOTHING
+from .models import DataScopeDivision, Division
+from .scoping import is_principal
 
 
 class InSubqueryArray(Lookup):
@@ -42,16 +44,6 @@ class InSubqueryArray(Lookup):
         return f"{lhs} IN {rhs}", [*lhs_params, *rhs_params]
 
 
-def is_principal(user):
-    """True when `user` may see anything at all: authenticated, active and in a tenant."""
-    return bool(
-        user is not None
-        and getattr(user, "is_authenticated", False)
-        and user.is_active
-        and getattr(user, "tenant_id", None) is not None
-    )
-
-
 def is_tenant_admin(user):
     """True for a principal who administers their tenant (SPEC: is_tenant_admin and is_staff)."""
     return is_principal(user) and user.is_tenant_admin and user.is_staff
@@ -59,8 +51,6 @@ def is_tenant_admin(user):
 
 def divisions_with_visible_jobs(user):
     """Ids of the divisions whose jobs `user` may see, as a subquery (no round trip)."""
-    from .models import DataScopeDivision, Division
-
     divisions = QuerySet(Division)
     if not is_principal(user):
         return divisions.none().values("pk")
@@ -86,24 +76,13 @@ def job_filter(user):
     return same_tenant & Q(InSubqueryArray(F("division_id"), divisions_with_visible_jobs(user)))
 
 
-def tenant_filter(user):
-    """Tenant isolation for the organisation tables: the principal's own tenant, else none."""
-    if not is_principal(user):
-        return NOTHING
-    return Q(tenant_id=user.tenant_id)
-
-
-def own_tenant_filter(user):
-    """The Tenant table itself: the principal's own tenant row only."""
-    if not is_principal(user):
-        return NOTHING
-    return Q(pk=user.tenant_id)
+def division_choices(user):
+    """The divisions whose jobs `user` may see: the choices of a division filter."""
+    return Division.objects.visible_to(user).filter(pk__in=divisions_with_visible_jobs(user))
 
 
 def may_place_job(user, tenant_id, division_id):
     """True when `user` may write a job with this tenant and division (it stays visible)."""
-    from .models import Division
-
     if not is_principal(user) or tenant_id != user.tenant_id:
         return False
     if is_tenant_admin(user):

@@ -2,7 +2,7 @@
 
 from django import forms
 
-from divisions.models import Division
+from divisions.visibility import division_choices
 
 from .models import Job
 from .pagination import Cursor
@@ -40,7 +40,7 @@ class JobFilterForm(forms.Form):
 
     def __init__(self, data, *, user):
         # Only divisions whose jobs the user may see: the rule decides, this form only lists.
-        visible = Division.objects.with_jobs_visible_to(user).values_list("pk", "name")
+        visible = division_choices(user).values_list("pk", "name")
         super().__init__(data)
         self.fields["division"].choices = [
             ("", "All divisions"),

@@ -1,4 +1,4 @@
-"""Job's default and base manager: the jobs the acting user may see."""
+"""Job's default and base manager: the jobs the acting principal may see."""
 
 from divisions.managers import ScopedManager, ScopedQuerySet
 from divisions.visibility import job_filter
@@ -11,5 +11,5 @@ class JobQuerySet(ScopedQuerySet):
 class JobManager(ScopedManager.from_queryset(JobQuerySet)):
     """Scoped by the visibility rule (divisions.visibility.job_filter)."""
 
-    def scope_filter(self, user):
-        return job_filter(user)
+    def scope_filter(self, principal):
+        return job_filter(principal)

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from divisions.models import DataScope, Division
 from divisions.scoping import acting_as, unscoped
+from divisions.visibility import division_choices
 from jobs.models import Job
 from tests import oracle
 from tests.jobrefs.models import JobNote
@@ -37,7 +38,7 @@ def paths(user, all_job_ids):
         for note in JobNote.objects.all():
             with suppress(Job.DoesNotExist):
                 got["fk"].add(note.job.pk)
-        pickable = set(Division.objects.with_jobs_visible_to(user).values_list("pk", flat=True))
+        pickable = set(division_choices(user).values_list("pk", flat=True))
     got["visible_to"] = set(Job.objects.visible_to(user).values_list("pk", flat=True))
     return got, count, exists, pickable
 
