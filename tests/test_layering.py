@@ -1,0 +1,138 @@
+"""The product's modules import one way, lowest layer first, and never in a circle.
+
+STYLE.md: scoping → managers → models → visibility → jobs, with the organisation's other
+modules above the rule, and the migration gate, the demo data and the site above them all.
+A module may import its own layer and the layers below it, nothing higher.
+"""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("divisions", "jobs", "demo", "proone")
+
+# Lowest first. A module belongs to the first layer with a prefix that names it or a parent.
+LAYERS = [
+    ("the signed principal", ["divisions.rls"]),
+    ("who acts", ["divisions.scoping"]),
+    ("scoped managers", ["divisions.managers"]),
+    ("models", ["divisions.models"]),
+    ("the rule", ["divisions.visibility"]),
+    ("the organisation", ["divisions"]),
+    ("jobs", ["jobs"]),
+    ("the site, the gate and the demo", ["proone", "demo"]),
+]
+
+
+def module_name(path):
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def product_modules():
+    """{module name: path} for every Python file of the product's packages."""
+    return {
+        module_name(path): path
+        for package in PACKAGES
+        for path in sorted((ROOT / package).rglob("*.py"))
+    }
+
+
+def imported(module, path, modules):
+    """The product modules that `module` imports, anywhere in the file, with line numbers."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            # `from pkg import mod` imports the module pkg.mod; `from mod import name` mod.
+            names = [
+                f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
+                for alias in node.names
+            ]
+        else:
+            continue
+        for name in names:
+            while name and name not in modules:
+                name = name.rpartition(".")[0]
+            if name and name != module:
+                found.append((name, node.lineno))
+    return found
+
+
+def layer_of(module):
+    for index, (_, prefixes) in enumerate(LAYERS):
+        if any(module == prefix or module.startswith(prefix + ".") for prefix in prefixes):
+            return index
+    raise AssertionError(f"{module} is in no layer: add it to LAYERS")
+
+
+def import_graph():
+    modules = product_modules()
+    return {module: imported(module, path, modules) for module, path in modules.items()}
+
+
+def test_no_module_imports_a_higher_layer():
+    upward = [
+        f"{module}:{line} imports {target} ({LAYERS[layer_of(target)][0]} is above "
+        f"{LAYERS[layer_of(module)][0]})"
+        for module, targets in import_graph().items()
+        for target, line in targets
+        if layer_of(target) > layer_of(module)
+    ]
+    assert upward == []
+
+
+def cycles(graph):
+    """The strongly connected groups of more than one module (Tarjan's algorithm)."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(node):
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph.get(node, ()):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = set()
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.add(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycle():
+    graph = {
+        module: {target for target, _ in targets} for module, targets in import_graph().items()
+    }
+    assert cycles(graph) == []
+
+
+def test_the_checker_sees_an_upward_import_and_a_cycle():
+    """The two tests above fail on what they guard: a planted circle through two layers."""
+    graph = {"divisions.models": {"divisions.managers"}, "divisions.managers": {"divisions.models"}}
+    assert cycles(graph) == [["divisions.managers", "divisions.models"]]
+    assert layer_of("divisions.models") > layer_of("divisions.managers")
+    assert layer_of("jobs.views") > layer_of("divisions.visibility")
+    assert layer_of("proone.gate.execute") > layer_of("jobs.models")
