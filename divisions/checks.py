@@ -3,6 +3,8 @@
 from django.core.checks import Error, Tags, register
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 
+from . import rls
+
 HINT = "Connect DATABASE_URL as the app role made by manage.py create_db_roles."
 
 
@@ -59,8 +61,6 @@ def check_app_role(app_configs, databases=None, **kwargs):
         key_stored = None
         if migrated and not (rolsuper or rolbypassrls or owned):
             # The app role cannot read the key; a signed system token shows whether it is there.
-            from . import rls
-
             try:
                 with transaction.atomic(), connection.cursor() as probe:
                     probe.execute("SELECT proone_enter(%s)", [rls.principal_token(rls.SYSTEM, 0)])
