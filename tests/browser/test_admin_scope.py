@@ -65,3 +65,19 @@ def test_admin_grants_and_revokes_sight_of_a_division(
     assert "listed divisions: Sparks" in removed
     assert removed.rstrip().endswith("listed divisions: none")
     subcontractor.context.close()
+
+
+def test_scope_page_breaks_no_content_security_policy(page, live_server, world):
+    """The audience list is styled by admin.css; an inline style would be a CSP violation."""
+    problems = []
+    page.on("console", lambda message: problems.append(message.text))
+    admin_log_in(page, "acme-admin")
+    page.goto(f"/admin/divisions/datascope/{world.d.electrical.data_scope_id}/change/")
+    audience = page.locator("ul.audience")
+    assert audience.count() == 1
+    style = audience.evaluate(
+        "list => { const s = getComputedStyle(list);"
+        " return [s.marginLeft, parseFloat(s.paddingLeft) / parseFloat(s.fontSize)]; }"
+    )
+    assert style == ["0px", pytest.approx(1.2)]
+    assert [text for text in problems if "Content Security Policy" in text] == []
