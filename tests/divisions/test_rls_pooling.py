@@ -1,5 +1,6 @@
 """The principal lives in one transaction: persistent and pooled connections never leak it."""
 
+import os
 import threading
 import traceback
 from pathlib import Path

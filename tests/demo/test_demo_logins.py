@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from divisions.demo import LOGINS
+from demo.world import LOGINS
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
