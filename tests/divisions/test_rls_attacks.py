@@ -10,7 +10,6 @@ import time
 from datetime import timedelta
 
 import pytest
-from divisions.demo import tenant_admin_group
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
@@ -21,6 +20,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from divisions import rls
+from divisions.grants import tenant_admin_group
 from divisions.middleware import ScopeMiddleware
 from divisions.models import DataScope
 from divisions.scoping import acting_as, looking_up, unscoped

@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 import pytest
-from divisions.demo import TENANT_ADMIN_GROUP
 from django.conf import settings
 from django.db import connection
 
+from divisions.grants import TENANT_ADMIN_GROUP
 from divisions.scoping import acting_as
 from tests.pg_setup import ROOT, owner_url
 
