@@ -46,9 +46,9 @@ def check_app_role(app_configs, databases=None, **kwargs):
     """On PostgreSQL, the app's role must be subject to the policies (runs with --database)."""
     if not databases or DEFAULT_DB_ALIAS not in databases:
         return []
-    connection = connections[DEFAULT_DB_ALIAS]
-    if connection.vendor != "postgresql":
+    if not rls.enforced():
         return []
+    connection = connections[DEFAULT_DB_ALIAS]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT r.rolsuper, r.rolbypassrls, "

@@ -23,8 +23,8 @@ def _same(one, other):
     """True when two scopes act for the same principal (the database principal is the same)."""
     if one.is_unscoped or other.is_unscoped:
         return False
-    pk = getattr(one.user, "pk", None)
-    return pk is not None and pk == getattr(other.user, "pk", None)
+    pk = getattr(one.principal, "pk", None)
+    return pk is not None and pk == getattr(other.principal, "pk", None)
 
 
 def _evaluated_in_scope(method):
@@ -137,11 +137,11 @@ class ScopedManager(models.Manager.from_queryset(ScopedQuerySet)):
         queryset._made_under = scope
         if scope.is_unscoped:
             return queryset
-        return queryset.filter(self.scope_filter(scope.user))
+        return queryset.filter(self.scope_filter(scope.principal))
 
     def visible_to(self, principal):
         """The rows `principal` may see, whatever scope is active (or none)."""
         queryset = super().get_queryset().filter(self.scope_filter(principal))
-        queryset._made_under = Scope(user=principal)
+        queryset._made_under = Scope(principal=principal)
         queryset._made_for_named_principal = True
         return queryset

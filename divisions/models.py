@@ -8,13 +8,13 @@ from django.db import models, transaction
 from django.db.models import QuerySet
 
 from .managers import ScopedManager
-from .scoping import OutOfScope, acting_as, acting_user, current_scope, looking_up
+from .scoping import OutOfScope, acting_as, acting_principal, current_scope, looking_up
 
 
 def check_tenant_write(obj):
-    """Refuse to write or delete a tenant-owned row outside the acting user's tenant."""
-    user = acting_user()
-    if user is not None and obj.tenant_id != getattr(user, "tenant_id", None):
+    """Refuse to write or delete a tenant-owned row outside the principal's tenant."""
+    principal = acting_principal()
+    if principal is not None and obj.tenant_id != getattr(principal, "tenant_id", None):
         raise OutOfScope(f"This {obj._meta.verbose_name} belongs to another tenant.")
 
 
@@ -35,7 +35,7 @@ class Tenant(models.Model):
 
     def delete(self, *args, **kwargs):
         # Deleting a tenant is platform work: it must see every row it cascades to.
-        if acting_user() is not None:
+        if acting_principal() is not None:
             raise OutOfScope("Tenants are deleted only as unscoped platform work.")
         return super().delete(*args, **kwargs)
 
@@ -172,7 +172,7 @@ def check_same_tenant(obj, **division_ids):
     for field, division_id in division_ids.items():
         if division_id is None or obj.tenant_id is None:
             continue
-        # The truth, not the acting user's view: a foreign id must not pass for missing.
+        # The truth, not the principal's view: a foreign id must not pass for missing.
         tenant_id = (
             QuerySet(Division).filter(pk=division_id).values_list("tenant_id", flat=True).first()
         )

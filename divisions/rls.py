@@ -67,10 +67,10 @@ def token_for(scope):
         if not scope.login_name:
             return None
         return principal_token(LOGIN_NAME, scope.login_name.encode().hex())
-    if scope.principal_id is not None and not _loaded(scope.user):
+    if scope.principal_id is not None and not _loaded(scope.principal):
         user_id = scope.principal_id
     else:
-        user = scope.user
+        user = scope.principal
         if user is None or not getattr(user, "is_authenticated", False):
             return None
         user_id = user.pk
@@ -108,7 +108,8 @@ def hardened(using=DEFAULT_DB_ALIAS):
 
 
 def enforced(using=DEFAULT_DB_ALIAS):
-    """True when the database enforces row-level security itself (PostgreSQL)."""
+    """True when the database enforces row-level security itself (PostgreSQL): the one answer
+    to "must a scope reach the database?" for scoping, the managers and the checks."""
     return connections[using].vendor == "postgresql"
 
 

@@ -1,14 +1,14 @@
-"""Who the ORM acts for: `acting_as(user)`, `unscoped(reason)` and `ScopeError`."""
+"""Who the ORM acts for, the principal: `acting_as(user)`, `unscoped(reason)`, `ScopeError`."""
 
-import asyncio
 import contextvars
 import logging
-import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, SynchronousOnlyOperation
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+
+from . import rls
 
 logger = logging.getLogger("proone.scoping")
 
@@ -18,18 +18,19 @@ class ScopeError(RuntimeError):
 
 
 class OutOfScope(PermissionDenied):
-    """A write would touch a row outside the acting user's scope."""
+    """A write would touch a row outside the principal's scope."""
 
 
 @dataclass(frozen=True)
 class Scope:
-    """The active scope: a user to filter for, or unscoped system work with a reason.
+    """The active scope: a principal (the user the code acts for), or unscoped system work with
+    a reason.
 
-    `principal_id` names the user for the database before `user` (a lazy request user) is
-    loaded; `login_name` is the sign-in look-up of one user row by username.
+    `principal_id` names the principal for the database before `principal` (a request's lazy
+    user) is loaded; `login_name` is the sign-in look-up of one user row by username.
     """
 
-    user: object = None
+    principal: object = None
     reason: str | None = None
     principal_id: int | None = None
     login_name: str | None = None
@@ -47,10 +48,10 @@ def current_scope():
     return _current.get()
 
 
-def acting_user():
+def acting_principal():
     """The user the ORM acts for, or None when no scope is active or it is unscoped."""
     scope = _current.get()
-    return None if scope is None or scope.is_unscoped else scope.user
+    return None if scope is None or scope.is_unscoped else scope.principal
 
 
 @contextmanager
@@ -61,7 +62,7 @@ def acting_as(user, principal_id=None):
     while `user` (the request's lazy user) loads, and from then on for the loaded user:
     nobody if the session did not sign anyone in.
     """
-    with _entered(Scope(user=user, principal_id=principal_id)):
+    with _entered(Scope(principal=user, principal_id=principal_id)):
         yield user
 
 
@@ -102,17 +103,16 @@ def is_principal(user):
     )
 
 
-def _database_enforces():
-    """True when the scope must also reach the database (PostgreSQL row-level security)."""
-    if connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
-        return False
+def _may_use(connection):
+    """Django's async-safety rule for this thread: no database work inside a running event
+    loop (unless DJANGO_ALLOW_ASYNC_UNSAFE is set, which only the browser tests do)."""
     try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return True
-    # Async code cannot use the ORM in this thread, so there is no transaction to scope; the
-    # database then has no principal and returns nothing (fail closed).
-    return bool(os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE"))
+        connection.ensure_connection()
+    except SynchronousOnlyOperation:
+        # The ORM then runs in worker threads with connections of their own, which carry no
+        # principal: the database returns nothing to them (fail closed).
+        return False
+    return True
 
 
 def _is_user(user, user_id):
@@ -123,20 +123,20 @@ def _is_user(user, user_id):
 @contextmanager
 def _entered(scope, database=True):
     """Make `scope` current; on PostgreSQL, run the block in a transaction acting for it."""
-    from . import rls
-
     outer = _current.get()
     token = _current.set(scope)
+    connection = connections[DEFAULT_DB_ALIAS]
     try:
-        if not database or not _database_enforces():
+        if not (database and rls.enforced() and _may_use(connection)):
             yield
             return
-        connection = connections[DEFAULT_DB_ALIAS]
         try:
             # The principal lives exactly as long as this transaction (or savepoint).
             with transaction.atomic():
                 rls.set_principal(scope)
-                if scope.principal_id is not None and not _is_user(scope.user, scope.principal_id):
+                if scope.principal_id is not None and not _is_user(
+                    scope.principal, scope.principal_id
+                ):
                     # The session named a user the request did not sign in as: act for nobody.
                     rls.set_principal(None)
                 yield

@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from divisions.models import Division, Tenant, check_same_tenant
-from divisions.scoping import OutOfScope, acting_user
+from divisions.scoping import OutOfScope, acting_principal
 from divisions.visibility import may_place_job
 
 from .managers import JobManager
@@ -52,11 +52,11 @@ class Job(models.Model):
 
     def save(self, *args, **kwargs):
         check_same_tenant(self, division=self.division_id)
-        user = acting_user()
-        if user is not None:
+        principal = acting_principal()
+        if principal is not None:
             if not self._state.adding and not Job.objects.filter(pk=self.pk).exists():
                 raise Job.DoesNotExist("No job matches the given query.")
-            if not may_place_job(user, self.tenant_id, self.division_id):
+            if not may_place_job(principal, self.tenant_id, self.division_id):
                 raise OutOfScope("A job can only be saved into a division you can see.")
         super().save(*args, **kwargs)
 
@@ -65,7 +65,7 @@ class Job(models.Model):
 
     def delete(self, *args, **kwargs):
         # Model.delete() goes by primary key, not through the scoped manager.
-        if acting_user() is not None and not Job.objects.filter(pk=self.pk).exists():
+        if acting_principal() is not None and not Job.objects.filter(pk=self.pk).exists():
             raise Job.DoesNotExist("No job matches the given query.")
         return super().delete(*args, **kwargs)
 

@@ -12,7 +12,7 @@ def test_request_runs_acting_as_its_user(world):
     seen = []
 
     def view(request):
-        seen.append(current_scope().user)
+        seen.append(current_scope().principal)
         return HttpResponse()
 
     request = RequestFactory().get("/")
