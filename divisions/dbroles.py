@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
 
+from .rls import store_signing_key
+
 
 @dataclass(frozen=True)
 class Role:
@@ -93,8 +95,6 @@ def create_db_roles(admin_url, owner, app, log=print):
                 f"{owner.name} (REASSIGN OWNED BY {app.name} TO {owner.name})."
             )
         if db.execute("SELECT to_regclass('proone_rls.signing_key')").fetchone()[0]:
-            from .rls import store_signing_key
-
             with db.cursor() as cursor:
                 store_signing_key(cursor)
             log("stored the row-level security signing key")

@@ -40,11 +40,11 @@ def product_modules():
     }
 
 
-def imported(module, path, modules):
+def imported(module, path, modules, tree=None):
     """The product modules that `module` imports, anywhere in the file, with line numbers."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(tree or ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -89,6 +89,27 @@ def test_no_module_imports_a_higher_layer():
         if layer_of(target) > layer_of(module)
     ]
     assert upward == []
+
+
+def test_no_function_local_import_of_a_product_module():
+    """Imports sit at the top, where the layering shows; AppConfig.ready and migrations excepted
+    (ready runs once the models are loaded; a migration's file is frozen by its sign-off)."""
+    modules = product_modules()
+    local = []
+    for module, path in modules.items():
+        if ".migrations." in module:
+            continue
+        for function in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            if function.name == "ready":
+                continue
+            body = ast.Module(body=function.body, type_ignores=[])
+            local += [
+                f"{module}:{line} ({function.name}) imports {target}"
+                for target, line in imported(module, path, modules, tree=body)
+            ]
+    assert local == []
 
 
 def cycles(graph):
