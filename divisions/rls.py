@@ -33,6 +33,29 @@ SETTING = "proone.principal"
 TOKEN_LIFETIME = 10
 CLOCK_SKEW = 2
 
+# The tables under row-level security, stated once (tests and docs use these names; a test
+# checks the database against them). The rule's own tables, whose policies compute the
+# division rule and which even their owner obeys (FORCE, migration 0003):
+RULE_TABLES = (
+    "jobs_job",
+    "divisions_division",
+    "divisions_datascope",
+    "divisions_datascopedivision",
+    "divisions_datascopechange",
+)
+# The tables that rule reads or that hold secrets, guarded against the app role (0004):
+GUARDED_TABLES = (
+    "divisions_tenant",
+    "divisions_user",
+    "guardian_userobjectpermission",
+    "guardian_groupobjectpermission",
+    "divisions_user_user_permissions",
+    "divisions_user_groups",
+    "auth_group",
+    "auth_group_permissions",
+    "django_session",
+)
+
 
 def signing_key():
     """The 64-byte HMAC-SHA256 key shared by the app and the database."""
