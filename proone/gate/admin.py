@@ -11,8 +11,8 @@ from django.urls import path
 
 from divisions.scoping import unscoped
 
+from . import GateError
 from .connection import default_alias
-from .errors import GateError
 from .models import AppliedMigration, AuditEntry, SignOff
 from .plan import build_plan
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from django.db import connections
 
-from .errors import GateError
+from . import GateError
 from .models import AuditEntry
 
 PATH_VARIABLE = "GATE_AUDIT_ANCHOR"

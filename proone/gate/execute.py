@@ -7,10 +7,9 @@ from django.utils import timezone
 
 from divisions.scoping import unscoped
 
-from . import audit
+from . import GateError, audit
 from .bootstrap import ROW_LEVEL_SECURITY, released_sha256
 from .connection import same_credentials_as_app
-from .errors import GateError
 from .fingerprint import is_project_file, migration_file, migration_sha256, package_of
 from .lock import migration_lock
 from .models import AppliedMigration
@@ -37,21 +36,37 @@ def _describe(plan):
     return "; ".join(f"{step.kind} {step.label}" for step in plan.steps) or "nothing to do"
 
 
+def _applied(alias, event, started, migration, sha256, *, how=None, signoff=None, **audit_fields):
+    """Record that `migration` is applied with this content, then audit it as done."""
+    AppliedMigration.objects.using(alias).create(
+        app_label=migration.app_label,
+        migration_name=migration.name,
+        sha256=sha256,
+        signoff=signoff,
+        how=how or event,
+    )
+    return audit.record(
+        alias,
+        event,
+        "ok",
+        started,
+        app_label=migration.app_label,
+        migration_name=migration.name,
+        sha256=sha256,
+        **audit_fields,
+    )
+
+
 def _adopt(alias, loader, started):
     """Record the hash of migrations applied before the gate existed (trust on first use)."""
     for migration in unrecorded_applied(alias, loader):
-        sha = migration_sha256(migration)
-        AppliedMigration.objects.using(alias).create(
-            app_label=migration.app_label, migration_name=migration.name, sha256=sha, how="adopted"
-        )
-        audit.record(
+        _applied(
             alias,
             "adopt",
-            "ok",
             started,
-            app_label=migration.app_label,
-            migration_name=migration.name,
-            sha256=sha,
+            migration,
+            migration_sha256(migration),
+            how="adopted",
             detail="applied before the gate recorded it; its current hash is now recorded",
         )
 
@@ -81,22 +96,23 @@ class _Progress:
         if step is None:
             return
         if outcome == "ok":
-            rows = AppliedMigration.objects.using(self.alias).filter(
+            AppliedMigration.objects.using(self.alias).filter(
                 app_label=step.migration.app_label, migration_name=step.migration.name
-            )
-            rows.delete()
+            ).delete()
             if not step.backwards:
-                AppliedMigration.objects.using(self.alias).create(
-                    app_label=step.migration.app_label,
-                    migration_name=step.migration.name,
-                    sha256=step.sha256,
+                _applied(
+                    self.alias,
+                    EVENT[step.kind],
+                    self.started,
+                    step.migration,
+                    step.sha256,
                     signoff=step.signoff,
-                    how=EVENT[step.kind],
+                    **self.signoff_fields(step),
                 )
+                return
         self.record(step, outcome, error)
 
     def record(self, step, outcome, error=""):
-        signoff = step.signoff
         audit.record(
             self.alias,
             EVENT[step.kind],
@@ -105,12 +121,19 @@ class _Progress:
             app_label=step.migration.app_label,
             migration_name=step.migration.name,
             sha256=step.sha256,
-            signoff_id_ref=signoff.pk if signoff else None,
-            reviewer=signoff.reviewer_username if signoff else "",
-            acknowledged=signoff.acknowledged if signoff else [],
             error=error,
-            attempt=self.attempt,
+            **self.signoff_fields(step),
         )
+
+    def signoff_fields(self, step):
+        """The audit fields that name the sign-off a step ran under, and the run."""
+        signoff = step.signoff
+        return {
+            "signoff_id_ref": signoff.pk if signoff else None,
+            "reviewer": signoff.reviewer_username if signoff else "",
+            "acknowledged": signoff.acknowledged if signoff else [],
+            "attempt": self.attempt,
+        }
 
 
 def _close_interrupted(alias, started):
@@ -139,6 +162,11 @@ def migrate_secure(alias, app_label=None, migration_name=None, *, fake=False, lo
     started = timezone.now()
     require_gate_tables(alias)
     target = " ".join(x for x in (app_label, migration_name) if x) or "all apps"
+
+    def run(outcome, **fields):
+        """The run's own audit row (each migration has one of its own)."""
+        return audit.record(alias, "run", outcome, started, **fields)
+
     try:
         with migration_lock(alias, lock_timeout), unscoped("migration gate", database=False):
             # Rebuilt under the lock: another run may have applied part of it meanwhile.
@@ -146,48 +174,20 @@ def migrate_secure(alias, app_label=None, migration_name=None, *, fake=False, lo
             plan.interrupted = _close_interrupted(alias, started)
             _adopt(alias, plan.executor.loader, started)
             if plan.refused:
-                audit.record(
-                    alias,
-                    "run",
-                    "refused",
-                    started,
-                    detail=f"target {target}: {_describe(plan)}",
-                    error="\n".join(plan.reasons + plan.ignored),
-                )
+                reasons = "\n".join(plan.reasons + plan.ignored)
+                run("refused", detail=f"target {target}: {_describe(plan)}", error=reasons)
                 return plan
             if not plan.steps:
-                audit.record(
-                    alias,
-                    "run",
-                    "nothing to do",
-                    started,
-                    detail=f"target {target}",
-                    error="\n".join(plan.ignored),
-                )
+                run("nothing to do", detail=f"target {target}", error="\n".join(plan.ignored))
                 return plan
-            start = audit.record(
-                alias,
-                "run",
-                "started",
-                started,
-                detail=_describe(plan),
-                error="\n".join(plan.ignored),
-            )
+            start = run("started", detail=_describe(plan), error="\n".join(plan.ignored))
             progress = _Progress(alias, plan.steps, attempt=start.pk)
             try:
                 _run_executor(plan, progress)
             except Exception as exc:
                 failing = progress.current.label if progress.current else "the run"
                 progress.finish("failed", error=f"{type(exc).__name__}: {exc}")
-                audit.record(
-                    alias,
-                    "run",
-                    "failed",
-                    started,
-                    detail=_describe(plan),
-                    error=str(exc),
-                    attempt=start.pk,
-                )
+                run("failed", detail=_describe(plan), error=str(exc), attempt=start.pk)
                 failure = GateError(
                     f"{failing} failed: {type(exc).__name__}: {exc}\nThe migrations before it "
                     "were applied and audited; nothing after it ran. Fix the cause, have the "
@@ -195,12 +195,12 @@ def migrate_secure(alias, app_label=None, migration_name=None, *, fake=False, lo
                 )
                 failure.audited = True
                 raise failure from exc
-            audit.record(alias, "run", "ok", started, detail=_describe(plan), attempt=start.pk)
+            run("ok", detail=_describe(plan), attempt=start.pk)
             return plan
     except GateError as refusal:
         # Bad targets, conflicts and a busy lock are attempts too.
         if not getattr(refusal, "audited", False):
-            audit.record(alias, "run", "refused", started, detail=target, error=str(refusal))
+            run("refused", detail=target, error=str(refusal))
         raise
 
 
@@ -295,21 +295,13 @@ def bootstrap(alias, *, lock_timeout=60):
         plan = Plan(alias, executor, targets, steps, fake=False)
         _run_executor(plan, lambda *args, **kwargs: None)
         for migration, sha in hashes:
-            AppliedMigration.objects.using(alias).create(
-                app_label=migration.app_label,
-                migration_name=migration.name,
-                sha256=sha,
-                how="bootstrap",
-            )
             package = package_of(migration)
-            audit.record(
+            _applied(
                 alias,
                 "bootstrap",
-                "ok",
                 started,
-                app_label=migration.app_label,
-                migration_name=migration.name,
-                sha256=sha,
+                migration,
+                sha,
                 reviewer="(bootstrap: no sign-off)",
                 detail=f"from {package}" if package else "",
             )

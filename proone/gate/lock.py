@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.db import connections
 
-from .errors import GateError
+from . import GateError
 
 # Arbitrary but fixed: every gate process must use the same keys.
 MIGRATION_LOCK_KEY = 7_140_001

@@ -3,8 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from . import audit, signing
-from .errors import GateError
+from . import GateError, audit, signing
 from .models import SignOff
 from .plan import build_plan, package_author, require_gate_tables
 from .signoff import check_reviewer

@@ -11,9 +11,8 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.questioner import NonInteractiveMigrationQuestioner
 from django.db.migrations.state import ProjectState
 
-from . import signing, vcs
+from . import GateError, signing, vcs
 from .connection import same_credentials_as_app
-from .errors import GateError
 from .fingerprint import is_project_file, migration_file, migration_sha256, package_of
 from .lint import codes_needing_ack, created_models, lint_migration
 from .models import AppliedMigration, SignOff

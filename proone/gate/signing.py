@@ -5,7 +5,7 @@ import hmac
 import json
 import os
 
-from .errors import GateError
+from . import GateError
 
 KEY_VARIABLE = "GATE_SIGNING_KEY"
 MIN_KEY_LENGTH = 32

@@ -9,8 +9,7 @@ from django.db import connections
 from django.db.models import Q
 from django.utils import timezone
 
-from . import audit, signing, vcs
-from .errors import GateError
+from . import GateError, audit, signing, vcs
 from .fingerprint import is_project_file, migration_file, migration_sha256, package_of
 from .lint import codes_needing_ack, lint_migration
 from .models import SignOff

@@ -6,9 +6,8 @@ from django.core.management.commands.migrate import Command as DjangoMigrate
 from django.db import DatabaseError
 from django.utils import timezone
 
-from proone.gate import audit
+from proone.gate import GateError, audit
 from proone.gate.connection import default_alias
-from proone.gate.errors import GateError
 from proone.gate.plan import gate_tables_exist
 
 

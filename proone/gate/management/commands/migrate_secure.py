@@ -5,10 +5,10 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
+from proone.gate import GateError
 from proone.gate.anchor import anchor_path
 from proone.gate.audit import verify_audit
 from proone.gate.connection import default_alias, gate_environment
-from proone.gate.errors import GateError
 from proone.gate.execute import bootstrap, migrate_secure, rehearse
 from proone.gate.lock import migration_lock
 from proone.gate.plan import build_plan, require_gate_tables
@@ -109,8 +109,7 @@ class Command(BaseCommand):
             self.stdout.write(plan_table(plan))
             self._report(plan)
             if error:
-                self.stderr.write(f"Rehearsal: {error}\nNothing was changed.")
-                raise SystemExit(1)
+                raise CommandError(f"Rehearsal: {error}\nNothing was changed.", returncode=1)
             self.stdout.write("Rehearsal passed and was rolled back; nothing was changed.")
             return
         if options["interactive"] and sys.stdin.isatty():
@@ -138,8 +137,8 @@ class Command(BaseCommand):
         for message in plan.ignored:
             self.stderr.write(f"WARNING: {message}")
         if plan.refused:
-            self.stderr.write(
+            raise CommandError(
                 f"REFUSED: nothing was applied to {plan.alias!r}. Reasons:\n"
-                + "\n".join(f"- {reason}" for reason in plan.reasons)
+                + "\n".join(f"- {reason}" for reason in plan.reasons),
+                returncode=1,
             )
-            raise SystemExit(1)

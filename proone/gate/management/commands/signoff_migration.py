@@ -5,8 +5,8 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from proone.gate import GateError
 from proone.gate.connection import default_alias, gate_environment
-from proone.gate.errors import GateError
 from proone.gate.models import SignOff
 from proone.gate.signoff import sign_off
 
