@@ -38,18 +38,21 @@ AS $$
 DECLARE
     raw text := current_setting('proone.principal', true);
     parts text[];
+    well_formed boolean;
     expected text;
 BEGIN
     IF raw IS NULL OR raw = '' THEN
         RETURN NULL;
     END IF;
     parts := string_to_array(raw, ':');
-    IF coalesce(array_length(parts, 1), 0) = 3 AND CASE parts[1]
-            WHEN 'u' THEN parts[2] ~ '^[1-9][0-9]{0,17}$'
-            WHEN 's' THEN parts[2] = '0'
-            WHEN 'n' THEN parts[2] ~ '^([0-9a-f]{2})+$' AND length(parts[2]) <= 1200
-            ELSE false
-        END THEN
+    -- proone_rls.well_formed(), inline (an IF's condition cannot hold a CASE's THEN).
+    well_formed := coalesce(array_length(parts, 1), 0) = 3 AND CASE parts[1]
+        WHEN 'u' THEN parts[2] ~ '^[1-9][0-9]{0,17}$'
+        WHEN 's' THEN parts[2] = '0'
+        WHEN 'n' THEN parts[2] ~ '^([0-9a-f]{2})+$' AND length(parts[2]) <= 1200
+        ELSE false
+    END;
+    IF well_formed THEN
         SELECT encode(sha256(k.outer_pad || sha256(k.inner_pad || convert_to(
                    parts[1] || ':' || parts[2] || ':' || pg_backend_pid()::text || ':'
                        || extract(epoch FROM now())::text,
@@ -162,8 +165,11 @@ BEGIN
         WHERE d.tenant_id = acting.tenant_id
           AND (d.id = acting.division_id
                OR s.is_everyone
-               OR EXISTS (SELECT 1 FROM public.divisions_datascopedivision m
-                          WHERE m.datascope_id = s.id AND m.division_id = acting.division_id))
+               -- The scopes listing the user's division, read once by its index (an
+               -- EXISTS here hashed every membership of every tenant).
+               OR s.id = ANY (ARRAY(SELECT m.datascope_id
+                                    FROM public.divisions_datascopedivision m
+                                    WHERE m.division_id = acting.division_id)))
     );
 END
 $$;
