@@ -328,7 +328,7 @@ def load_rows(env, server_host, server_port, database, app_user, app_password, a
         )
         # Persistent connections (CONN_MAX_AGE) spare each request a connection and its SCRAM
         # handshake; tests/divisions/test_rls_pooling.py shows they never carry a principal.
-        keep = f"?conn_max_age={args.conn_max_age}" if args.conn_max_age else ""
+        keep = f"?conn_max_age={args.conn_max_age}"  # 0 asks for Django's own default
         paths = {
             "direct": env["DATABASE_URL"] + keep,
             "PgBouncer (transaction mode)": bouncer_url + keep,

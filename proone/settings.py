@@ -117,6 +117,13 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASE_MIGRATE = env.db("DATABASE_MIGRATE_URL") if "DATABASE_MIGRATE_URL" in env else None
+# Persistent connections on PostgreSQL unless DATABASE_URL says `?conn_max_age=`: a request
+# then skips the connection and its SCRAM handshake. Safe with row-level security: the
+# principal is transaction-local (tests/divisions/test_rls_pooling.py), and health checks
+# replace a connection the server or PgBouncer closed.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 
 # PostgreSQL row-level security: the key that signs the principal (divisions/rls.py).
 RLS_SIGNING_KEY = env("RLS_SIGNING_KEY", default=f"proone-rls:{SECRET_KEY}")

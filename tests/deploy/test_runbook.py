@@ -251,15 +251,21 @@ def test_first_deploy_then_a_reviewed_migration_exactly_as_the_runbook_says(depl
     assert "MG107" not in review.stdout and "MG108" not in review.stdout
 
     # The project's own migrations after the bootstrap, reviewed one by one.
-    assert "divisions.0004_untrusted_app_role" in deploy.ok("plan").stdout
-    deploy.ok(
-        "signoff",
-        "divisions",
-        "0004_untrusted_app_role",
-        "--password-stdin",
-        "--acknowledge-destructive",
-        stdin=REVIEWER_PASSWORD + "\n",
-    )
+    pending = deploy.ok("plan").stdout
+    for app, name in (
+        ("divisions", "0004_untrusted_app_role"),
+        ("divisions", "0005_cheaper_principal"),
+        ("jobs", "0002_title_search_index"),
+    ):
+        assert f"{app}.{name}" in pending
+        deploy.ok(
+            "signoff",
+            app,
+            name,
+            "--password-stdin",
+            "--acknowledge-destructive",
+            stdin=REVIEWER_PASSWORD + "\n",
+        )
     plan = deploy.ok("plan")
     # The sign-off column, not squawk's rule names (squawk:constraint-missing-not-valid).
     assert not re.search(r" apply +(missing|void)", plan.stdout), plan.stdout

@@ -1,4 +1,4 @@
-"""Migration 0004 reverses to 0003's behaviour and applies again (PostgreSQL)."""
+"""Migrations 0004 and 0005 reverse to the behaviour before them and apply again (PostgreSQL)."""
 
 import importlib
 import os
@@ -14,6 +14,7 @@ from divisions.scoping import acting_as
 from tests.pg_setup import ROOT, owner_url
 
 pytestmark = pytest.mark.postgres
+LATEST = "0005_cheaper_principal"
 
 MIGRATE_TO = """
 import sys
@@ -53,8 +54,48 @@ def test_0004_reverses_and_applies_again(world):
         assert users_sam_reads(world) == 10
     finally:
         connection.close()
-        migrate_divisions("0004_untrusted_app_role")
+        migrate_divisions(LATEST)
     assert users_sam_reads(world) == 1
+
+
+def languages():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang "
+            "WHERE p.proname IN ('proone_visible_divisions', 'proone_managed_scopes')"
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def what_each_sees(world):
+    """(jobs, users) each of the world's users reads as the app role."""
+    seen = {}
+    for name in ("acme_admin", "alice", "sam", "elle", "nodiv", "inactive", "operator"):
+        user = getattr(world.u, name)
+        with acting_as(user), connection.cursor() as cursor:
+            cursor.execute("SELECT array_agg(id ORDER BY id) FROM jobs_job")
+            jobs = cursor.fetchone()[0]
+            cursor.execute("SELECT array_agg(id ORDER BY id) FROM divisions_user")
+            seen[name] = (jobs, cursor.fetchone()[0])
+    return seen
+
+
+@pytest.mark.django_db(transaction=True)
+def test_0005_reverses_to_0004s_functions_and_applies_again(world):
+    """Backwards: 0004's SQL functions, the same rows for everyone; forwards: PL/pgSQL again."""
+    before = what_each_sees(world)
+    assert before["sam"][0] != before["acme_admin"][0]
+    assert languages() == {"plpgsql"}
+    connection.close()
+    migrate_divisions("0004_untrusted_app_role")
+    try:
+        assert languages() == {"sql"}
+        assert what_each_sees(world) == before
+    finally:
+        connection.close()
+        migrate_divisions(LATEST)
+    assert languages() == {"plpgsql"}
+    assert what_each_sees(world) == before
 
 
 def test_the_group_named_in_0004_is_the_tenant_admin_group():
