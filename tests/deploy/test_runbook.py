@@ -32,7 +32,7 @@ NEW_MIGRATION = """from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = [("jobs", "0001_initial")]
+    dependencies = [("jobs", "0002_title_search_index")]
 
     operations = [
         migrations.RunSQL(
@@ -353,16 +353,16 @@ def serving(deploy, client, port, log):
 
 def later_migration(deploy):
     """A new committed migration: refused unsigned, signed by a non-author, voided by an edit."""
-    path = deploy.checkout / "jobs" / "migrations" / "0002_job_table_comment.py"
+    path = deploy.checkout / "jobs" / "migrations" / "0003_job_table_comment.py"
     path.write_text(NEW_MIGRATION)
     git(deploy.checkout, "add", str(path))
     git(deploy.checkout, "commit", "-q", "-m", "comment the jobs table", author=DEVELOPER)
 
     unsigned = deploy.run("migrate")
     assert unsigned.returncode == 1
-    assert "jobs.0002_job_table_comment: no sign-off" in unsigned.stderr
+    assert "jobs.0003_job_table_comment: no sign-off" in unsigned.stderr
 
-    args = ("jobs", "0002_job_table_comment", "--password-stdin", "--acknowledge-findings")
+    args = ("jobs", "0003_job_table_comment", "--password-stdin", "--acknowledge-findings")
     signed = deploy.ok("signoff", *args, stdin=REVIEWER_PASSWORD + "\n")
     assert "author Proone Developer <dev@proone.example>" in signed.stdout
 
@@ -374,7 +374,7 @@ def later_migration(deploy):
     assert deploy.admin("SELECT obj_description('jobs_job'::regclass)") == [(None,)]
 
     deploy.ok("signoff", *args, stdin=REVIEWER_PASSWORD + "\n")
-    assert "jobs.0002_job_table_comment" in deploy.ok("migrate").stdout
+    assert "jobs.0003_job_table_comment" in deploy.ok("migrate").stdout
     assert deploy.admin("SELECT obj_description('jobs_job'::regclass)") == [
         ("Jobs of every tenant (RLS)",)
     ]
