@@ -9,7 +9,9 @@ def _ms(value):
     return f"{value:.2f}"
 
 
-def render(*, args, command, seed_seconds, version, queries, pages, guardian, load, **context):
+def render(
+    *, args, command, seed_seconds, version, queries, pages, guardian, load, peer=(), **context
+):
     """The whole Markdown page."""
     out = [
         "# Benchmarks",
@@ -63,6 +65,22 @@ def render(*, args, command, seed_seconds, version, queries, pages, guardian, lo
             f"| {shape} | {kind} | {name} | {_ms(median)} | {_ms(p95)} "
             f"| {median / base[(shape, kind)]:.2f} | {count} |"
         )
+    out += [
+        "",
+        "## The signed principal against an unsigned one (peer)",
+        "",
+        "One transaction as the app role: the principal, then the floor's first page and "
+        "capped count (tenant filter only: the policy alone decides). Signed: "
+        "`proone_enter(token)` and the policies on `jobs_job`. Peer: "
+        "`set_config('bench_peer.user_id', id, true)` (what `SET LOCAL` does, as "
+        "django-rls-tenants sets it) and the same policy and rule functions, unsigned, on a "
+        "copy of the table (benchmarks/peer.py). Same rows, checked. Milliseconds.",
+        "",
+        "| shape | signed median | signed p95 | peer median | peer p95 | signed / peer |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for shape, sm, sp, pm, pp in peer:
+        out.append(f"| {shape} | {_ms(sm)} | {_ms(sp)} | {_ms(pm)} | {_ms(pp)} | {sm / pm:.2f} |")
     grants, setup, guardian_rows = guardian
     out += [
         "",

@@ -432,6 +432,11 @@ def main():
         query_table = measure_queries(users, args.repeat)
         print("measuring pages...", flush=True)
         pages = page_rows(users, args.repeat)
+        print("the signed principal against an unsigned one...", flush=True)
+        from benchmarks import peer as peer_bench
+
+        peer_bench.create(superuser_url, app_user)
+        peer = peer_bench.rows(users, env["DATABASE_URL"], args.repeat)
         print("django-guardian...", flush=True)
         grants, guardian_setup, guardian = guardian_rows(users, args.repeat)
         print("load...", flush=True)
@@ -445,6 +450,7 @@ def main():
             version=postgres_version(superuser_url),
             queries=query_table,
             pages=pages,
+            peer=peer,
             guardian=(grants, guardian_setup, guardian),
             load=(load_users, load),
         )
@@ -460,7 +466,7 @@ def main():
         server.stop()
 
 
-def render(*, args, command, seed_seconds, version, queries, pages, guardian, load):
+def render(*, args, command, seed_seconds, version, queries, pages, guardian, load, peer=()):
     from benchmarks.report import render as render_report
 
     facts = {"machine": machine(), "day": date.today(), "python": platform.python_version()}

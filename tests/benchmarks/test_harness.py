@@ -151,3 +151,37 @@ def test_the_report_renders_every_section():
     for expected in ("| shape | scoped ORM, RLS on | 5 | 1.50 | 2.50 | 1.50 |", "| 1.20 | 9 |",
                      "| 20.0 |", "| direct | 3 |", "## Notes"):  # fmt: skip
         assert expected in text
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_peer_row_measures_the_same_rows_with_an_unsigned_principal(world):
+    """The peer table answers each user as the signed one does, or the row is refused."""
+    import psycopg
+    from django.db import connection
+
+    from benchmarks import peer
+    from tests.pg_setup import owner_conninfo, owner_url
+
+    settings_dict = connection.settings_dict
+    app_url = (
+        f"postgresql://{settings_dict['USER']}:{settings_dict['PASSWORD']}@"
+        f"{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}/"
+        f"{settings_dict['NAME']}"
+    )
+    # As the owner, not a superuser as in `make bench`: the owner is under the division tables'
+    # forced policies, so only a tenant admin's rule (no division list) is answered here.
+    peer.create(owner_url(), settings_dict["USER"])
+    try:
+        users = [("tenant admin", world.u.acme_admin)]
+        rows = peer.rows(users, app_url, repeat=1)
+        assert [row[0] for row in rows] == ["tenant admin"]
+        with psycopg.connect(**owner_conninfo(), autocommit=True) as owner:
+            owner.execute("SELECT set_config('bench_peer.system', 'on', false)")
+            owner.execute("UPDATE bench_peer.jobs_job SET title = 'changed' WHERE tenant_id = %s",
+                          [world.tenants.acme.pk])  # fmt: skip
+        with pytest.raises(RuntimeError, match="answers differently for acme-admin"):
+            peer.rows(users, app_url, repeat=1)
+    finally:
+        with psycopg.connect(**owner_conninfo(), autocommit=True) as owner:
+            owner.execute("DROP SCHEMA bench_peer CASCADE")
