@@ -1,7 +1,10 @@
 """Runs every request inside `acting_as(request.user)`."""
 
+from django.contrib import auth
 from django.contrib.auth import SESSION_KEY
+from django.utils.functional import SimpleLazyObject, empty
 
+from .models import with_organisation
 from .scoping import acting_as
 
 
@@ -24,6 +27,12 @@ class ScopeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        # Django's own get_user (session hash and backend checks unchanged), reading the
+        # user's tenant and division in the same statement: every page's header shows them.
+        # Reading _wrapped does not load the user (Django's own code does the same).
+        user = getattr(request, "user", None)
+        if isinstance(user, SimpleLazyObject) and user._wrapped is empty:
+            request.user = SimpleLazyObject(lambda: with_organisation(auth.get_user, request))
         # On PostgreSQL the user row itself is under row-level security: the database acts
         # for the session's user while Django loads that row (docs/security.md).
         with acting_as(request.user, principal_id=session_user_id(request)):

@@ -1,5 +1,7 @@
 """Tenants, their divisions, each division's DataScope, and users."""
 
+import contextvars
+
 from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as BaseUserManager
@@ -182,8 +184,28 @@ def check_same_tenant(obj, **division_ids):
         raise ValidationError(errors)
 
 
+# Set while Django loads the request's user (divisions.middleware): the user row then comes
+# with its tenant and division in one statement.
+_with_organisation = contextvars.ContextVar("with_organisation", default=False)
+
+
+def with_organisation(function, *args):
+    """Call `function`; user rows it reads by the default manager come with tenant and division."""
+    token = _with_organisation.set(True)
+    try:
+        return function(*args)
+    finally:
+        _with_organisation.reset(token)
+
+
 class UserManager(BaseUserManager):
     """Django's user manager; sign-in reads the named user row before any principal exists."""
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if _with_organisation.get():
+            return queryset.select_related("tenant", "division")
+        return queryset
 
     def get_by_natural_key(self, username):
         scope = current_scope()

@@ -328,9 +328,9 @@ REQUEST_TRANSACTION = 2 if connection.vendor == "postgresql" else 0
 
 
 class TestQueryCount:
-    # session, user, the user's tenant and division (header), division choices, capped count,
-    # the page's rows (jobs joined with their division).
-    LIST_QUERIES = 7 + REQUEST_TRANSACTION
+    # session, user (with the tenant and division the header shows), division choices, capped
+    # count, the page's rows (jobs joined with their division).
+    LIST_QUERIES = 5 + REQUEST_TRANSACTION
 
     def test_first_and_deeper_pages_are_pinned(self, client, crowd, django_assert_num_queries):
         client.force_login(crowd.u.alice)
@@ -351,6 +351,6 @@ class TestQueryCount:
 
     def test_detail_is_pinned(self, client, world, django_assert_num_queries):
         client.force_login(world.u.elle)
-        # session, user, tenant and division for the header, the job with its relations.
-        with django_assert_num_queries(5 + REQUEST_TRANSACTION):
+        # session, user with the tenant and division for the header, the job with its relations.
+        with django_assert_num_queries(3 + REQUEST_TRANSACTION):
             assert client.get(world.jobs.electrical.get_absolute_url()).status_code == 200
