@@ -68,6 +68,66 @@ BEGIN
 END
 $$;
 
+-- Called once per transaction: 0004's checks and errors, with the key read once and both
+-- HMACs (the token's and the proof's) computed inline.
+CREATE OR REPLACE FUNCTION public.proone_enter(token text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    parts text[] := string_to_array(token, ':');
+    well_formed boolean;
+    inner_pad bytea;
+    outer_pad bytea;
+    principal text;
+    age numeric;
+BEGIN
+    well_formed := coalesce(array_length(parts, 1), 0) = 4 AND coalesce(CASE parts[1]
+        WHEN 'u' THEN parts[2] ~ '^[1-9][0-9]{0,17}$'
+        WHEN 's' THEN parts[2] = '0'
+        WHEN 'n' THEN parts[2] ~ '^([0-9a-f]{2})+$' AND length(parts[2]) <= 1200
+        ELSE false
+    END, false) AND parts[3] ~ '^[0-9]{1,12}$';
+    IF NOT well_formed THEN
+        RAISE EXCEPTION 'malformed principal token' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT k.inner_pad, k.outer_pad INTO inner_pad, outer_pad
+    FROM proone_rls.signing_key k WHERE k.id = 1;
+    IF inner_pad IS NULL THEN
+        RAISE EXCEPTION 'no row-level security signing key is stored in this database'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Run manage.py create_db_roles (see docs/security.md).';
+    END IF;
+    principal := parts[1] || ':' || parts[2];
+    IF parts[4] IS DISTINCT FROM encode(sha256(outer_pad || sha256(inner_pad || convert_to(
+            principal || ':' || parts[3], 'UTF8'))), 'hex') THEN
+        RAISE EXCEPTION 'principal token signature is invalid'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'The key stored in the database differs from RLS_SIGNING_KEY: '
+                         'run manage.py create_db_roles (see docs/security.md).';
+    END IF;
+    age := extract(epoch FROM clock_timestamp()) - parts[3]::bigint;
+    IF age > 10 THEN
+        RAISE EXCEPTION 'principal token is older than ten seconds'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Are the app and database clocks in sync?';
+    END IF;
+    IF age < -2 THEN
+        RAISE EXCEPTION 'principal token is dated in the future'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Are the app and database clocks in sync (2 seconds of skew allowed)?';
+    END IF;
+    -- The proof: the same HMAC over the principal and this transaction's binding.
+    PERFORM set_config(
+        'proone.principal',
+        principal || ':' || encode(sha256(outer_pad || sha256(inner_pad || convert_to(
+            principal || ':' || pg_backend_pid()::text || ':' || extract(epoch FROM now())::text,
+            'UTF8'))), 'hex'),
+        true
+    );
+END
+$$;
+
 -- The acting user's row as the rule reads it: (tenant, division, tenant admin) of an active
 -- user with a tenant, else NULLs and false. NULL for system work and nobody. Owner only.
 CREATE FUNCTION proone_rls.acting_user(
@@ -233,6 +293,7 @@ $$;
 
 # Names (public schema unless qualified) of the functions above that 0003/0004 defined.
 REPLACED = [
+    "proone_enter",
     "proone_rls.verified_principal",
     "proone_principal",
     "proone_principal_kind",
