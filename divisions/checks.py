@@ -62,8 +62,9 @@ def check_app_role(app_configs, databases=None, **kwargs):
         if migrated and not (rolsuper or rolbypassrls or owned):
             # The app role cannot read the key; a signed system token shows whether it is there.
             try:
-                with transaction.atomic(), connection.cursor() as probe:
-                    probe.execute("SELECT proone_enter(%s)", [rls.principal_token(rls.SYSTEM, 0)])
+                with transaction.atomic():
+                    token = rls.principal_token(rls.SYSTEM, 0)
+                    rls.execute_bound(connection, "SELECT proone_enter(%s)", [token])
                 key_stored = True
             except DatabaseError:
                 key_stored = False

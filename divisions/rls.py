@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import time
 
+import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils.functional import SimpleLazyObject, empty
@@ -138,21 +139,28 @@ def enforced(using=DEFAULT_DB_ALIAS):
 
 def set_principal(scope, using=DEFAULT_DB_ALIAS):
     """Make the open transaction act for `scope`: one statement, undone at its end."""
-    import psycopg
-
     connection = connections[using]
-    connection.ensure_connection()
     token = token_for(scope)
     if scope is not None and scope.login_name is not None and not hardened(using):
         # Before 0004 the user table has no policy: the look-up needs no principal.
         token = None
-    # A plain psycopg cursor binds server-side: the token is a parameter, not query text.
+    if token is None:
+        execute_bound(connection, "SELECT set_config(%s, '', true)", [SETTING])
+    else:
+        execute_bound(connection, "SELECT proone_enter(%s)", [token])
+
+
+def execute_bound(connection, sql, params):
+    """Run one statement with its parameters bound server-side and return its first row.
+
+    Django's psycopg cursors bind on the client, so the values become part of the query text
+    that pg_stat_activity shows every connection of the same role until the next statement:
+    a principal token or a session key must never travel that way."""
+    connection.ensure_connection()
     # Never a named prepared statement: PgBouncer's transaction pooling cannot keep those.
-    with psycopg.Cursor(connection.connection) as cursor:
-        if token is None:
-            cursor.execute("SELECT set_config(%s, '', true)", [SETTING], prepare=False)
-        else:
-            cursor.execute("SELECT proone_enter(%s)", [token], prepare=False)
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=False)
+        return cursor.fetchone()
 
 
 def store_signing_key(cursor):

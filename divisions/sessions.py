@@ -22,9 +22,8 @@ class SessionStore(db.SessionStore):
         return connections[alias] if rls.hardened(alias) else None
 
     def _call(self, connection, function, *args):
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {function}({', '.join(['%s'] * len(args))})", args)
-            return cursor.fetchone()[0]
+        placeholders = ", ".join(["%s"] * len(args))
+        return rls.execute_bound(connection, f"SELECT {function}({placeholders})", args)[0]
 
     def load(self):
         connection = self._connection()

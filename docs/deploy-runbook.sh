@@ -1,6 +1,6 @@
 #!/bin/sh
 # The deploy runbook of docs/deploy.md, every command in order. The doc quotes this file and
-# tests/test_deploy_runbook.py runs it against an empty PostgreSQL. One step at a time, from
+# tests/deploy/test_runbook.py runs it against an empty PostgreSQL. One step at a time, from
 # the checkout, with the environment docs/deploy.md describes:
 #
 #     sh docs/deploy-runbook.sh STEP [more arguments for the step's command]

@@ -11,11 +11,11 @@ wsgi_app = "proone.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 
 # Threads, not sync workers: a sync worker is held by one idle or slow client until `timeout`,
-# so three idle TCP connections stalled a three-worker server. The gthread worker waits for a
-# new connection's first bytes in its poller, not in a thread, and keeps idle keep-alive
-# connections there too; slowly sent requests hold a thread each, so threads x workers is the
-# number of them it survives. Facing the internet, put a buffering proxy in front
-# (docs/deploy.md).
+# so three idle TCP connections stalled a three-worker server. The gthread worker (gunicorn 27)
+# waits at most 5 s in a thread for a new connection's first bytes, then parks it in its poller,
+# where idle keep-alive connections wait too; slowly sent requests hold a thread each, so
+# threads x workers is the number of them it survives. Facing the internet, put a buffering
+# proxy in front (docs/deploy.md).
 worker_class = "gthread"
 workers = int(os.environ.get("GUNICORN_WORKERS", max(2, 2 * (os.cpu_count() or 1))))
 threads = int(os.environ.get("GUNICORN_THREADS", 8))

@@ -263,7 +263,7 @@ def test_first_deploy_then_a_reviewed_migration_exactly_as_the_runbook_says(depl
             app,
             name,
             "--password-stdin",
-            "--acknowledge-destructive",
+            "--acknowledge-findings",
             stdin=REVIEWER_PASSWORD + "\n",
         )
     plan = deploy.ok("plan")
@@ -344,7 +344,12 @@ def serving(deploy, client, port, log):
         deploy.admin("GRANT SELECT ON jobs_job TO proone_app")
     assert status == 500
     assert "Traceback" not in page
-    time.sleep(0.5)  # the worker's stderr is line-buffered; let it reach the file
+    # The worker's stderr is line-buffered: wait for the traceback's last line to reach the file.
+    deadline = time.monotonic() + 10
+    while "permission denied for table jobs_job" not in log.read_text():
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     written = log.read_text()
     assert "ERROR django.request Internal Server Error: /jobs/" in written
     assert "Traceback (most recent call last)" in written

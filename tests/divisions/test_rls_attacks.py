@@ -9,6 +9,7 @@ that the attack is refused or changes nothing that decides visibility.
 import time
 from datetime import timedelta
 
+import psycopg
 import pytest
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.auth.models import Group
@@ -23,7 +24,7 @@ from divisions import rls
 from divisions.grants import tenant_admin_group
 from divisions.middleware import ScopeMiddleware
 from divisions.models import DataScope
-from divisions.scoping import acting_as, looking_up, unscoped
+from divisions.scoping import Scope, acting_as, looking_up, unscoped
 from divisions.sessions import SessionStore
 
 pytestmark = pytest.mark.postgres
@@ -369,6 +370,35 @@ class TestSessions:
         assert rows("SELECT proone_session_exists(%s)", [expired.session_key]) == [(False,)]
         session.delete()
         assert SessionStore(session.session_key).load() == {}
+
+    def test_keys_and_tokens_never_show_in_pg_stat_activity(self, world):
+        """Attack: from another connection of the app role, read the query text that
+        pg_stat_activity shows for every connection of that role, to harvest a live session key
+        or a signed principal token and replay it. Stopped by binding both server-side
+        (rls.execute_bound): the query text holds a placeholder, never the value."""
+        own_pid = rows("SELECT pg_backend_pid()")[0][0]
+        session = SessionStore()
+        session["note"] = "kept"
+        session.create()
+        params = connection.get_connection_params()
+        conninfo = {
+            k: params[k] for k in ("dbname", "user", "password", "host", "port") if k in params
+        }
+
+        def last_statement_of_the_app_connection():
+            with psycopg.connect(**conninfo, autocommit=True) as spy:
+                return spy.execute(
+                    "SELECT query FROM pg_stat_activity WHERE pid = %s", [own_pid]
+                ).fetchone()[0]
+
+        saved = last_statement_of_the_app_connection()
+        assert "proone_session_save" in saved
+        assert session.session_key not in saved
+        with transaction.atomic():
+            rls.set_principal(Scope(reason="system work"))
+            entered = last_statement_of_the_app_connection()
+        assert "proone_enter" in entered
+        assert "s:" not in entered and "$1" in entered
 
 
 class TestRequestPrincipal:
