@@ -12,7 +12,7 @@ class DivisionsConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
 
-        from . import checks, signals  # noqa: F401
+        from . import checks, replicas, signals  # noqa: F401
 
         # Replaces django.contrib.auth's receiver (same dispatch_uid): see signals.py.
         user_logged_in.disconnect(dispatch_uid="update_last_login")

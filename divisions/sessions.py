@@ -9,7 +9,7 @@ and on PostgreSQL before 0004 is applied, this is Django's database backend unch
 from asgiref.sync import sync_to_async
 from django.contrib.sessions.backends import db
 from django.contrib.sessions.backends.base import CreateError, UpdateError
-from django.db import connections, router
+from django.db import DEFAULT_DB_ALIAS, connections, router
 
 from . import rls
 
@@ -17,8 +17,10 @@ from . import rls
 class SessionStore(db.SessionStore):
     """Django's database sessions; on PostgreSQL through the key-addressed functions."""
 
-    def _connection(self):
-        alias = router.db_for_write(self.model)
+    def _connection(self, write=False):
+        # Sessions live on the primary; only a write asks the router (which notes that the
+        # request wrote: divisions/replicas.py), so reading one is not taken for a write.
+        alias = router.db_for_write(self.model) if write else DEFAULT_DB_ALIAS
         return connections[alias] if rls.hardened(alias) else None
 
     def _call(self, connection, function, *args):
@@ -42,7 +44,7 @@ class SessionStore(db.SessionStore):
         return self._call(connection, "proone_session_exists", session_key)
 
     def save(self, must_create=False):
-        connection = self._connection()
+        connection = self._connection(write=True)
         if connection is None:
             return super().save(must_create)
         if self.session_key is None:
@@ -60,7 +62,7 @@ class SessionStore(db.SessionStore):
             raise CreateError if must_create else UpdateError
 
     def delete(self, session_key=None):
-        connection = self._connection()
+        connection = self._connection(write=True)
         if connection is None:
             return super().delete(session_key)
         session_key = session_key or self.session_key

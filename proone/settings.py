@@ -4,6 +4,13 @@ Settings for ProOne, read from the environment (and from a `.env` file beside ma
 DATABASE_URL                 where the app's data lives, connecting as the application role
                              (default: SQLite file `db.sqlite3` in the project folder).
 DATABASE_MIGRATE_URL         the owner role that runs migrations (PostgreSQL); unset on SQLite.
+DATABASE_REPLICA_URL         a hot standby of DATABASE_URL's database (PostgreSQL streaming
+                             replication), as the same app role: the portal's reads go there
+                             (divisions/replicas.py, docs/scaling.md). Unset: one database.
+DATABASE_REPLICA_MAX_LAG     seconds the standby may lag before reads fall back to the
+                             primary (default: 5).
+DATABASE_REPLICA_READ_YOUR_WRITES  seconds a browser reads from the primary after a request of
+                             its wrote (default: 10).
 SECRET_KEY                   signs sessions and tokens; required when DEBUG is off.
 RLS_SIGNING_KEY              signs the principal sent to PostgreSQL's row-level security
                              (default: derived from SECRET_KEY). After changing it (or
@@ -82,6 +89,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Only with DATABASE_REPLICA_URL: outside the session and the scope, so that it sees
+    # every write of the request (the session's too) and the scope can read from the replica.
+    "divisions.replicas.ReplicaMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -124,6 +134,22 @@ DATABASE_MIGRATE = env.db("DATABASE_MIGRATE_URL") if "DATABASE_MIGRATE_URL" in e
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+
+# A read replica: the portal's reads on a hot standby, writes and the admin on the primary.
+DATABASE_REPLICA_MAX_LAG = env.float("DATABASE_REPLICA_MAX_LAG", default=5.0)
+DATABASE_REPLICA_READ_YOUR_WRITES = env.int("DATABASE_REPLICA_READ_YOUR_WRITES", default=10)
+if "DATABASE_REPLICA_URL" in env:
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    if DATABASES["replica"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL must name a PostgreSQL standby (postgres://...) of the "
+            "database in DATABASE_URL; unset it to use one database."
+        )
+    DATABASES["replica"].setdefault("CONN_MAX_AGE", 60)
+    DATABASES["replica"].setdefault("CONN_HEALTH_CHECKS", True)
+    # The test runner neither creates nor flushes it: it replicates the default database.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["divisions.replicas.ReplicaRouter"]
 
 # PostgreSQL row-level security: the key that signs the principal (divisions/rls.py).
 RLS_SIGNING_KEY = env("RLS_SIGNING_KEY", default=f"proone-rls:{SECRET_KEY}")

@@ -10,7 +10,9 @@ PROONE_TEST_POSTGRES_URL (a superuser URL) it uses that server instead, in a dat
 roles with random names that it drops afterwards.
 
 Either way `manage.py create_db_roles` makes the owner and app roles; pytest then connects
-with DATABASE_URL as the app role, and tests/pg_setup.py migrates as the owner role.
+with DATABASE_URL as the app role, and tests/pg_setup.py migrates as the owner role. On the
+throwaway server a replication role is made too (PROONE_TEST_REPLICATION_URL): the read
+replica's tests start a hot standby of it (Standby) when they run, and only then.
 
 The servers here (ThrowawayServer, PgBouncer) are the one harness that the tests and the
 benchmarks (`python -m benchmarks.run`) both start.
@@ -99,7 +101,9 @@ class ThrowawayServer:
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.directory} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=200"
+            "-c max_connections=200 "
+            # PostgreSQL 15's defaults, stated: a Standby streams from this server.
+            "-c wal_level=replica -c max_wal_senders=4"
         )
         self.started = True
         subprocess.run(  # noqa: S603 - fixed PostgreSQL tools, no user input
@@ -131,6 +135,120 @@ class ThrowawayServer:
                 stderr=subprocess.DEVNULL,
                 check=False,
             )
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class Standby:
+    """A hot standby of a server on 127.0.0.1: `pg_basebackup -R` into a second data directory,
+    streaming from it, on another free port. Its data directory is ours, so its superuser is
+    reachable by peer authentication on its socket (sql()), e.g. to pause replay."""
+
+    def __init__(self, replication_url):
+        from urllib.parse import unquote, urlsplit
+
+        parts = urlsplit(replication_url)
+        self.primary_port = parts.port
+        self.user = unquote(parts.username)
+        self.password = unquote(parts.password)
+        self.directory = Path(tempfile.mkdtemp(prefix="proone-standby-"))
+        self.data = self.directory / "data"
+        self.port = free_port()
+        self.running = False
+
+    def start(self):
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres")
+        subprocess.run(  # noqa: S603 - fixed PostgreSQL tools, no user input
+            as_postgres(
+                [
+                    str(PG_BIN / "pg_basebackup"),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.primary_port),
+                    "-U",
+                    self.user,
+                    "-D",
+                    str(self.data),
+                    "-R",
+                    "-X",
+                    "stream",
+                    "-c",
+                    "fast",
+                ]
+            ),
+            env=dict(os.environ, PGPASSWORD=self.password),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        hba = self.data / "pg_hba.conf"
+        hba.write_text("local all postgres peer\n" + hba.read_text())
+        self.resume()
+        return self.port
+
+    def resume(self):
+        """Start (again) serving reads on self.port."""
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.directory} "
+            # A hot standby needs at least the primary's max_connections.
+            "-c max_connections=200 -c hot_standby=on -c fsync=off"
+        )
+        subprocess.run(  # noqa: S603 - fixed PostgreSQL tools, no user input
+            as_postgres(
+                [
+                    str(PG_BIN / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.directory / "standby.log"),
+                    "-o",
+                    options,
+                    "-w",
+                    "start",
+                ]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        self.running = True
+
+    def sql(self, statement):
+        """Run `statement` as the standby's superuser; its output, one line per row."""
+        result = subprocess.run(  # noqa: S603 - fixed PostgreSQL tools, the tests' SQL
+            as_postgres(
+                [
+                    str(PG_BIN / "psql"),
+                    "-h",
+                    str(self.directory),
+                    "-p",
+                    str(self.port),
+                    "-d",
+                    "postgres",
+                    "-Atc",
+                    statement,
+                ]
+            ),
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return result.stdout.strip()
+
+    def halt(self):
+        """Stop the standby's server (its data directory stays)."""
+        if self.running:
+            subprocess.run(  # noqa: S603
+                as_postgres(
+                    [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]
+                ),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                check=False,
+            )
+            self.running = False
+
+    def stop(self):
+        self.halt()
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
@@ -191,6 +309,19 @@ def drop_database_and_roles(admin_url, database, roles):
             admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
+def create_replication_role(admin_url, name, password):
+    """A role that may stream the server's WAL (pg_basebackup) and nothing else."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("CREATE ROLE {} LOGIN REPLICATION PASSWORD {}").format(
+                sql.Identifier(name), sql.Literal(password)
+            )
+        )
+
+
 def url_with(admin_url, user, password, database):
     """The admin URL's host and port with another role and database."""
     from urllib.parse import urlsplit
@@ -235,6 +366,13 @@ def main(pytest_args):
             check=True,
             stdout=subprocess.DEVNULL,
         )
+        if server:
+            replicator = f"proone_replicator_{suffix}"
+            replication_password = secrets.token_urlsafe(18)
+            create_replication_role(admin_url, replicator, replication_password)
+            env["PROONE_TEST_REPLICATION_URL"] = url_with(
+                admin_url, replicator, replication_password, "postgres"
+            )
         # The tests never see the superuser URL. They get the owner's under a test-only name:
         # with DATABASE_MIGRATE_URL set the app would also register the gate's `migrate` alias.
         del env["DATABASE_ADMIN_URL"]
