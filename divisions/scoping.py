@@ -2,7 +2,7 @@
 
 import contextvars
 import logging
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, SynchronousOnlyOperation
@@ -81,10 +81,9 @@ class ReplicaReads:
             rls.set_principal(self.principal, using=REPLICA)
         except (DatabaseError, psycopg.Error) as error:
             # set_principal speaks to psycopg directly: its errors are psycopg's own.
-            try:
+            # The rollback of a connection that is gone fails too; it is closed just below.
+            with suppress(DatabaseError, psycopg.Error):
                 stack.__exit__(type(error), error, error.__traceback__)
-            except (DatabaseError, psycopg.Error):
-                pass  # the rollback of a connection that is gone; closed just below
             connections[REPLICA].close()
             self.failed = True
             return False
