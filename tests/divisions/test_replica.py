@@ -12,7 +12,7 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
 from divisions import replicas, rls
-from divisions.scoping import REPLICA, unscoped
+from divisions.scoping import REPLICA, acting_as, replica_allowed, unscoped
 from jobs.models import Job
 from tests import oracle
 from tests.factories import JobFactory
@@ -217,3 +217,16 @@ def test_a_stopped_standby_falls_back_to_the_primary(world, client, replica, cap
     assert "unreachable" in caplog.text
     [warning] = replicas.replica_check(None, databases=[REPLICA])
     assert warning.id == "divisions.W010"
+
+
+def test_a_scope_that_wrote_reads_its_write_from_the_primary(world, replica):
+    """Within one request: a read from the standby, a write, then the same row read again
+    comes from the primary with the write in it (the standby may not have replayed it)."""
+    caught_up(replica)
+    replica.sql("SELECT pg_wal_replay_pause()")
+    with replica_allowed(), acting_as(world.u.alice):
+        job = Job.objects.get(pk=world.jobs.hq.pk)
+        assert job._state.db == REPLICA
+        Job.objects.filter(pk=job.pk).update(title="Renamed in this request")
+        again = Job.objects.get(pk=job.pk)
+        assert (again._state.db, again.title) == ("default", "Renamed in this request")
