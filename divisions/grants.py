@@ -17,6 +17,8 @@ TENANT_ADMIN_PERMISSIONS = [
         ],
     ),
     ("jobs", [f"{verb}_job" for verb in ("add", "change", "delete", "view")]),
+    # Notes are written on the job's page; the admin lists them and may delete one.
+    ("jobs", ["view_jobnote", "delete_jobnote"]),
 ]
 # Object permissions on one DataScope: what makes a user that division's manager.
 MANAGER_PERMISSIONS = ["divisions.change_datascope", "divisions.view_datascope"]

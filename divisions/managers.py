@@ -5,13 +5,19 @@ Generic, like Django's CurrentSiteManager(field_name) and django-scopes'
 ScopedManager(tenant="tenant"): a model names the field that holds its tenant, and its rows
 are those of the principal's tenant. A model with a finer rule (Job) overrides scope_filter
 with the rule from divisions/visibility.py, which sits above this module.
+
+A manager scopes the queries that start from its model. A join that starts elsewhere and
+reaches a scoped model (Division.objects.filter(jobs__title=...)) does not pass through that
+manager; ScopedForeignKey carries the same scope into such joins.
 """
 
 import functools
 from contextlib import nullcontext
 
 from django.db import DEFAULT_DB_ALIAS, models
-from django.db.models import Q
+from django.db.models import BooleanField, Q
+from django.db.models.expressions import Col, Expression
+from django.db.models.fields.related import ManyToOneRel
 
 from . import rls
 from .scoping import Scope, ScopeError, current_scope, is_principal, within
@@ -145,3 +151,75 @@ class ScopedManager(models.Manager.from_queryset(ScopedQuerySet)):
         queryset._made_under = Scope(principal=principal)
         queryset._made_for_named_principal = True
         return queryset
+
+
+class _VisibleRows(Expression):
+    """A join condition: the row at `alias` is one its model's default manager returns now.
+
+    Built when the SQL is compiled, inside the scope that evaluates the query, as
+    `alias.id IN (SELECT id FROM <table> WHERE <the manager's filter>)`: the manager's own
+    filter, not a copy of it.
+    """
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, model, alias):
+        super().__init__()
+        self.model = model
+        self.alias = alias
+
+    def relabeled_clone(self, change_map):
+        return _VisibleRows(self.model, change_map.get(self.alias, self.alias))
+
+    def get_group_by_cols(self):
+        return []
+
+    def as_sql(self, compiler, connection):
+        rows = self.model._default_manager.get_queryset()
+        rows._refuse_if_unscoped()
+        # Compiled on its own: a self-contained statement that refers to nothing outside it,
+        # whatever aliases the query around it uses.
+        inner, params = rows.order_by().values("pk").query.get_compiler(connection.alias).as_sql()
+        column, column_params = compiler.compile(Col(self.alias, self.model._meta.pk))
+        return f"{column} IN ({inner})", (*column_params, *params)
+
+
+def _visible_rows(model, alias):
+    """The join condition for `alias`, a table of `model`; none for unscoped work."""
+    scope = current_scope()
+    if scope is not None and scope.is_unscoped:
+        return None
+    return _VisibleRows(model, alias)
+
+
+class _ScopedReverseRel(ManyToOneRel):
+    """The reverse side of a ScopedForeignKey: joins into the holder keep visible rows only."""
+
+    def get_extra_restriction(self, alias, related_alias):
+        # Django passes the joined table (the holder) first.
+        return _visible_rows(self.related_model, alias)
+
+
+class ScopedForeignKey(models.ForeignKey):
+    """A ForeignKey whose reverse joins (target → rows of this model) are scoped by this
+    model's default manager, like every query that starts from this model.
+
+    Division.objects.filter(jobs__title="x") then matches only divisions with a *visible*
+    job titled "x", on SQLite as on PostgreSQL. The column is a plain foreign key: migrations
+    see a models.ForeignKey.
+    """
+
+    rel_class = _ScopedReverseRel
+
+    def get_extra_restriction(self, alias, related_alias):
+        # A join from the holder to the target needs nothing: the holder's rows are scoped by
+        # the query that reached them. An exclude() pushed into a subquery starts at the holder
+        # and calls this with no target alias (django.db.models.sql.Query.trim_start).
+        if alias is None:
+            return _visible_rows(self.model, related_alias)
+        return None
+
+    def deconstruct(self):
+        name, _, args, kwargs = super().deconstruct()
+        return name, "django.db.models.ForeignKey", args, kwargs

@@ -36,9 +36,11 @@ CLOCK_SKEW = 2
 
 # The tables under row-level security, stated once (tests and docs use these names; a test
 # checks the database against them). The rule's own tables, whose policies compute the
-# division rule and which even their owner obeys (FORCE, migration 0003):
+# division rule and which even their owner obeys (FORCE, migrations 0003 and, for job notes,
+# 0006):
 RULE_TABLES = (
     "jobs_job",
+    "jobs_jobnote",
     "divisions_division",
     "divisions_datascope",
     "divisions_datascopedivision",

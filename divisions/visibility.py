@@ -9,7 +9,16 @@ Everything here reads only the user's own columns (tenant_id, division_id, flags
 a filter the database evaluates in the same statement, so a scoped query is one round trip.
 """
 
-from django.db.models import Exists, F, Lookup, OuterRef, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Lookup,
+    OuterRef,
+    Q,
+    QuerySet,
+)
 
 from .managers import NOTHING
 from .models import DataScopeDivision, Division
@@ -49,6 +58,27 @@ def is_tenant_admin(user):
     return is_principal(user) and user.is_tenant_admin and user.is_staff
 
 
+# The cases of the rule, named for people ("why you can see this job").
+TENANT_ADMIN = "tenant admin"
+OWN_DIVISION = "own division"
+EVERYONE = "everyone"
+LISTED = "listed"
+
+
+def _division_cases(user):
+    """Rule 2's cases for a division D of the user's tenant, as (case, condition on D)."""
+    cases = []
+    if user.division_id is not None:
+        listed = QuerySet(DataScopeDivision).filter(
+            datascope_id=OuterRef("data_scope_id"), division_id=user.division_id
+        )
+        cases.append((OWN_DIVISION, Q(pk=user.division_id)))
+    cases.append((EVERYONE, Q(data_scope__is_everyone=True)))
+    if user.division_id is not None:
+        cases.append((LISTED, Q(Exists(listed))))
+    return cases
+
+
 def divisions_with_visible_jobs(user):
     """Ids of the divisions whose jobs `user` may see, as a subquery (no round trip)."""
     divisions = QuerySet(Division)
@@ -57,13 +87,43 @@ def divisions_with_visible_jobs(user):
     in_tenant = divisions.filter(tenant_id=user.tenant_id)
     if is_tenant_admin(user):
         return in_tenant.values("pk")
-    allowed = Q(data_scope__is_everyone=True)
-    if user.division_id is not None:
-        listed = QuerySet(DataScopeDivision).filter(
-            datascope_id=OuterRef("data_scope_id"), division_id=user.division_id
-        )
-        allowed |= Q(pk=user.division_id) | Exists(listed)
+    allowed = Q()
+    for _, condition in _division_cases(user):
+        allowed |= condition
     return in_tenant.filter(allowed).values("pk")
+
+
+def why_visible(user, job):
+    """Which case of the rule lets `user` see `job` (TENANT_ADMIN, OWN_DIVISION, EVERYONE or
+    LISTED, the first that applies), or None when none does."""
+    if not is_principal(user) or job.tenant_id != user.tenant_id:
+        return None
+    if is_tenant_admin(user):
+        return TENANT_ADMIN
+    if job.division_id is None:
+        return None
+    cases = _division_cases(user)
+    flags = (
+        QuerySet(Division)
+        .filter(pk=job.division_id, tenant_id=user.tenant_id)
+        .values_list(
+            *(ExpressionWrapper(condition, output_field=BooleanField()) for _, condition in cases)
+        )
+        .first()
+    )
+    if flags is None:
+        return None
+    return next((case for (case, _), holds in zip(cases, flags, strict=True) if holds), None)
+
+
+def may_change_status(user, job):
+    """True when `user` may change `job`'s status: a tenant admin of its tenant, or a member of
+    the division that owns it."""
+    if not is_principal(user) or job.tenant_id != user.tenant_id:
+        return False
+    if is_tenant_admin(user):
+        return True
+    return job.division_id is not None and job.division_id == user.division_id
 
 
 def job_filter(user):

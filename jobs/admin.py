@@ -1,4 +1,5 @@
-"""Jobs in the admin: a tenant admin's own tenant, a platform operator's every tenant."""
+"""Jobs and their notes in the admin: a tenant admin's own tenant, a platform operator's every
+tenant."""
 
 from django.contrib import admin
 
@@ -8,7 +9,7 @@ from divisions.admin_policy import TenantOwnedAdmin
 from divisions.models import User
 
 from .audience import sight_of
-from .models import Job
+from .models import Job, JobNote
 
 
 @admin.register(Job)
@@ -21,6 +22,20 @@ class JobAdmin(TenantOwnedAdmin):
     search_fields = ["title"]
     autocomplete_fields = ["division"]
     fields = ["tenant", "title", "description", "status", "division", "created_at"]
+
+
+@admin.register(JobNote)
+class JobNoteAdmin(TenantOwnedAdmin):
+    """A tenant's notes, read-only: a note is written on its job's page, in its author's name."""
+
+    list_display = ["body", "job", "author", "created_at"]
+    list_select_related = ["job", "author"]
+    search_fields = ["body"]
+    fields = ["tenant", "job", "author", "body", "created_at"]
+    readonly_fields = ["job", "author", "body", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
 
 
 class UserAdmin(divisions_admin.UserAdmin):

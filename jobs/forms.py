@@ -1,10 +1,10 @@
-"""The job list's filters, validated like any other form input."""
+"""The job list's filters, a note, a status change: validated like any other form input."""
 
 from django import forms
 
 from divisions.visibility import division_choices
 
-from .models import Job
+from .models import NOTE_MAX_LENGTH, Job
 from .pagination import Cursor
 
 
@@ -52,3 +52,24 @@ class JobFilterForm(forms.Form):
         """True when a valid search or filter narrows the list."""
         data = getattr(self, "cleaned_data", {})
         return any(data.get(name) for name in ("q", "status", "division"))
+
+
+class NoteForm(forms.Form):
+    """A note on a job: plain text, shown escaped."""
+
+    body = forms.CharField(
+        label="Add a note",
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Write something before adding the note."},
+    )
+
+
+class StatusForm(forms.Form):
+    """A job's new status."""
+
+    status = forms.ChoiceField(
+        label="Status",
+        choices=Job.Status.choices,
+        error_messages={"invalid_choice": "Choose one of the listed statuses."},
+    )

@@ -1,6 +1,8 @@
-"""Job's default and base manager: the jobs the acting principal may see."""
+"""The default and base managers of jobs and their notes: what the acting principal may see."""
 
-from divisions.managers import ScopedManager, ScopedQuerySet
+from django.db.models import Q, QuerySet
+
+from divisions.managers import NOTHING, ScopedManager, ScopedQuerySet
 from divisions.visibility import job_filter
 
 
@@ -13,3 +15,15 @@ class JobManager(ScopedManager.from_queryset(JobQuerySet)):
 
     def scope_filter(self, principal):
         return job_filter(principal)
+
+
+class JobNoteManager(ScopedManager):
+    """Scoped through the note's job: the notes of the jobs the principal may see."""
+
+    def scope_filter(self, principal):
+        rule = job_filter(principal)
+        if rule is NOTHING:
+            return NOTHING
+        # Job is reached through the field: this module sits below jobs.models.
+        jobs = QuerySet(self.model._meta.get_field("job").related_model)
+        return Q(tenant_id=principal.tenant_id, job__in=jobs.filter(rule).values("pk"))

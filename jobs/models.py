@@ -1,14 +1,18 @@
-"""A job: a piece of work a tenant's division owns."""
+"""A job: a piece of work a tenant's division owns, and the notes left on it."""
 
-from django.db import models
+from django.db import models, transaction
+from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.urls import reverse
 from django.utils import timezone
 
-from divisions.models import Division, Tenant, check_same_tenant
+from divisions.managers import ScopedForeignKey
+from divisions.models import Division, Tenant, User, check_same_tenant
 from divisions.scoping import OutOfScope, acting_principal
 from divisions.visibility import may_place_job
 
-from .managers import JobManager
+from .managers import JobManager, JobNoteManager
 
 
 class Job(models.Model):
@@ -22,8 +26,9 @@ class Job(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    division = models.ForeignKey(
+    division = ScopedForeignKey(
         # RESTRICT: a division with jobs cannot be deleted, except with its whole tenant.
+        # Scoped: a join from divisions into jobs (division__jobs__...) sees visible jobs only.
         Division,
         on_delete=models.RESTRICT,
         null=True,
@@ -73,3 +78,63 @@ class Job(models.Model):
         super().clean()
         if self.division_id is not None and self.tenant_id is not None:
             check_same_tenant(self, division=self.division_id)
+
+    def change_status(self, status, by):
+        """Set the status and record the change as a note in `by`'s name (one transaction);
+        the note, or None when the status is already that."""
+        if status == self.status:
+            return None
+        before, after = (Job.Status(value).label.lower() for value in (self.status, status))
+        with transaction.atomic():
+            self.status = status
+            self.save(update_fields=["status", "updated_at"])
+            return JobNote.objects.create(
+                job=self, author=by, body=f"status: {before} → {after}, by {by.get_username()}"
+            )
+
+
+NOTE_MAX_LENGTH = 2000
+
+
+class JobNote(models.Model):
+    """A note on a job: whoever may see the job reads its notes and may add one."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="notes")
+    # No reverse relation: User.objects.filter(<notes>__body=...) would be a join into the
+    # notes that no scope covers.
+    author = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The author's username as written: readers may not read the author's user row.
+    author_name = models.CharField(max_length=150, blank=True)
+    body = models.TextField(max_length=NOTE_MAX_LENGTH)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = JobNoteManager()
+
+    class Meta:
+        base_manager_name = "objects"
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["job", "created_at", "id"], name="jobnote_job_oldest")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    GreaterThan(Length("body"), 0), LessThanOrEqual(Length("body"), NOTE_MAX_LENGTH)
+                ),
+                name="jobnote_body_length",
+            )
+        ]
+
+    def __str__(self):
+        return self.body[:60]
+
+    def save(self, *args, **kwargs):
+        if self.job_id is not None:
+            # The job's tenant, whatever the caller passed: a note never crosses tenants.
+            self.tenant_id = (
+                Job.objects.filter(pk=self.job_id).values_list("tenant_id", flat=True).get()
+            )
+        if self.author_id is not None and not self.author_name:
+            self.author_name = self.author.get_username()
+        super().save(*args, **kwargs)

@@ -1,4 +1,4 @@
-"""Portal URLs: the job list and one job."""
+"""Portal URLs: the job list, one job, its notes and its status."""
 
 from django.urls import path, register_converter
 
@@ -27,4 +27,6 @@ app_name = "jobs"
 urlpatterns = [
     path("", views.job_list, name="list"),
     path("<job_id:pk>/", views.job_detail, name="detail"),
+    path("<job_id:pk>/notes/", views.add_note, name="add_note"),
+    path("<job_id:pk>/status/", views.change_status, name="change_status"),
 ]

@@ -1,12 +1,14 @@
-"""The portal pages: the jobs the signed-in user may see."""
+"""The portal pages: the jobs the signed-in user may see, their notes and status."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, QueryDict
-from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST, require_safe
 
-from .forms import JobFilterForm
-from .models import Job
+from divisions.visibility import may_change_status, why_visible
+
+from .forms import JobFilterForm, NoteForm, StatusForm
+from .models import Job, JobNote
 from .pagination import COUNT_CAP, capped_count, page_of
 
 
@@ -55,12 +57,58 @@ def job_list(request):
     return render(request, "jobs/job_list.html", context)
 
 
+def _visible_job(pk):
+    """The job, if the acting user may see it; else the 404 a missing job gets."""
+    try:
+        return Job.objects.select_related("tenant", "division").get(pk=pk)
+    except Job.DoesNotExist:
+        raise Http404 from None
+
+
+def _detail(request, job, *, note_form=None, status_form=None, status=200):
+    may_change = may_change_status(request.user, job)
+    context = {
+        "job": job,
+        "nav": "jobs",
+        "why": why_visible(request.user, job),
+        "notes": job.notes.all(),
+        "note_form": note_form or NoteForm(),
+        "status_form": (status_form or StatusForm(initial={"status": job.status}))
+        if may_change
+        else None,
+    }
+    return render(request, "jobs/job_detail.html", context, status=status)
+
+
 @require_safe
 @login_required
 def job_detail(request, pk):
     """One job. Out of scope and missing are the same 404: the scoped manager sees neither."""
-    try:
-        job = Job.objects.select_related("tenant", "division").get(pk=pk)
-    except Job.DoesNotExist:
-        raise Http404 from None
-    return render(request, "jobs/job_detail.html", {"job": job, "nav": "jobs"})
+    return _detail(request, _visible_job(pk))
+
+
+@require_POST
+@login_required
+def add_note(request, pk):
+    """Whoever may see the job adds a note to it."""
+    job = _visible_job(pk)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, job, note_form=form, status=400)
+    JobNote.objects.create(job=job, author=request.user, body=form.cleaned_data["body"])
+    return redirect(f"{job.get_absolute_url()}#notes")
+
+
+@require_POST
+@login_required
+def change_status(request, pk):
+    """Tenant admins and the owning division's members change the status; for anyone else
+    the job does not exist here (the same 404 as a job they cannot see)."""
+    job = _visible_job(pk)
+    if not may_change_status(request.user, job):
+        raise Http404
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, job, status_form=form, status=400)
+    job.change_status(form.cleaned_data["status"], by=request.user)
+    return redirect(f"{job.get_absolute_url()}#notes")

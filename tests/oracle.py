@@ -4,19 +4,20 @@ The visibility rule as plain Python, written from the SPEC, to check the ORM and
 It reads a snapshot of the world (plain tuples), never the scoped managers it checks.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
 
 from divisions.models import DataScopeDivision, Division, User
 from divisions.scoping import unscoped
-from jobs.models import Job
+from jobs.models import Job, JobNote
 
 
 @dataclass(frozen=True)
 class World:
     divisions: dict  # id -> (tenant_id, is_everyone, frozenset of listed division ids)
     jobs: dict  # id -> (tenant_id, division_id or None)
+    notes: dict = field(default_factory=dict)  # id -> job id
 
 
 def snapshot():
@@ -44,7 +45,8 @@ def _read_world():
             "pk", "tenant_id", "division_id"
         )
     }
-    return World(divisions, jobs)
+    notes = dict(QuerySet(JobNote).values_list("pk", "job_id"))
+    return World(divisions, jobs, notes)
 
 
 def is_principal(user):
@@ -83,6 +85,11 @@ def may_see(world, user, job_id):
     if division_id is None:
         return False
     return may_see_division_jobs(world, user, division_id)
+
+
+def visible_notes(world, user):
+    """A note is visible exactly when its job is."""
+    return {pk for pk, job_id in world.notes.items() if may_see(world, user, job_id)}
 
 
 def readable_divisions(world, user):

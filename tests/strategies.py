@@ -3,8 +3,7 @@
 from hypothesis import strategies as st
 
 from divisions.models import Division, Tenant, User
-from jobs.models import Job
-from tests.jobrefs.models import JobNote
+from jobs.models import Job, JobNote
 
 
 @st.composite
@@ -66,5 +65,5 @@ def build(description):
         )
     for n, (t, i) in enumerate(job_rows):
         job = Job.objects.create(tenant=tenants[t], division=division_of(t, i), title=f"J{n}")
-        JobNote.objects.create(job=job)
+        JobNote.objects.create(job=job, body=f"note {n}")
     return users

@@ -7,6 +7,7 @@ from guardian.shortcuts import assign_perm
 
 from divisions.models import User
 from divisions.scoping import unscoped
+from jobs.models import JobNote
 from proone.gate.admin import readable
 
 
@@ -19,6 +20,7 @@ def own_object(world, model):
             "datascope": world.d.electrical.data_scope,
             "user": world.u.alice,
             "job": world.jobs.electrical,
+            "jobnote": JobNote.objects.get_or_create(job=world.jobs.electrical, body="Cable")[0],
             "tenant": world.tenants.acme,
         }.get(model._meta.model_name) or (
             model._default_manager.first() if readable(model) else None
@@ -33,6 +35,7 @@ NOT_THEIRS = "403 403 403 403 403 404"
 SCOPE = "200 403 200 200 403 404"
 TENANT_OWNED = "200 200 200 200 200 404"
 PLATFORM_WIDE = "200 200 200 200 200 302"  # Django's own answer for a missing row
+NOTES = "200 403 200 200 200 404"  # read-only: a note is written on its job's page
 EXPECTED = {
     "acme_admin": {
         "tenant": OPERATORS_ONLY,
@@ -40,6 +43,7 @@ EXPECTED = {
         "datascope": SCOPE,
         "division": TENANT_OWNED,
         "job": TENANT_OWNED,
+        "jobnote": NOTES,
         "user": TENANT_OWNED,
     },
     "elle": {
@@ -48,6 +52,7 @@ EXPECTED = {
         "datascope": SCOPE,
         "division": NOT_THEIRS,
         "job": NOT_THEIRS,
+        "jobnote": NOT_THEIRS,
         "user": NOT_THEIRS,
     },
     "operator": {
@@ -56,6 +61,7 @@ EXPECTED = {
         "datascope": SCOPE,
         "division": TENANT_OWNED,
         "job": TENANT_OWNED,
+        "jobnote": NOTES,
         "user": TENANT_OWNED,
     },
 }

@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from divisions.models import DataScopeChange, User
 from divisions.rls import GUARDED_TABLES, RULE_TABLES
 from divisions.scoping import acting_as, unscoped
+from jobs.models import JobNote
 from tests import oracle
 from tests.strategies import build, worlds
 
@@ -43,6 +44,13 @@ def database_view():
         ),
         "aggregate": (count, tenants),
         "divisions": ids("SELECT id FROM divisions_division"),
+        "notes": ids("SELECT id FROM jobs_jobnote"),
+        "notes joined to jobs": ids(
+            "SELECT n.id FROM jobs_jobnote n JOIN jobs_job j ON j.id = n.job_id"
+        ),
+        "notes left-joined to jobs": ids(
+            "SELECT n.id FROM jobs_jobnote n LEFT JOIN jobs_job j ON j.id = n.job_id"
+        ),
     }
 
 
@@ -65,6 +73,9 @@ def oracle_view(world, user):
         "subquery": {world.jobs[pk][1] for pk in visible if world.jobs[pk][1] is not None},
         "aggregate": (len(visible), len({world.jobs[pk][0] for pk in visible})),
         "divisions": oracle.readable_divisions(world, user),
+        "notes": oracle.visible_notes(world, user),
+        "notes joined to jobs": oracle.visible_notes(world, user),
+        "notes left-joined to jobs": oracle.visible_notes(world, user),
     }
 
 
@@ -136,7 +147,8 @@ class TestRawSqlMatchesTheOracle:
 
 class TestFailClosed:
     def test_no_principal_sees_no_rows(self, world):
-        with unscoped("a recorded change, so every covered table has rows"):
+        with unscoped("a recorded change and a note, so every covered table has rows"):
+            JobNote.objects.create(job=world.jobs.hq, body="hq note")
             DataScopeChange.objects.create(
                 tenant=world.tenants.acme,
                 datascope=world.d.hq.data_scope,

@@ -8,8 +8,7 @@ from django.db.models import Count
 
 from divisions.models import DataScope, Division
 from divisions.scoping import ScopeError, acting_as, current_scope, unscoped
-from jobs.models import Job
-from tests.jobrefs.models import JobNote
+from jobs.models import Job, JobNote
 
 
 def ids(queryset):
@@ -58,7 +57,7 @@ class TestNoScope:
 
     def test_forward_foreign_key_raises(self, world):
         with unscoped("setup"):
-            note = JobNote.objects.create(job=world.jobs.hq)
+            note = JobNote.objects.create(job=world.jobs.hq, body="note")
             note = JobNote.objects.get(pk=note.pk)
         with pytest.raises(ScopeError):
             note.job  # noqa: B018

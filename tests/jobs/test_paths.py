@@ -4,12 +4,12 @@ import pytest
 from django.db.models import Count, Max
 from django.db.models.deletion import RestrictedError
 
+from divisions import rls
 from divisions.models import DataScope, Division, Tenant
 from divisions.scoping import OutOfScope, ScopeError, acting_as, unscoped
-from jobs.models import Job
+from jobs.models import Job, JobNote
 from tests import oracle
 from tests.factories import UserFactory, allow
-from tests.jobrefs.models import JobNote
 
 
 def ids(queryset):
@@ -171,18 +171,23 @@ class TestForeignKeysAndCascades:
     def notes(self, world):
         with unscoped("setup"):
             return {
-                name: JobNote.objects.create(job=job).pk for name, job in vars(world.jobs).items()
+                name: JobNote.objects.create(job=job, body=name).pk
+                for name, job in vars(world.jobs).items()
             }
 
     def test_forward_fk_to_out_of_scope_job_raises_does_not_exist(self, world, notes):
+        with unscoped("read the note as system work"):
+            hidden = JobNote.objects.get(pk=notes["sparks"])
         with acting_as(world.u.alice):
             assert JobNote.objects.get(pk=notes["hq"]).job == world.jobs.hq
             with pytest.raises(Job.DoesNotExist):
-                JobNote.objects.get(pk=notes["sparks"]).job  # noqa: B018
+                hidden.job  # noqa: B018
+
+    def test_notes_of_hidden_jobs_do_not_exist(self, world, notes):
+        with acting_as(world.u.alice), pytest.raises(JobNote.DoesNotExist):
+            JobNote.objects.get(pk=notes["sparks"])
 
     def test_filter_through_a_scoped_subquery(self, world, notes):
-        # A join written as select_related()/job__field is not filtered by the ORM (only
-        # RLS covers it, on PostgreSQL: docs/security.md); a scoped subquery is.
         with acting_as(world.u.alice):
             visible = {n.job_id for n in JobNote.objects.filter(job__in=Job.objects.all())}
         assert visible == {world.jobs.hq.pk, world.jobs.electrical.pk, world.jobs.plumbing.pk}
@@ -265,3 +270,69 @@ class TestNamedCases:
             # Without staff status the tenant-admin flag grants nothing: like any user
             # without a division, they see the is_everyone divisions only.
             assert ids(Job.objects.all()) == {world.jobs.plumbing.pk}
+
+
+class TestJoinsIntoJobs:
+    """A join that starts from another model and reaches jobs sees the visible jobs only."""
+
+    @pytest.fixture
+    def notes(self, world):
+        with unscoped("setup"):
+            return {
+                name: JobNote.objects.create(job=job, body=f"{name} note").pk
+                for name, job in vars(world.jobs).items()
+            }
+
+    def test_select_related_and_job_lookups_from_notes(self, world, notes):
+        """A note's job title is not a side channel: the notes manager is scoped by the rule."""
+        with acting_as(world.u.alice):
+            assert {n.job.title for n in JobNote.objects.select_related("job")} == {
+                "Head Office job",
+                "Electrical job",
+                "Plumbing job",
+            }
+            assert not JobNote.objects.filter(job__title="Sparks job").exists()
+            assert JobNote.objects.filter(job__title="Electrical job").count() == 1
+
+    def test_jobs_filtered_by_their_notes(self, world, notes):
+        with acting_as(world.u.alice):
+            assert not Job.objects.filter(notes__body="sparks note").exists()
+            assert list(Job.objects.filter(notes__body="hq note")) == [world.jobs.hq]
+
+    def test_divisions_filtered_by_their_jobs(self, world, notes):
+        """Division.objects.filter(jobs__title=...) would reveal a hidden job's title by which
+        division matches; the scoped foreign key restricts the join to visible jobs."""
+        with acting_as(world.u.alice):
+            assert not Division.objects.filter(jobs__title="Sparks job").exists()
+            assert Division.objects.filter(jobs__title="Plumbing job").get() == world.d.plumbing
+            assert (
+                not Division.objects.exclude(jobs__title="Sparks job")
+                .filter(pk=world.d.hq.pk, jobs__notes__body="sparks note")
+                .exists()
+            )
+            assert not Division.objects.filter(jobs__notes__body="sparks note").exists()
+            hidden = Division.objects.filter(jobs__title__startswith="S").values("jobs__title")
+            assert list(hidden) == []
+            counted = Division.objects.annotate(n=Count("jobs")).get(pk=world.d.sparks.pk)
+            assert counted.n == 0
+        with acting_as(world.u.sam):
+            assert Division.objects.filter(jobs__title="Sparks job").get() == world.d.sparks
+
+    def test_exclude_through_the_join_ignores_hidden_jobs(self, world, notes):
+        with acting_as(world.u.alice):
+            # Sparks' only job is hidden: excluding "divisions with a job titled so" keeps it.
+            kept = Division.objects.exclude(jobs__title="Sparks job")
+            assert world.d.sparks in kept
+
+    def test_unscoped_joins_see_every_job(self, world, notes):
+        with unscoped("check"):
+            assert Division.objects.filter(jobs__title="Sparks job").get() == world.d.sparks
+
+    def test_joins_with_no_scope_never_see_hidden_jobs(self, world):
+        """visible_to() with no active scope: the join is scoped by the scope the database
+        query runs in (PostgreSQL re-enters alice's), or refused when there is none (SQLite)."""
+        divisions = Division.objects.visible_to(world.u.alice).filter(jobs__title="Sparks job")
+        try:
+            assert list(divisions) == []
+        except ScopeError:
+            assert not rls.enforced()

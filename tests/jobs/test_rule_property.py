@@ -9,9 +9,8 @@ from hypothesis import strategies as st
 from divisions.models import DataScope, Division
 from divisions.scoping import acting_as, unscoped
 from divisions.visibility import division_choices
-from jobs.models import Job
+from jobs.models import Job, JobNote
 from tests import oracle
-from tests.jobrefs.models import JobNote
 from tests.strategies import build, worlds
 
 
@@ -38,9 +37,29 @@ def paths(user, all_job_ids):
         for note in JobNote.objects.all():
             with suppress(Job.DoesNotExist):
                 got["fk"].add(note.job.pk)
+        # Notes: every path into a note or out of it ends at the jobs the user may see.
+        got["notes"] = {n.job_id for n in JobNote.objects.all()}
+        got["notes_select_related"] = {n.job.pk for n in JobNote.objects.select_related("job")}
+        got["notes_by_job_title"] = set(
+            JobNote.objects.filter(job__title__startswith="J").values_list("job_id", flat=True)
+        )
+        got["jobs_by_note"] = set(
+            Job.objects.filter(notes__body__startswith="note").values_list("pk", flat=True)
+        )
+        got["divisions_by_job"] = set(
+            Division.objects.filter(jobs__title__startswith="J").values_list("jobs", flat=True)
+        )
+        got["divisions_by_note"] = set(
+            Division.objects.filter(jobs__notes__body__startswith="note").values_list(
+                "jobs__notes__job", flat=True
+            )
+        )
         pickable = set(division_choices(user).values_list("pk", flat=True))
     got["visible_to"] = set(Job.objects.visible_to(user).values_list("pk", flat=True))
     return got, count, exists, pickable
+
+
+FROM_DIVISIONS = ("reverse", "prefetch", "divisions_by_job", "divisions_by_note")
 
 
 @settings(
@@ -61,7 +80,7 @@ def test_every_path_matches_the_oracle(db, description):
                 with_division = {pk for pk in expected if world.jobs[pk][1] is not None}
                 for path, ids in got.items():
                     # A reverse relation starts from a division, so it reaches assigned jobs only.
-                    want = with_division if path in ("reverse", "prefetch") else expected
+                    want = with_division if path in FROM_DIVISIONS else expected
                     assert ids == want, f"{path} for {user.username}"
                 assert count == len(expected)
                 assert exists == bool(expected)
