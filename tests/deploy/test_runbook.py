@@ -28,11 +28,22 @@ REPO = Path(__file__).resolve().parents[2]
 RUNBOOK = "docs/deploy-runbook.sh"
 DEVELOPER = "Proone Developer <dev@proone.example>"
 REVIEWER, REVIEWER_PASSWORD = "rita", secrets.token_urlsafe(12)
+# The project's migrations that bootstrap does not apply, in the order a reviewer signs them.
+REVIEWED_AFTER_BOOTSTRAP = [
+    ("divisions", "0004_untrusted_app_role"),
+    ("divisions", "0005_cheaper_principal"),
+    ("jobs", "0002_title_search_index"),
+    ("jobs", "0003_jobnote"),
+    ("divisions", "0006_jobnote_row_level_security"),
+]
+# A later migration: it follows the newest migration of the jobs app.
+LATEST_JOBS = max(path.stem for path in (REPO / "jobs" / "migrations").glob("0*.py"))
+LATER = f"{int(LATEST_JOBS[:4]) + 1:04d}_job_table_comment"
 NEW_MIGRATION = """from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = [("jobs", "0002_title_search_index")]
+    dependencies = [("jobs", "LATEST_JOBS")]
 
     operations = [
         migrations.RunSQL(
@@ -40,7 +51,7 @@ class Migration(migrations.Migration):
             "COMMENT ON TABLE jobs_job IS NULL",
         ),
     ]
-"""
+""".replace("LATEST_JOBS", LATEST_JOBS)
 
 
 def git(cwd, *args, author=DEVELOPER):
@@ -252,16 +263,12 @@ def test_first_deploy_then_a_reviewed_migration_exactly_as_the_runbook_says(depl
 
     # The project's own migrations after the bootstrap, reviewed one by one.
     pending = deploy.ok("plan").stdout
-    for app, name in (
-        ("divisions", "0004_untrusted_app_role"),
-        ("divisions", "0005_cheaper_principal"),
-        ("jobs", "0002_title_search_index"),
-    ):
-        assert f"{app}.{name}" in pending
+    for app, migration in REVIEWED_AFTER_BOOTSTRAP:
+        assert f"{app}.{migration}" in pending
         deploy.ok(
             "signoff",
             app,
-            name,
+            migration,
             "--password-stdin",
             "--acknowledge-findings",
             stdin=REVIEWER_PASSWORD + "\n",
@@ -358,16 +365,16 @@ def serving(deploy, client, port, log):
 
 def later_migration(deploy):
     """A new committed migration: refused unsigned, signed by a non-author, voided by an edit."""
-    path = deploy.checkout / "jobs" / "migrations" / "0003_job_table_comment.py"
+    path = deploy.checkout / "jobs" / "migrations" / f"{LATER}.py"
     path.write_text(NEW_MIGRATION)
     git(deploy.checkout, "add", str(path))
     git(deploy.checkout, "commit", "-q", "-m", "comment the jobs table", author=DEVELOPER)
 
     unsigned = deploy.run("migrate")
     assert unsigned.returncode == 1
-    assert "jobs.0003_job_table_comment: no sign-off" in unsigned.stderr
+    assert f"jobs.{LATER}: no sign-off" in unsigned.stderr
 
-    args = ("jobs", "0003_job_table_comment", "--password-stdin", "--acknowledge-findings")
+    args = ("jobs", LATER, "--password-stdin", "--acknowledge-findings")
     signed = deploy.ok("signoff", *args, stdin=REVIEWER_PASSWORD + "\n")
     assert "author Proone Developer <dev@proone.example>" in signed.stdout
 
@@ -379,7 +386,7 @@ def later_migration(deploy):
     assert deploy.admin("SELECT obj_description('jobs_job'::regclass)") == [(None,)]
 
     deploy.ok("signoff", *args, stdin=REVIEWER_PASSWORD + "\n")
-    assert "jobs.0003_job_table_comment" in deploy.ok("migrate").stdout
+    assert f"jobs.{LATER}" in deploy.ok("migrate").stdout
     assert deploy.admin("SELECT obj_description('jobs_job'::regclass)") == [
         ("Jobs of every tenant (RLS)",)
     ]
