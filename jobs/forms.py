@@ -5,7 +5,14 @@ from django import forms
 from divisions.visibility import division_choices
 
 from .models import NOTE_MAX_LENGTH, Job
-from .pagination import Cursor
+from .pagination import NEWEST, ORDERS, Cursor
+
+SORT_LABELS = {
+    NEWEST: "Newest first",
+    "oldest": "Oldest first",
+    "title": "Title A–Z",
+    "status": "Status",
+}
 
 
 class CursorField(forms.Field):
@@ -16,7 +23,8 @@ class CursorField(forms.Field):
 
 
 class JobFilterForm(forms.Form):
-    """`q`, `status`, `division` and `page` from the query string; unknown keys are ignored."""
+    """`q`, `status`, `division`, `sort` and `page` from the query string; unknown keys are
+    ignored."""
 
     q = forms.CharField(
         label="Search titles",
@@ -36,6 +44,12 @@ class JobFilterForm(forms.Form):
         required=False,
         error_messages={"invalid_choice": "Choose one of the listed divisions."},
     )
+    sort = forms.ChoiceField(
+        label="Sort",
+        choices=[(order, SORT_LABELS[order]) for order in ORDERS],
+        required=False,
+        error_messages={"invalid_choice": "Choose one of the listed orders."},
+    )
     page = CursorField(required=False)
 
     def __init__(self, data, *, user):
@@ -46,6 +60,9 @@ class JobFilterForm(forms.Form):
             ("", "All divisions"),
             *((str(pk), name) for pk, name in visible),
         ]
+
+    def clean_sort(self):
+        return self.cleaned_data["sort"] or NEWEST
 
     @property
     def is_filtered(self):

@@ -1,4 +1,4 @@
-"""Portal URLs: the job list, one job, its notes and its status."""
+"""Portal URLs: the job list and its CSV export, one job, its notes and its status."""
 
 from django.urls import path, register_converter
 
@@ -26,6 +26,7 @@ app_name = "jobs"
 
 urlpatterns = [
     path("", views.job_list, name="list"),
+    path("export.csv", views.export_csv, name="export"),
     path("<job_id:pk>/", views.job_detail, name="detail"),
     path("<job_id:pk>/notes/", views.add_note, name="add_note"),
     path("<job_id:pk>/status/", views.change_status, name="change_status"),

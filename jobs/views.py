@@ -1,15 +1,24 @@
 """The portal pages: the jobs the signed-in user may see, their notes and status."""
 
+import csv
+import io
+
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, QueryDict
+from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from divisions.visibility import may_change_status, why_visible
 
-from .forms import JobFilterForm, NoteForm, StatusForm
+from .forms import SORT_LABELS, JobFilterForm, NoteForm, StatusForm
 from .models import Job, JobNote
-from .pagination import COUNT_CAP, capped_count, page_of
+from .pagination import COUNT_CAP, NEWEST, capped_count, ordering, page_of
+
+EXPORT_COLUMNS = ("id", "title", "status", "division", "created_at", "updated_at")
+EXPORT_CHUNK = 2000
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _list_url(filters, cursor=None):
@@ -18,20 +27,15 @@ def _list_url(filters, cursor=None):
     for name in ("q", "status", "division"):
         if filters.get(name):
             query[name] = filters[name]
+    if filters.get("sort", NEWEST) != NEWEST:
+        query["sort"] = filters["sort"]
     if cursor is not None and cursor.number > 1:
         query["page"] = str(cursor)
     return f"?{query.urlencode()}" if query else "?"
 
 
-@require_safe
-@login_required
-def job_list(request):
-    """Newest first, filtered by `q`, `status` and `division`, one keyset page at a time."""
-    form = JobFilterForm(request.GET, user=request.user)
-    if not form.is_valid():
-        # Say what was wrong rather than guess; nothing is listed for a request we refused.
-        return render(request, "jobs/job_list.html", {"form": form, "nav": "jobs"}, status=400)
-    filters = form.cleaned_data
+def _filtered(filters):
+    """The acting user's jobs that match the list's filters (any order)."""
     jobs = Job.objects.select_related("division")
     if filters["q"]:
         jobs = jobs.filter(title__icontains=filters["q"])
@@ -39,7 +43,21 @@ def job_list(request):
         jobs = jobs.filter(status=filters["status"])
     if filters["division"]:
         jobs = jobs.filter(division_id=int(filters["division"]))
-    page = page_of(jobs, filters["page"])
+    return jobs
+
+
+@require_safe
+@login_required
+def job_list(request):
+    """Filtered by `q`, `status` and `division`, in the `sort` order (newest first by default),
+    one keyset page at a time."""
+    form = JobFilterForm(request.GET, user=request.user)
+    if not form.is_valid():
+        # Say what was wrong rather than guess; nothing is listed for a request we refused.
+        return render(request, "jobs/job_list.html", {"form": form, "nav": "jobs"}, status=400)
+    filters = form.cleaned_data
+    jobs = _filtered(filters)
+    page = page_of(jobs, filters["page"], filters["sort"])
     total = capped_count(jobs)
     context = {
         "nav": "jobs",
@@ -49,6 +67,8 @@ def job_list(request):
         "total_capped": total > COUNT_CAP,
         "count_cap": COUNT_CAP,
         "clear_url": _list_url({}),
+        "export_url": reverse("jobs:export") + _list_url(filters),
+        "sort_label": SORT_LABELS[filters["sort"]],
         "newer_url": page.newer and _list_url(filters, page.newer),
         "older_url": page.older and _list_url(filters, page.older),
         # Why the list is empty: nothing shared with this user, or nothing matching.
@@ -112,3 +132,56 @@ def change_status(request, pk):
         return _detail(request, job, status_form=form, status=400)
     job.change_status(form.cleaned_data["status"], by=request.user)
     return redirect(f"{job.get_absolute_url()}#notes")
+
+
+def _cell(value):
+    """A CSV cell a spreadsheet shows as text: a leading formula character gets a quote."""
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    text = str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def _csv_chunks(rows):
+    """The CSV text of `rows`, one string per EXPORT_CHUNK rows (the header first)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    for n, row in enumerate(rows, 1):
+        writer.writerow([_cell(value) for value in row])
+        if n % EXPORT_CHUNK == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+@require_safe
+@login_required
+def export_csv(request):
+    """The list's jobs across all its pages, with its filters and sort, as a streamed CSV.
+
+    The rows are read in chunks while the response streams, after the request's scope has
+    ended: the queryset re-enters the scope it was made in (ScopedQuerySet._iterator).
+    """
+    form = JobFilterForm(request.GET, user=request.user)
+    if not form.is_valid():
+        errors = "; ".join(f"{name}: {' '.join(e)}" for name, e in form.errors.items())
+        return HttpResponse(
+            f"These filters could not be used ({errors}).\n",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    filters = form.cleaned_data
+    rows = (
+        _filtered(filters)
+        .order_by(*ordering(filters["sort"]))
+        .values_list("pk", "title", "status", "division__name", "created_at", "updated_at")
+        .iterator(chunk_size=EXPORT_CHUNK)
+    )
+    response = StreamingHttpResponse(_csv_chunks(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="jobs.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
