@@ -86,7 +86,7 @@ class StatusForm(forms.Form):
     """A job's new status."""
 
     status = forms.ChoiceField(
-        label="Status",
+        label="New status",
         choices=Job.Status.choices,
         error_messages={"invalid_choice": "Choose one of the listed statuses."},
     )

@@ -6,9 +6,15 @@ skipped there. Elsewhere they are skipped with a message saying so.
 
 import os
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
+
+from jobs.models import Job
+from jobs.pagination import PER_PAGE
+from tests.factories import JobFactory
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
 # around it are ordinary synchronous calls.
@@ -81,3 +87,21 @@ def log_in(page, username, password="pw-for-tests-1"):
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+TITLES = ["Replace boiler, Block A", "Inspect wiring, Level 2", "Repair roof, North site"]
+
+
+@pytest.fixture
+def busy_world(world):
+    """The world plus enough Sparks and Electrical jobs for three pages of sam's list."""
+    now = timezone.now()
+    for n in range(2 * PER_PAGE + 5):
+        JobFactory(
+            division=world.d.sparks if n % 2 else world.d.electrical,
+            title=f"{TITLES[n % 3]} #{n}",
+            description="Isolate the supply first.\nCall the site manager on arrival.",
+            status=[Job.Status.OPEN, Job.Status.SCHEDULED, Job.Status.IN_PROGRESS][n % 3],
+            created_at=now - timedelta(hours=n),
+        )
+    return world

@@ -1,36 +1,16 @@
 """A subcontractor uses the portal in a real Chromium: sign in, browse, filter, page, sign out."""
 
 import re
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from jobs.models import Job
 from jobs.pagination import PER_PAGE
-from tests.factories import JobFactory
 from tests.oracle import pickable_divisions, snapshot, visible_jobs
 
 from .conftest import SCREENSHOTS, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-TITLES = ["Replace boiler, Block A", "Inspect wiring, Level 2", "Repair roof, North site"]
-
-
-@pytest.fixture
-def busy_world(world):
-    """The world plus enough Sparks and Electrical jobs for three pages of sam's list."""
-    now = timezone.now()
-    for n in range(2 * PER_PAGE + 5):
-        JobFactory(
-            division=world.d.sparks if n % 2 else world.d.electrical,
-            title=f"{TITLES[n % 3]} #{n}",
-            description="Isolate the supply first.\nCall the site manager on arrival.",
-            status=[Job.Status.OPEN, Job.Status.SCHEDULED, Job.Status.IN_PROGRESS][n % 3],
-            created_at=now - timedelta(hours=n),
-        )
-    return world
 
 
 def listed_ids(page):
