@@ -4,6 +4,7 @@ import csv
 import io
 
 from django.contrib.auth.decorators import login_required
+from django.db import DEFAULT_DB_ALIAS
 from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -177,6 +178,9 @@ def export_csv(request):
     filters = form.cleaned_data
     rows = (
         _filtered(filters)
+        # The primary: only there does the queryset re-enter its scope once the request's
+        # transaction has ended (ScopedQuerySet._database_scope).
+        .using(DEFAULT_DB_ALIAS)
         .order_by(*ordering(filters["sort"]))
         .values_list("pk", "title", "status", "division__name", "created_at", "updated_at")
         .iterator(chunk_size=EXPORT_CHUNK)
