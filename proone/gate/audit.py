@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
 
-from . import VERSION, anchor, signing
+from . import VERSION, GateError, anchor, signing
 from .lock import AUDIT_LOCK_KEY, file_lock, sqlite_lock_path
 from .models import AuditEntry, SignOff
 from .vcs import head_commit
@@ -114,6 +114,16 @@ def record(alias, event, outcome, started_at, **fields):
         entry.save(using=alias)
     anchor.append_head(alias, entry)
     return entry
+
+
+@contextmanager
+def refusals(alias, event, started_at, **fields):
+    """Record a GateError raised inside as a refused `event` (with `fields`), then re-raise it."""
+    try:
+        yield
+    except GateError as refusal:
+        record(alias, event, "refused", started_at, error=str(refusal), **fields)
+        raise
 
 
 def verify_chain(alias):

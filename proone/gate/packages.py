@@ -36,7 +36,7 @@ def review_packages(alias, steps, reviewer_username, password, *, acknowledge=Fa
     key = signing.gate_key()
     releases = sorted({step.package for step in steps})
     summary = f"package review of {len(steps)} migrations from {', '.join(releases)}"
-    try:
+    with audit.refusals(alias, "signoff", started, reviewer=reviewer_username, detail=summary):
         if not steps:
             raise GateError(
                 "No migration of an installed package is waiting for review; nothing signed."
@@ -67,17 +67,6 @@ def review_packages(alias, steps, reviewer_username, password, *, acknowledge=Fa
             for signoff in signoffs:
                 signoff.signature = signing.sign(signoff, key)
                 signoff.save(using=alias)
-    except GateError as refusal:
-        audit.record(
-            alias,
-            "signoff",
-            "refused",
-            started,
-            reviewer=reviewer_username,
-            detail=summary,
-            error=str(refusal),
-        )
-        raise
     for signoff in signoffs:
         audit.record(
             alias,

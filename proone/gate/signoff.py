@@ -118,7 +118,16 @@ def sign_off(
             f"{label} comes from the installed package {package}: review the migrations of "
             "installed packages as one set with `manage.py signoff_packages --reviewer USERNAME`."
         )
-    try:
+    refused = audit.refusals(
+        alias,
+        "signoff",
+        started,
+        app_label=migration.app_label,
+        migration_name=migration.name,
+        sha256=sha,
+        reviewer=reviewer_username,
+    )
+    with refused:
         reviewer = check_reviewer(alias, reviewer_username, password, label)
         author, author_ids = author_of(path)
         if author_ids & reviewer_identities(reviewer):
@@ -151,19 +160,6 @@ def sign_off(
         )
         signoff.signature = signing.sign(signoff, key)
         signoff.save(using=alias)
-    except GateError as refusal:
-        audit.record(
-            alias,
-            "signoff",
-            "refused",
-            started,
-            app_label=migration.app_label,
-            migration_name=migration.name,
-            sha256=sha,
-            reviewer=reviewer_username,
-            error=str(refusal),
-        )
-        raise
     audit.record(
         alias,
         "signoff",

@@ -1,13 +1,11 @@
 """Record a reviewer's sign-off of one migration file (bound to its SHA-256)."""
 
-import getpass
-import sys
-
 from django.core.management.base import BaseCommand, CommandError
 
 from proone.gate import GateError
 from proone.gate.connection import default_alias, gate_environment
 from proone.gate.models import SignOff
+from proone.gate.reviewer_prompt import add_reviewer_arguments, read_password
 from proone.gate.signoff import sign_off
 
 
@@ -20,36 +18,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("app_label")
         parser.add_argument("migration_name")
-        parser.add_argument("--reviewer", required=True, help="Your username.")
-        parser.add_argument(
-            "--acknowledge-findings",
-            "--acknowledge-destructive",  # the former name, kept for existing scripts
-            dest="acknowledge_findings",
-            action="store_true",
-            help="Accept every lint finding the migration has now (their codes are recorded).",
-        )
-        parser.add_argument("--note", default="", help="Why this is fine, for the audit log.")
-        parser.add_argument(
-            "--password-stdin", action="store_true", help="Read the password from stdin."
-        )
+        add_reviewer_arguments(parser)
         parser.add_argument(
             "--privileged",
             choices=[SignOff.Kind.FAKE, SignOff.Kind.UNAPPLY],
             help="Sign off faking it (--fake) or unapplying it (backwards/zero) instead.",
         )
-        parser.add_argument("--database", default=None)
 
     def handle(self, *args, **options):
         try:
             gate_environment()
         except GateError as refusal:
             raise CommandError(str(refusal)) from None
-        if options["password_stdin"]:
-            password = sys.stdin.readline().rstrip("\r\n")
-        elif sys.stdin.isatty():
-            password = getpass.getpass(f"Password for {options['reviewer']}: ")
-        else:
-            raise CommandError("No terminal to ask the password on: pass --password-stdin.")
+        password = read_password(options)
         try:
             signoff = sign_off(
                 options["database"] or default_alias(),

@@ -1,13 +1,11 @@
 """Review every pending migration of installed packages (Django, guardian, axes) as one set."""
 
-import getpass
-import sys
-
 from django.core.management.base import BaseCommand, CommandError
 
 from proone.gate import GateError
 from proone.gate.connection import default_alias, gate_environment
 from proone.gate.packages import describe, packages_to_review, review_packages
+from proone.gate.reviewer_prompt import add_reviewer_arguments, read_password
 
 
 class Command(BaseCommand):
@@ -18,19 +16,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--reviewer", required=True, help="Your username.")
-        parser.add_argument(
-            "--acknowledge-findings",
-            "--acknowledge-destructive",  # the name signoff_migration used to have
-            dest="acknowledge_findings",
-            action="store_true",
-            help="Accept every lint finding of these migrations (their codes are recorded).",
-        )
-        parser.add_argument("--note", default="", help="Why this is fine, for the audit log.")
-        parser.add_argument(
-            "--password-stdin", action="store_true", help="Read the password from stdin."
-        )
-        parser.add_argument("--database", default=None)
+        add_reviewer_arguments(parser)
 
     def handle(self, *args, **options):
         alias = options["database"] or default_alias()
@@ -40,7 +26,7 @@ class Command(BaseCommand):
             if steps:
                 self.stdout.write(f"This review covers {len(steps)} migrations:")
                 self.stdout.write("\n".join(describe(steps)))
-            password = self._password(options) if steps else ""
+            password = read_password(options) if steps else ""
             signoffs = review_packages(
                 alias,
                 steps,
@@ -58,10 +44,3 @@ class Command(BaseCommand):
             f"Signed off {len(signoffs)} migrations of {releases} as "
             f"{signoffs[0].reviewer_username}: sign-offs #{signoffs[0].pk}-#{signoffs[-1].pk}."
         )
-
-    def _password(self, options):
-        if options["password_stdin"]:
-            return sys.stdin.readline().rstrip("\r\n")
-        if sys.stdin.isatty():
-            return getpass.getpass(f"Password for {options['reviewer']}: ")
-        raise CommandError("No terminal to ask the password on: pass --password-stdin.")
