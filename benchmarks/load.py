@@ -26,10 +26,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class Gunicorn:
-    """gunicorn serving proone.wsgi on 127.0.0.1 with `env` (DATABASE_URL decides the path)."""
+    """gunicorn serving `app` (proone.wsgi) on 127.0.0.1 with `env` (DATABASE_URL: the path)."""
 
-    def __init__(self, env, workers=3):
+    def __init__(self, env, workers=3, app="proone.wsgi"):
         self.env = env
+        self.app = app
         self.log = Path(tempfile.mkstemp(prefix="proone-bench-gunicorn-", suffix=".log")[1])
         self.workers = workers
         self.port = free_port()
@@ -40,7 +41,7 @@ class Gunicorn:
         self.process = subprocess.Popen(  # noqa: S603 - our interpreter's gunicorn
             [
                 str(gunicorn),
-                "proone.wsgi",
+                self.app,
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",

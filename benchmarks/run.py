@@ -25,6 +25,10 @@ from tests.postgres_server import PgBouncer, ThrowawayServer, url_with
 ROOT = Path(__file__).resolve().parent.parent
 
 PAGE = 26  # the list page fetches PER_PAGE + 1 rows
+# The two portals of the load run (benchmarks/unscoped_wsgi.py is the second).
+SCOPED = "scoped, RLS on"
+UNSCOPED = "unscoped (tenant filter only, RLS off)"
+PARTS = ("queries", "pages", "search", "peer", "guardian", "load")
 SHAPES = (
     ("own division only", "scale-0-d3-u0"),
     ("scope list ~5%", "scale-1-d3-u0"),
@@ -265,6 +269,50 @@ def page_rows(users, repeat):
     return rows
 
 
+# Title searches (`q`): a term on about one job in eight, and one on a handful of jobs.
+SEARCHES = (("common term", "boiler"), ("selective term", "#12345"))
+
+
+def search_rows(users, repeat):
+    """rows: (shape, search, variant, median, p95): the list's first page and its total (as
+    the list view gets them) for a title search, the floor's SQL against the view's own
+    queryset."""
+    from django.db.models import QuerySet
+
+    from divisions.scoping import acting_as
+    from jobs.models import Job
+    from jobs.pagination import page_of, page_total
+    from jobs.views import filtered_jobs
+
+    rows = []
+    for shape, user in users:
+        for search, term in SEARCHES:
+
+            def floor(term=term, user=user):
+                with default_is("bypass"), acting_as(user):
+                    jobs = QuerySet(Job).filter(tenant_id=user.tenant_id, title__icontains=term)
+                    page_total(page_of(jobs.select_related("division"), None), jobs)
+
+            def listed(term=term, user=user):
+                with acting_as(user):
+                    jobs = filtered_jobs({"q": term, "status": "", "division": None})
+                    page_total(page_of(jobs, None), jobs)
+
+            def listed_off(term=term, user=user):
+                with default_is("bypass"):
+                    listed(term, user)
+
+            cases = {
+                "unscoped (floor)": floor,
+                "scoped list, RLS off": listed_off,
+                "scoped list, RLS on": listed,
+            }
+            samples = timed(list(cases.values()), repeat)
+            for name, times in zip(cases, samples, strict=True):
+                rows.append((shape, search, name, *summary(times)))
+    return rows
+
+
 def visitors_for_load(per_shape):
     """Signed-in users of many divisions, each with the oracle's verdict on job ids."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -307,7 +355,9 @@ def visitors_for_load(per_shape):
     return visitors
 
 
-def load_rows(env, server_host, server_port, database, app_user, app_password, args):
+def load_rows(env, superuser, args):
+    """The load run against the portal and against its unscoped floor, direct and through
+    PgBouncer: rows of (path, portal, result line), each floor just before its portal."""
     from django.test import Client
 
     from benchmarks.load import Gunicorn, run_load
@@ -319,37 +369,57 @@ def load_rows(env, server_host, server_port, database, app_user, app_password, a
     response = client.get("/jobs/")
     if response.status_code != 200:
         raise RuntimeError(f"a load visitor's session does not work: HTTP {response.status_code}")
+    host, port, database = superuser["host"], superuser["port"], superuser["database"]
+    bouncers = {
+        SCOPED: PgBouncer(host, port, database, superuser["app_user"], superuser["app_password"]),
+        UNSCOPED: PgBouncer(host, port, database, "postgres", superuser["password"]),
+    }
     rows = []
-    bouncer = PgBouncer(server_host, server_port, database, app_user, app_password)
     try:
-        bouncer_port = bouncer.start()
-        bouncer_url = url_with(
-            f"postgres://x:y@127.0.0.1:{bouncer_port}/postgres", app_user, app_password, database
-        )
         # Persistent connections (CONN_MAX_AGE) spare each request a connection and its SCRAM
         # handshake; tests/divisions/test_rls_pooling.py shows they never carry a principal.
         keep = f"?conn_max_age={args.conn_max_age}"  # 0 asks for Django's own default
-        paths = {
-            "direct": env["DATABASE_URL"] + keep,
-            "PgBouncer (transaction mode)": bouncer_url + keep,
-        }
-        for name, url in paths.items():
-            server = Gunicorn(dict(env, DATABASE_URL=url), workers=args.workers)
-            try:
-                port = server.start()
-                result = run_load(
-                    port, visitors, args.load_seconds, args.load_threads, args.load_max_requests
-                )
-            finally:
-                server.stop()
-            log = server.log_tail()  # also removes the log file
-            if result.errors:
-                print(f"gunicorn's log ({name}):\n{log}")
-            for problem in result.problems:
-                print(f"load ({name}): {problem}")
-            rows.append((name, result.line()))
+        bouncer_urls = {}
+        for portal, bouncer in bouncers.items():
+            user, password = (
+                (superuser["app_user"], superuser["app_password"])
+                if portal == SCOPED
+                else ("postgres", superuser["password"])
+            )
+            bouncer_port = bouncer.start()
+            bouncer_urls[portal] = url_with(
+                f"postgres://x:y@127.0.0.1:{bouncer_port}/postgres", user, password, database
+            )
+        direct = {SCOPED: env["DATABASE_URL"], UNSCOPED: superuser["url"]}
+        for path, urls in (("direct", direct), ("PgBouncer (transaction mode)", bouncer_urls)):
+            for portal in (UNSCOPED, SCOPED):
+                run_env = dict(env, DATABASE_URL=urls[portal] + keep)
+                app = "proone.wsgi"
+                if portal == UNSCOPED:
+                    run_env["BENCH_UNSCOPED_PORTAL"] = "1"
+                    app = "benchmarks.unscoped_wsgi"
+                server = Gunicorn(run_env, workers=args.workers, app=app)
+                try:
+                    server_port = server.start()
+                    result = run_load(
+                        server_port,
+                        visitors,
+                        args.load_seconds,
+                        args.load_threads,
+                        args.load_max_requests,
+                    )
+                finally:
+                    server.stop()
+                log = server.log_tail()  # also removes the log file
+                if result.errors:
+                    print(f"gunicorn's log ({path}, {portal}):\n{log}")
+                if portal == SCOPED:
+                    for problem in result.problems:
+                        print(f"load ({path}): {problem}")
+                rows.append((path, portal, result.line()))
     finally:
-        bouncer.stop()
+        for bouncer in bouncers.values():
+            bouncer.stop()
     return len(visitors), rows
 
 
@@ -373,8 +443,19 @@ def main():
     parser.add_argument("--load-max-requests", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--conn-max-age", type=int, default=60, help="0: a connection per request")
-    parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument(
+        "--only",
+        default=",".join(PARTS),
+        help=f"comma-separated parts to run, of {','.join(PARTS)}; a partial run prints its "
+        "tables instead of writing docs/benchmarks.md unless --output is given",
+    )
+    parser.add_argument("--output")
     args = parser.parse_args()
+    parts = set(args.only.split(","))
+    if parts - set(PARTS):
+        parser.error(f"--only: unknown part(s) {','.join(sorted(parts - set(PARTS)))}")
+    if args.output is None and parts == set(PARTS):
+        args.output = str(ROOT / "docs" / "benchmarks.md")
     command = "make bench" + (f" BENCH_JOBS={args.jobs}" if args.jobs != 1_000_000 else "")
 
     server = ThrowawayServer()
@@ -428,34 +509,49 @@ def main():
 
         with unscoped("benchmark: the measured users"):
             users = [(shape, QuerySet(User).get(username=name)) for shape, name in SHAPES]
-        print("measuring the list queries...", flush=True)
-        query_table = measure_queries(users, args.repeat)
-        print("measuring pages...", flush=True)
-        pages = page_rows(users, args.repeat)
-        print("the signed principal against an unsigned one...", flush=True)
-        from benchmarks import peer as peer_bench
+        measured = {}
+        if "queries" in parts:
+            print("measuring the list queries...", flush=True)
+            measured["queries"] = measure_queries(users, args.repeat)
+        if "pages" in parts:
+            print("measuring pages...", flush=True)
+            measured["pages"] = page_rows(users, args.repeat)
+        if "search" in parts:
+            print("measuring title search...", flush=True)
+            measured["search"] = search_rows(users, args.repeat)
+        if "peer" in parts:
+            print("the signed principal against an unsigned one...", flush=True)
+            from benchmarks import peer as peer_bench
 
-        peer_bench.create(superuser_url, app_user)
-        peer = peer_bench.rows(users, env["DATABASE_URL"], args.repeat)
-        print("django-guardian...", flush=True)
-        grants, guardian_setup, guardian = guardian_rows(users, args.repeat)
-        print("load...", flush=True)
-        load_users, load = load_rows(
-            env, "127.0.0.1", server.port, database, app_user, app_password, args
-        )
+            peer_bench.create(superuser_url, app_user)
+            measured["peer"] = peer_bench.rows(users, env["DATABASE_URL"], args.repeat)
+        if "guardian" in parts:
+            print("django-guardian...", flush=True)
+            measured["guardian"] = guardian_rows(users, args.repeat)
+        if "load" in parts:
+            print("load...", flush=True)
+            superuser = {
+                "host": "127.0.0.1",
+                "port": server.port,
+                "database": database,
+                "password": server.password,
+                "url": superuser_url,
+                "app_user": app_user,
+                "app_password": app_password,
+            }
+            measured["load"] = load_rows(env, superuser, args)
         report = render(
             args=args,
             command=command,
             seed_seconds=seed_seconds,
             version=postgres_version(superuser_url),
-            queries=query_table,
-            pages=pages,
-            peer=peer,
-            guardian=(grants, guardian_setup, guardian),
-            load=(load_users, load),
+            **measured,
         )
-        Path(args.output).write_text(report)
-        print(f"wrote {args.output}")
+        if args.output:
+            Path(args.output).write_text(report)
+            print(f"wrote {args.output}")
+        else:
+            print(report.split("\n## Notes\n")[0])
     finally:
         try:
             from django.db import connections
@@ -466,7 +562,19 @@ def main():
         server.stop()
 
 
-def render(*, args, command, seed_seconds, version, queries, pages, guardian, load, peer=()):
+def render(
+    *,
+    args,
+    command,
+    seed_seconds,
+    version,
+    queries=(),
+    pages=(),
+    guardian=None,
+    load=None,
+    peer=(),
+    search=(),
+):
     from benchmarks.report import render as render_report
 
     facts = {"machine": machine(), "day": date.today(), "python": platform.python_version()}

@@ -133,6 +133,25 @@ def hardened(using=DEFAULT_DB_ALIAS):
     return key in _hardened
 
 
+# (alias, database name) pairs seen with migration 0007 applied; positive answers only.
+_searchable = set()
+
+
+def title_search_ready(using=DEFAULT_DB_ALIAS):
+    """True when migration 0007's proone_title_search() exists (checked until seen)."""
+    connection = connections[using]
+    key = (using, connection.settings_dict["NAME"])
+    if key not in _searchable:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT to_regprocedure('public.proone_title_search("
+                "text, text, bigint, integer, timestamptz, bigint)') IS NOT NULL"
+            )
+            if cursor.fetchone()[0]:
+                _searchable.add(key)
+    return key in _searchable
+
+
 def enforced(using=DEFAULT_DB_ALIAS):
     """True when the database enforces row-level security itself (PostgreSQL): the one answer
     to "must a scope reach the database?" for scoping, the managers and the checks."""

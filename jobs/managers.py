@@ -1,13 +1,63 @@
 """The default and base managers of jobs and their notes: what the acting principal may see."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
+from divisions import rls
 from divisions.managers import NOTHING, ScopedManager, ScopedQuerySet
-from divisions.visibility import job_filter
+from divisions.visibility import InSubqueryArray, job_filter
 
 
 class JobQuerySet(ScopedQuerySet):
     """Jobs, newest first by default."""
+
+    # (term, status, division id) of a list search made by search(); any later filter drops it.
+    _search = None
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._search = self._search
+        return clone
+
+    def _filter_or_exclude(self, negate, args, kwargs):
+        clone = super()._filter_or_exclude(negate, args, kwargs)
+        clone._search = None
+        return clone
+
+    def search(self, term, status=None, division_id=None):
+        """The jobs whose title contains `term` (any case), of `status` and in `division_id`
+        when given: the job list's filters."""
+        clone = self.filter(title__icontains=term)
+        if status:
+            clone = clone.filter(status=status)
+        if division_id is not None:
+            clone = clone.filter(division_id=division_id)
+        clone._search = (term, status or None, division_id)
+        return clone
+
+    def among_first_matches(self, wanted, before=None):
+        """The same rows for any slice of at most `wanted` newest first (older than `before`,
+        a job or cursor): a search() acting for a user on PostgreSQL is also narrowed to the
+        ids the database's title search finds by index (divisions migration 0007), since the
+        planner cannot search titles well under row-level security. The filter and the
+        policy still apply; the ids only narrow."""
+        scope = self._made_under
+        if (
+            self._search is None
+            or scope is None
+            or scope.is_unscoped
+            or scope.login_name is not None
+            or not rls.enforced(self.db)
+            or not rls.title_search_ready(self.db)
+        ):
+            return self
+        term, status, division_id = self._search
+        created, pk = (before.created_at, before.pk) if before is not None else (None, None)
+        ids = RawSQL(
+            "SELECT public.proone_title_search(%s, %s, %s, %s, %s, %s)",
+            [term, status, division_id, wanted, created, pk],
+        )
+        return self.filter(InSubqueryArray(F("pk"), ids))
 
 
 class JobManager(ScopedManager.from_queryset(JobQuerySet)):

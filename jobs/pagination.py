@@ -170,6 +170,8 @@ def page_of(queryset, cursor, order=NEWEST):
         # Reached the start of the list: that is the first page, whatever number the link carried.
         cursor = None
     in_order = queryset.order_by(*ordering(order))
+    if order == NEWEST:
+        in_order = _among_first_matches(in_order, PER_PAGE + 1, cursor)
     if cursor is not None:
         in_order = in_order.filter(_beyond(cursor.key(order)))
     rows = list(in_order[: PER_PAGE + 1])
@@ -183,6 +185,21 @@ def page_of(queryset, cursor, order=NEWEST):
     return page
 
 
+def _among_first_matches(queryset, wanted, cursor=None):
+    """A job search narrowed to its first `wanted` matches by the database's title index, where
+    the queryset offers it (jobs.managers.JobQuerySet.among_first_matches); same rows."""
+    narrow = getattr(queryset, "among_first_matches", None)
+    return queryset if narrow is None else narrow(wanted, cursor)
+
+
+def page_total(page, queryset):
+    """The list's capped total: a first page with no further page holds every row, so it needs
+    no count (a rare search pays one statement, not two); otherwise capped_count."""
+    if page.newest and page.older is None:
+        return len(page.jobs)
+    return capped_count(queryset)
+
+
 def capped_count(queryset):
     """How many rows `queryset` has, counting at most COUNT_CAP + 1 of them."""
-    return queryset.order_by()[: COUNT_CAP + 1].count()
+    return _among_first_matches(queryset, COUNT_CAP + 1).order_by()[: COUNT_CAP + 1].count()

@@ -14,7 +14,7 @@ from divisions.visibility import may_change_status, why_visible
 
 from .forms import SORT_LABELS, JobFilterForm, NoteForm, StatusForm
 from .models import Job, JobNote
-from .pagination import COUNT_CAP, NEWEST, capped_count, ordering, page_of
+from .pagination import COUNT_CAP, NEWEST, ordering, page_of, page_total
 
 EXPORT_COLUMNS = ("id", "title", "status", "division", "created_at", "updated_at")
 EXPORT_CHUNK = 2000
@@ -35,15 +35,16 @@ def _list_url(filters, cursor=None):
     return f"?{query.urlencode()}" if query else "?"
 
 
-def _filtered(filters):
+def filtered_jobs(filters):
     """The acting user's jobs that match the list's filters (any order)."""
     jobs = Job.objects.select_related("division")
+    division_id = int(filters["division"]) if filters["division"] else None
     if filters["q"]:
-        jobs = jobs.filter(title__icontains=filters["q"])
+        return jobs.search(filters["q"], filters["status"], division_id)
     if filters["status"]:
         jobs = jobs.filter(status=filters["status"])
-    if filters["division"]:
-        jobs = jobs.filter(division_id=int(filters["division"]))
+    if division_id is not None:
+        jobs = jobs.filter(division_id=division_id)
     return jobs
 
 
@@ -57,9 +58,9 @@ def job_list(request):
         # Say what was wrong rather than guess; nothing is listed for a request we refused.
         return render(request, "jobs/job_list.html", {"form": form, "nav": "jobs"}, status=400)
     filters = form.cleaned_data
-    jobs = _filtered(filters)
+    jobs = filtered_jobs(filters)
     page = page_of(jobs, filters["page"], filters["sort"])
-    total = capped_count(jobs)
+    total = page_total(page, jobs)
     context = {
         "nav": "jobs",
         "form": form,
@@ -177,7 +178,7 @@ def export_csv(request):
         )
     filters = form.cleaned_data
     rows = (
-        _filtered(filters)
+        filtered_jobs(filters)
         # The primary: only there does the queryset re-enter its scope once the request's
         # transaction has ended (ScopedQuerySet._database_scope).
         .using(DEFAULT_DB_ALIAS)

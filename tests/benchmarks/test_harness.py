@@ -146,10 +146,13 @@ def test_the_report_renders_every_section():
     text = render(
         args=args, command="make bench", seed_seconds=1.0, version="15", queries=queries,
         pages=pages, guardian=(4, 0.5, [("shape", 30.0, 31.0, 1.5, 2.0)]),
-        load=(2, [("direct", {**line, "checked_ids": 7})]),
+        load=(2, [("direct", "unscoped (tenant filter only, RLS off)",
+                   {**line, "rps": 2.0, "checked_ids": 7}),
+                  ("direct", "scoped, RLS on", {**line, "checked_ids": 7})]),
     )  # fmt: skip
     for expected in ("| shape | scoped ORM, RLS on | 5 | 1.50 | 2.50 | 1.50 |", "| 1.20 | 9 |",
-                     "| 20.0 |", "| direct | 3 |", "## Notes"):  # fmt: skip
+                     "| 20.0 |", "| direct | scoped, RLS on | 3 | 2 | 0.75 |", "| n/a |",
+                     "## Notes"):  # fmt: skip
         assert expected in text
 
 
@@ -185,3 +188,17 @@ def test_the_peer_row_measures_the_same_rows_with_an_unsigned_principal(world):
     finally:
         with psycopg.connect(**owner_conninfo(), autocommit=True) as owner:
             owner.execute("DROP SCHEMA bench_peer CASCADE")
+
+
+def test_the_unscoped_portal_refuses_to_start_outside_the_benchmark(monkeypatch):
+    """benchmarks.unscoped_wsgi turns the division rule and RLS off: never without the
+    benchmark's own switch, whatever the settings."""
+    import importlib
+    import sys
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    monkeypatch.delenv("BENCH_UNSCOPED_PORTAL", raising=False)
+    monkeypatch.delitem(sys.modules, "benchmarks.unscoped_wsgi", raising=False)
+    with pytest.raises(ImproperlyConfigured, match="make bench"):
+        importlib.import_module("benchmarks.unscoped_wsgi")

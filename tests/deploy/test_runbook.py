@@ -35,6 +35,7 @@ REVIEWED_AFTER_BOOTSTRAP = [
     ("jobs", "0002_title_search_index"),
     ("jobs", "0003_jobnote"),
     ("divisions", "0006_jobnote_row_level_security"),
+    ("divisions", "0007_title_search"),
 ]
 # A later migration: it follows the newest migration of the jobs app.
 LATEST_JOBS = max(path.stem for path in (REPO / "jobs" / "migrations").glob("0*.py"))

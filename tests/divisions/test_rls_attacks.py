@@ -486,3 +486,105 @@ class TestTokenLifetime:
         with acting_as(world.u.sam):
             rows("SELECT proone_enter(%s)", [token])
             assert len(job_titles()) == 5
+
+
+SEARCH = "SELECT public.proone_title_search(%s, %s, %s, %s, NULL, NULL)"
+
+
+def searched(term, status=None, division_id=None, wanted=100):
+    """The job ids proone_title_search returns, in a savepoint."""
+    return {pk for (pk,) in in_savepoint(SEARCH, [term, status, division_id, wanted])}
+
+
+def titles_of(ids):
+    with unscoped("test check"):
+        return {
+            title for (title,) in rows("SELECT title FROM jobs_job WHERE id = ANY(%s)", [list(ids)])
+        }
+
+
+class TestTitleSearch:
+    """proone_title_search (divisions migration 0007) runs as the table owner, who reads every
+    job: what it returns must still be the caller's visible jobs only."""
+
+    def test_member_finds_only_its_visible_jobs_by_walk_and_by_index(self, world):
+        """Attack: call the owner's search for a word in jobs out of scope. Stopped by the
+        function's own rule (the verified principal's tenant and visible divisions) on both
+        of its paths: the newest-first walk ("job", in many titles) and the trigram index
+        ("Head Office", in none of sam's)."""
+        with acting_as(world.u.sam):
+            assert titles_of(searched("job")) == SAMS_JOBS
+            assert searched("Head Office") == set()
+            assert searched("unassigned") == set()
+            assert searched("Field") == set()  # another tenant's everyone division
+            # The owner's policy is the owner's: the app role still reads sam's jobs only.
+            assert job_titles() == SAMS_JOBS
+
+    def test_a_division_filter_cannot_reach_a_hidden_division(self, world):
+        """Attack: name a hidden division (or another tenant's) as the filter. Stopped by the
+        rule: the filter only narrows the visible jobs."""
+        with acting_as(world.u.sam):
+            assert searched("job", division_id=world.d.hq.pk) == set()
+            assert searched("job", division_id=world.d.field.pk) == set()
+            assert titles_of(searched("job", division_id=world.d.sparks.pk)) == {"Sparks job"}
+
+    def test_tenant_admin_finds_its_tenant_only(self, world):
+        with acting_as(world.u.acme_admin):
+            found = titles_of(searched("job")) | titles_of(searched("unassigned"))
+        assert found == {
+            "Head Office job", "Electrical job", "Plumbing job", "Sparks job", "Acme unassigned"
+        }  # fmt: skip
+
+    def test_no_principal_finds_nothing(self, world):
+        """Attack: call it with the principal cleared (set_config to ''). Stopped: no
+        verified user, no tenant, no rows."""
+        with acting_as(world.u.sam):
+            rows("SELECT set_config('proone.principal', '', true)")
+            assert searched("job") == set()
+        with acting_as(world.u.anonymous):
+            assert searched("job") == set()
+
+    def test_a_forged_principal_is_refused(self, world):
+        """Attack: write a principal naming the tenant admin with a made-up proof. Stopped by
+        proone_rls.verified_principal(): the HMAC does not match."""
+        forged = f"u:{world.u.acme_admin.pk}:{'0' * 64}"
+        refused = pytest.raises(DatabaseError, match="forged")
+        with acting_as(world.u.sam), refused, transaction.atomic():
+            rows("SELECT set_config('proone.principal', %s, true)", [forged])
+            rows(SEARCH, ["job", None, None, 100])
+
+    def test_app_role_cannot_redefine_or_weaken_it(self, world):
+        """Attack: replace the function with one returning every id, or make it run as the
+        caller. Stopped: only its owner (the table owner) may, and the app role owns
+        nothing."""
+        with acting_as(world.u.sam):
+            attempt(
+                "CREATE OR REPLACE FUNCTION public.proone_title_search("
+                "term text, only_status text, only_division bigint, wanted integer, "
+                "before_created timestamptz, before_id bigint) RETURNS SETOF bigint "
+                "LANGUAGE sql AS $$ SELECT id FROM jobs_job $$",
+                match="permission denied for schema public|must be owner",
+            )
+            attempt(
+                "ALTER FUNCTION public.proone_title_search("
+                "text, text, bigint, integer, timestamptz, bigint) SECURITY INVOKER",
+                match="must be owner",
+            )
+            attempt("DROP POLICY proone_owner_search ON jobs_job", match="must be owner")
+        with unscoped("test check"):
+            (config, definer, owner, table_owner) = rows(
+                "SELECT p.proconfig, p.prosecdef, p.proowner::regrole::text, "
+                "c.relowner::regrole::text FROM pg_proc p, pg_class c "
+                "WHERE p.proname = 'proone_title_search' AND c.oid = 'jobs_job'::regclass"
+            )[0]
+        assert "search_path=pg_catalog, pg_temp" in config
+        assert definer and owner == table_owner
+
+    def test_a_temporary_function_cannot_hijack_its_search(self, world):
+        """Attack: create pg_temp.upper() so that the pattern matches every title. Stopped by
+        the pinned search_path (pg_catalog first): the owner's search uses the built-in."""
+        with acting_as(world.u.sam), transaction.atomic():
+            rows("CREATE FUNCTION pg_temp.upper(text) RETURNS text LANGUAGE sql AS $$ SELECT '' $$")
+            found = {pk for (pk,) in rows(SEARCH, ["Head Office", None, None, 100])}
+            transaction.set_rollback(True)
+        assert found == set()

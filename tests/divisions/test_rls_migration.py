@@ -1,4 +1,4 @@
-"""Migrations 0004 and 0005 reverse to the behaviour before them and apply again (PostgreSQL)."""
+"""Migrations 0004, 0005 and 0007 reverse to the behaviour before them and apply again."""
 
 import importlib
 import os
@@ -16,7 +16,7 @@ from tests.pg_setup import ROOT, owner_url
 pytestmark = pytest.mark.postgres
 # The newest divisions migration: migrating back to it re-applies what depends on 0004/0005
 # too (jobs 0003, the notes table), so later tests find the schema whole.
-LATEST = "0006_jobnote_row_level_security"
+LATEST = "0007_title_search"
 
 MIGRATE_TO = """
 import sys
@@ -97,6 +97,45 @@ def test_0005_reverses_to_0004s_functions_and_applies_again(world):
         connection.close()
         migrate_divisions(LATEST)
     assert languages() == {"plpgsql"}
+    assert what_each_sees(world) == before
+
+
+def title_search_parts():
+    """(the search function exists, the owner's read policy exists)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT to_regprocedure('public.proone_title_search(text, text, bigint, integer, "
+            "timestamptz, bigint)') IS NOT NULL, EXISTS (SELECT 1 FROM pg_policy "
+            "WHERE polname = 'proone_owner_search')"
+        )
+        return cursor.fetchone()
+
+
+def sam_searches(world):
+    with acting_as(world.u.sam), connection.cursor() as cursor:
+        cursor.execute("SELECT array_agg(s ORDER BY s) FROM proone_title_search('job', NULL, "
+                       "NULL, 100, NULL, NULL) s")  # fmt: skip
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_0007_reverses_and_applies_again(world):
+    """Backwards: no search function and no owner policy, the same rows for everyone;
+    forwards: sam's search finds his three visible jobs again."""
+    before = what_each_sees(world)
+    expected = sorted(j.pk for j in (world.jobs.sparks, world.jobs.electrical, world.jobs.plumbing))
+    assert title_search_parts() == (True, True)
+    assert sam_searches(world) == expected
+    connection.close()
+    migrate_divisions("0006_jobnote_row_level_security")
+    try:
+        assert title_search_parts() == (False, False)
+        assert what_each_sees(world) == before
+    finally:
+        connection.close()
+        migrate_divisions(LATEST)
+    assert title_search_parts() == (True, True)
+    assert sam_searches(world) == expected
     assert what_each_sees(world) == before
 
 
