@@ -97,6 +97,18 @@ class Result:
     latencies: list = field(default_factory=list)
     problems: list = field(default_factory=list)
 
+    def add(self, other):
+        """This result and `other` (another stretch of the same run) together."""
+        return Result(
+            self.requests + other.requests,
+            self.errors + other.errors,
+            self.leaks + other.leaks,
+            self.checked_ids + other.checked_ids,
+            self.seconds + other.seconds,
+            self.latencies + other.latencies,
+            (self.problems + other.problems)[:20],
+        )
+
     def line(self):
         p50, p95, p99 = (percentile(self.latencies, f) for f in (0.5, 0.95, 0.99))
         return {

@@ -360,7 +360,7 @@ def load_rows(env, superuser, args):
     PgBouncer: rows of (path, portal, result line), each floor just before its portal."""
     from django.test import Client
 
-    from benchmarks.load import Gunicorn, run_load
+    from benchmarks.load import Gunicorn, Result, run_load
 
     visitors = visitors_for_load(args.load_users // 3)
     # Pre-flight, in this process: a session cookie made here signs a visitor in.
@@ -392,25 +392,36 @@ def load_rows(env, superuser, args):
             )
         direct = {SCOPED: env["DATABASE_URL"], UNSCOPED: superuser["url"]}
         for path, urls in (("direct", direct), ("PgBouncer (transaction mode)", bouncer_urls)):
+            servers = {}
             for portal in (UNSCOPED, SCOPED):
                 run_env = dict(env, DATABASE_URL=urls[portal] + keep)
                 app = "proone.wsgi"
                 if portal == UNSCOPED:
                     run_env["BENCH_UNSCOPED_PORTAL"] = "1"
                     app = "benchmarks.unscoped_wsgi"
-                server = Gunicorn(run_env, workers=args.workers, app=app)
-                try:
-                    server_port = server.start()
-                    result = run_load(
-                        server_port,
-                        visitors,
-                        args.load_seconds,
-                        args.load_threads,
-                        args.load_max_requests,
+                servers[portal] = Gunicorn(run_env, workers=args.workers, app=app)
+            results = {portal: Result() for portal in servers}
+            try:
+                ports = {portal: server.start() for portal, server in servers.items()}
+                # Both portals stay up; the load alternates between them in four stretches
+                # (floor, portal, portal, floor), so that the shared machine's drift falls on
+                # both alike.
+                for portal in (UNSCOPED, SCOPED, SCOPED, UNSCOPED):
+                    results[portal] = results[portal].add(
+                        run_load(
+                            ports[portal],
+                            visitors,
+                            args.load_seconds / 2,
+                            args.load_threads,
+                            args.load_max_requests // 2,
+                        )
                     )
-                finally:
+            finally:
+                for server in servers.values():
                     server.stop()
+            for portal, server in servers.items():
                 log = server.log_tail()  # also removes the log file
+                result = results[portal]
                 if result.errors:
                     print(f"gunicorn's log ({path}, {portal}):\n{log}")
                 if portal == SCOPED:

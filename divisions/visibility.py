@@ -10,14 +10,16 @@ a filter the database evaluates in the same statement, so a scoped query is one 
 """
 
 from django.db.models import (
-    BooleanField,
+    Case,
+    CharField,
     Exists,
-    ExpressionWrapper,
     F,
     Lookup,
     OuterRef,
     Q,
     QuerySet,
+    Value,
+    When,
 )
 
 from .managers import NOTHING
@@ -65,15 +67,16 @@ EVERYONE = "everyone"
 LISTED = "listed"
 
 
-def _division_cases(user):
-    """Rule 2's cases for a division D of the user's tenant, as (case, condition on D)."""
+def _division_cases(user, via=""):
+    """Rule 2's cases for a division D of the user's tenant, as (case, condition on D); `via`
+    is the path to D from the queried model ("division__" from a job)."""
     cases = []
     if user.division_id is not None:
         listed = QuerySet(DataScopeDivision).filter(
-            datascope_id=OuterRef("data_scope_id"), division_id=user.division_id
+            datascope_id=OuterRef(f"{via}data_scope_id"), division_id=user.division_id
         )
-        cases.append((OWN_DIVISION, Q(pk=user.division_id)))
-    cases.append((EVERYONE, Q(data_scope__is_everyone=True)))
+        cases.append((OWN_DIVISION, Q(**{f"{via}pk": user.division_id})))
+    cases.append((EVERYONE, Q(**{f"{via}data_scope__is_everyone": True})))
     if user.division_id is not None:
         cases.append((LISTED, Q(Exists(listed))))
     return cases
@@ -93,27 +96,19 @@ def divisions_with_visible_jobs(user):
     return in_tenant.filter(allowed).values("pk")
 
 
-def why_visible(user, job):
-    """Which case of the rule lets `user` see `job` (TENANT_ADMIN, OWN_DIVISION, EVERYONE or
-    LISTED, the first that applies), or None when none does."""
-    if not is_principal(user) or job.tenant_id != user.tenant_id:
-        return None
+def why_visible_case(user):
+    """Which case of the rule lets `user` see a job (TENANT_ADMIN, OWN_DIVISION, EVERYONE or
+    LISTED, the first that applies, else None), as an annotation of a job query: the detail
+    page learns it in the job's own statement."""
+    if not is_principal(user):
+        return Value(None, output_field=CharField())
     if is_tenant_admin(user):
-        return TENANT_ADMIN
-    if job.division_id is None:
-        return None
-    cases = _division_cases(user)
-    flags = (
-        QuerySet(Division)
-        .filter(pk=job.division_id, tenant_id=user.tenant_id)
-        .values_list(
-            *(ExpressionWrapper(condition, output_field=BooleanField()) for _, condition in cases)
-        )
-        .first()
-    )
-    if flags is None:
-        return None
-    return next((case for (case, _), holds in zip(cases, flags, strict=True) if holds), None)
+        return Value(TENANT_ADMIN, output_field=CharField())
+    whens = [
+        When(Q(tenant_id=user.tenant_id) & condition, then=Value(case))
+        for case, condition in _division_cases(user, via="division__")
+    ]
+    return Case(*whens, default=Value(None), output_field=CharField())
 
 
 def may_change_status(user, job):

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
-from divisions.visibility import may_change_status, why_visible
+from divisions.visibility import may_change_status, why_visible_case
 
 from .forms import SORT_LABELS, JobFilterForm, NoteForm, StatusForm
 from .models import Job, JobNote
@@ -79,10 +79,15 @@ def job_list(request):
     return render(request, "jobs/job_list.html", context)
 
 
-def _visible_job(pk):
-    """The job, if the acting user may see it; else the 404 a missing job gets."""
+def _visible_job(request, pk):
+    """The job, if the acting user may see it, with `why` (which case of the rule applies);
+    else the 404 a missing job gets."""
     try:
-        return Job.objects.select_related("tenant", "division").get(pk=pk)
+        return (
+            Job.objects.select_related("tenant", "division")
+            .annotate(why=why_visible_case(request.user))
+            .get(pk=pk)
+        )
     except Job.DoesNotExist:
         raise Http404 from None
 
@@ -92,7 +97,7 @@ def _detail(request, job, *, note_form=None, status_form=None, status=200):
     context = {
         "job": job,
         "nav": "jobs",
-        "why": why_visible(request.user, job),
+        "why": job.why,
         "notes": job.notes.all(),
         "note_form": note_form or NoteForm(),
         "status_form": (status_form or StatusForm(initial={"status": job.status}))
@@ -106,14 +111,14 @@ def _detail(request, job, *, note_form=None, status_form=None, status=200):
 @login_required
 def job_detail(request, pk):
     """One job. Out of scope and missing are the same 404: the scoped manager sees neither."""
-    return _detail(request, _visible_job(pk))
+    return _detail(request, _visible_job(request, pk))
 
 
 @require_POST
 @login_required
 def add_note(request, pk):
     """Whoever may see the job adds a note to it."""
-    job = _visible_job(pk)
+    job = _visible_job(request, pk)
     form = NoteForm(request.POST)
     if not form.is_valid():
         return _detail(request, job, note_form=form, status=400)
@@ -126,7 +131,7 @@ def add_note(request, pk):
 def change_status(request, pk):
     """Tenant admins and the owning division's members change the status; for anyone else
     the job does not exist here (the same 404 as a job they cannot see)."""
-    job = _visible_job(pk)
+    job = _visible_job(request, pk)
     if not may_change_status(request.user, job):
         raise Http404
     form = StatusForm(request.POST)

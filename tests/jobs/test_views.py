@@ -401,7 +401,7 @@ class TestQueryCount:
 
     def test_detail_is_pinned(self, client, world, django_assert_num_queries):
         client.force_login(world.u.elle)
-        # session, user with the tenant and division for the header, the job with its relations,
-        # the case of the rule that shows it, its notes.
-        with django_assert_num_queries(4 + SESSION + REQUEST_TRANSACTION):
+        # session, user with the tenant and division for the header, the job with its relations
+        # and the case of the rule that shows it, its notes.
+        with django_assert_num_queries(3 + SESSION + REQUEST_TRANSACTION):
             assert client.get(world.jobs.electrical.get_absolute_url()).status_code == 200
