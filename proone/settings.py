@@ -28,6 +28,8 @@ SECURE_PROXY_SSL_HEADER      set to 1 when a TLS-terminating proxy you trust set
 AXES_FAILURE_LIMIT           failed sign-ins from one address for one username before that pair
                              is locked out (default: 5).
 AXES_COOLOFF_MINUTES         how long a lockout lasts (default: 15).
+API_TOKEN_RATE               requests one API token may make, e.g. 120/minute (the default);
+                             counted per process unless CACHES names a shared cache.
 LOG_LEVEL                    level of the product's own log lines on stderr (default: INFO).
 
 Read by the migration gate's commands from their own environment, never by these settings, and
@@ -81,6 +83,10 @@ INSTALLED_APPS = [
     "axes",
     "divisions",
     "jobs",
+    # The JSON API (/api/) and personal access tokens (/account/tokens/).
+    "rest_framework",
+    "drf_spectacular",
+    "api",
     # seed_demo: the demo world and generated worlds for benchmarks.
     "demo",
 ]
@@ -234,6 +240,27 @@ AXES_VERBOSE = False
 WHITENOISE_USE_FINDERS = True
 # STATIC_ROOT only exists after an optional collectstatic; its absence is expected, not a fault.
 warnings.filterwarnings("ignore", message="No directory at: ", module="whitenoise.base")
+# The JSON API (api/): bearer tokens only (a session cookie never authenticates it), JSON in
+# and out, errors as JSON, one throttle per token; the OpenAPI 3 schema at /api/schema/.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.BearerAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.authentication.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"token": env("API_TOKEN_RATE", default="120/minute")},
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.json_error",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ProOne API",
+    "DESCRIPTION": "The jobs a personal access token's user may see, and their notes.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
 # --- end portal web security --------------------------------------------------------------
 
 # Everything goes to stderr (the process manager or container runtime keeps it), one line per

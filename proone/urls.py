@@ -1,4 +1,4 @@
-"""URL map: the portal, sign-in and the admin."""
+"""URL map: the portal, sign-in, the JSON API and its tokens, and the admin."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -19,5 +19,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", SignOutView.as_view(), name="logout"),
     path("jobs/", include("jobs.urls")),
+    path("account/tokens/", include("api.token_urls")),
+    path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

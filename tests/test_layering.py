@@ -1,6 +1,6 @@
 """The product's modules import one way, lowest layer first, and never in a circle.
 
-STYLE.md: scoping → managers → models → visibility → jobs, with the organisation's other
+STYLE.md: scoping → managers → models → visibility → jobs → the API, with the organisation's other
 modules above the rule, and the migration gate, the demo data and the site above them all.
 A module may import its own layer and the layers below it, nothing higher.
 """
@@ -9,7 +9,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("divisions", "jobs", "demo", "proone")
+PACKAGES = ("divisions", "jobs", "api", "demo", "proone")
 
 # Lowest first. A module belongs to the first layer with a prefix that names it or a parent.
 LAYERS = [
@@ -20,6 +20,7 @@ LAYERS = [
     ("the rule", ["divisions.visibility"]),
     ("the organisation", ["divisions"]),
     ("jobs", ["jobs"]),
+    ("the API", ["api"]),
     ("the site, the gate and the demo", ["proone", "demo"]),
 ]
 
