@@ -46,7 +46,8 @@ RULE_TABLES = (
     "divisions_datascopedivision",
     "divisions_datascopechange",
 )
-# The tables that rule reads or that hold secrets, guarded against the app role (0004):
+# The tables that rule reads or that hold secrets, guarded against the app role (0004; the
+# API's access tokens: api/migrations/0002):
 GUARDED_TABLES = (
     "divisions_tenant",
     "divisions_user",
@@ -57,6 +58,7 @@ GUARDED_TABLES = (
     "auth_group",
     "auth_group_permissions",
     "django_session",
+    "api_accesstoken",
 )
 
 

@@ -74,16 +74,16 @@ BEGIN
     FROM api_accesstoken t JOIN divisions_user u ON u.id = t.user_id
     WHERE t.digest = encode(sha256(convert_to(token, 'UTF8')), 'hex')
       AND t.revoked_at IS NULL
-      AND (t.expires_at IS NULL OR t.expires_at > now())
+      AND (t.expires_at IS NULL OR t.expires_at > clock_timestamp())
       AND u.is_active;
     IF NOT FOUND THEN
         RETURN;
     END IF;
     -- Concurrent requests with the same token skip the row rather than queue behind it.
-    UPDATE api_accesstoken t SET last_used_at = now()
+    UPDATE api_accesstoken t SET last_used_at = clock_timestamp()
     WHERE t.id = (SELECT l.id FROM api_accesstoken l
                   WHERE l.id = found_token
-                    AND (l.last_used_at IS NULL OR l.last_used_at < now() - interval '1 minute')
+                    AND (l.last_used_at IS NULL OR l.last_used_at < clock_timestamp() - interval '1 minute')
                   FOR UPDATE SKIP LOCKED);
     token_id := found_token;
     user_id := found_user;

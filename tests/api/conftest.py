@@ -3,6 +3,7 @@
 import pytest
 
 from api import tokens
+from api.authentication import TokenRateThrottle
 from divisions.scoping import acting_as
 
 
@@ -27,3 +28,9 @@ def api(client):
         return getattr(client, method)(path, data, **headers, **extra)
 
     return call
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle():
+    """Each test starts with unspent budgets (token ids repeat across rolled-back tests)."""
+    TokenRateThrottle.cache.clear()
