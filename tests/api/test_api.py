@@ -100,6 +100,8 @@ class TestTokenStates:
         for path in ("/api/jobs/abc/", "/api/jobs/0/", f"/api/jobs/{2**64}/", "/api/nothing"):
             response = api("get", path, token)
             assert (response.status_code, response.json()) == (404, NOT_FOUND), path
+        posted = api("post", "/api/jobs/false/notes/", token, {})
+        assert (posted.status_code, posted.json()) == (404, NOT_FOUND)
 
     def test_a_token_acts_for_its_user_not_the_signed_in_one(self, world, api, client):
         client.force_login(world.u.acme_admin)
