@@ -36,6 +36,8 @@ REVIEWED_AFTER_BOOTSTRAP = [
     ("jobs", "0003_jobnote"),
     ("divisions", "0006_jobnote_row_level_security"),
     ("divisions", "0007_title_search"),
+    ("api", "0001_initial"),
+    ("api", "0002_token_row_level_security"),
 ]
 # A later migration: it follows the newest migration of the jobs app.
 LATEST_JOBS = max(path.stem for path in (REPO / "jobs" / "migrations").glob("0*.py"))

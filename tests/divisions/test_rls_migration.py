@@ -15,7 +15,8 @@ from tests.pg_setup import ROOT, owner_url
 
 pytestmark = pytest.mark.postgres
 # The newest divisions migration: migrating back to it re-applies what depends on 0004/0005
-# too (jobs 0003, the notes table), so later tests find the schema whole.
+# too (jobs 0003, the notes table; and every app's migrations), so later tests find the
+# schema whole.
 LATEST = "0007_title_search"
 
 MIGRATE_TO = """
@@ -24,7 +25,11 @@ import django
 from django.core.management import call_command
 django.setup()
 call_command("migrate", "divisions", sys.argv[1], interactive=False, verbosity=0)
-"""
+if sys.argv[1] == "LATEST":
+    # Migrating back unapplied other apps' migrations that depend on the newer divisions
+    # migrations (the API's token policies): forwards applies every app's again.
+    call_command("migrate", interactive=False, verbosity=0)
+""".replace("LATEST", LATEST)
 
 
 def migrate_divisions(target):
@@ -58,6 +63,10 @@ def test_0004_reverses_and_applies_again(world):
         connection.close()
         migrate_divisions(LATEST)
     assert users_sam_reads(world) == 1
+    # The API's token policies, which depend on the newer divisions migrations, are back.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_policies WHERE tablename = 'api_accesstoken'")
+        assert cursor.fetchone() == (4,)
 
 
 def languages():
