@@ -4,6 +4,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from api import tokens
@@ -14,7 +15,7 @@ from divisions.scoping import acting_as, unscoped
 from jobs.models import NOTE_MAX_LENGTH, Job, JobNote
 from tests.oracle import snapshot, visible_jobs
 
-from .conftest import mint
+from .conftest import bearer, mint
 
 NOT_FOUND = {"detail": "Not found."}
 
@@ -100,7 +101,10 @@ class TestTokenStates:
         for path in ("/api/jobs/abc/", "/api/jobs/0/", f"/api/jobs/{2**64}/", "/api/nothing"):
             response = api("get", path, token)
             assert (response.status_code, response.json()) == (404, NOT_FOUND), path
-        posted = api("post", "/api/jobs/false/notes/", token, {})
+        # No CSRF page either: an API client sends no CSRF token.
+        posted = Client(enforce_csrf_checks=True).post(
+            "/api/jobs/false/notes/", {}, content_type="application/json", **bearer(token)
+        )
         assert (posted.status_code, posted.json()) == (404, NOT_FOUND)
 
     def test_a_token_acts_for_its_user_not_the_signed_in_one(self, world, api, client):
