@@ -65,15 +65,15 @@ def check(token):
     found = (
         AccessToken.objects.filter(digest=digest(token), revoked_at=None, user__is_active=True)
         .filter(Q(expires_at=None) | Q(expires_at__gt=now))
-        .values_list("pk", "user_id")
+        .values_list("pk", "user_id", "last_used_at")
         .first()
     )
     if found is None:
         return None
-    AccessToken.objects.filter(pk=found[0]).filter(
-        Q(last_used_at=None) | Q(last_used_at__lt=now - LAST_USED_EVERY)
-    ).update(last_used_at=now)
-    return Bearer(*found)
+    token_id, user_id, last_used_at = found
+    if last_used_at is None or last_used_at < now - LAST_USED_EVERY:
+        AccessToken.objects.filter(pk=token_id).update(last_used_at=now)
+    return Bearer(token_id, user_id)
 
 
 def revoke(stored):

@@ -121,6 +121,23 @@ class TestTokenStates:
             stored.refresh_from_db()
         assert stored.last_used_at >= before
 
+    def test_the_last_use_is_written_at_most_once_a_minute(self, world, api):
+        stored, token = mint(world.u.sam)
+        api("get", "/api/jobs/", token)
+        with acting_as(world.u.sam):
+            stored.refresh_from_db()
+            first = stored.last_used_at
+            api("get", "/api/jobs/", token)
+            stored.refresh_from_db()
+            assert stored.last_used_at == first
+            AccessToken.objects.filter(pk=stored.pk).update(
+                last_used_at=first - tokens.LAST_USED_EVERY - timedelta(seconds=1)
+            )
+        api("get", "/api/jobs/", token)
+        with acting_as(world.u.sam):
+            stored.refresh_from_db()
+        assert stored.last_used_at > first
+
 
 AUTH_INVALID = "The token is not valid: mistyped, expired or revoked, or its user is inactive."
 
