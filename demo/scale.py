@@ -4,11 +4,13 @@ Tenants take turns at three visibility shapes, so one world holds every shape a 
 needs: "private" (every scope private: members see their own division only), "listed" (each
 scope lists about 5% of the tenant's divisions) and "everyone" (about 95% of scopes are
 `is_everyone`). Jobs are generated inside the database in batches (INSERT … SELECT over a
-number series), which is what makes a million rows take about a minute.
+number series), which is what makes a million rows take about a minute. The newest job of
+every division carries NOTES_PER_JOB notes by one of its members (the notes page's benchmark).
 """
 
 import random
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
@@ -16,10 +18,12 @@ from django.utils import timezone
 
 from divisions.models import DataScope, DataScopeDivision, Division, Tenant, User
 from divisions.scoping import unscoped
+from jobs.models import Job, JobNote
 
 SHAPES = ("private", "listed", "everyone")
 SLUG_PREFIX = "scale-"
 BATCH = 50_000
+NOTES_PER_JOB = 20
 STATUSES = ("open", "scheduled", "in_progress", "done", "cancelled")
 VERBS = ("Replace", "Inspect", "Install", "Repair", "Survey", "Upgrade", "Service", "Test")
 THINGS = ("boiler", "wiring", "roof", "lift", "fire alarm", "pipework", "lighting", "HVAC")
@@ -75,6 +79,7 @@ def seed_at_scale(sizes, progress=None, seed=1):
             _users(tenant, divisions, sizes.users, unusable)
             share = sizes.jobs // sizes.tenants + (1 if t < sizes.jobs % sizes.tenants else 0)
             written += _jobs(tenant, divisions, share, written, progress)
+            _notes(tenant, divisions)
     return written
 
 
@@ -167,3 +172,31 @@ def _insert_jobs_sql():
         f" {title}, '', {_case('(n / 3)', STATUSES)}, {created}, %s"
         f" FROM ({series}) AS numbers JOIN seed_slot AS slot ON slot.slot = n %% %s"
     )
+
+
+def _notes(tenant, divisions):
+    """NOTES_PER_JOB notes on the newest job of each division, by its first member."""
+    notes = []
+    authors = {
+        user.division_id: user
+        for user in User.objects.filter(tenant=tenant)
+        .order_by("-pk")
+        .only("pk", "username", "division_id")
+    }
+    for division in divisions:
+        newest = Job.objects.filter(division=division).order_by("-created_at", "-pk").first()
+        if newest is None:
+            continue
+        author = authors.get(division.pk)
+        notes += [
+            JobNote(
+                tenant=tenant,
+                job=newest,
+                author=author,
+                author_name=author.username if author else "",
+                body=f"Visit {n + 1}: {THINGS[n % len(THINGS)]} checked, details on site.",
+                created_at=newest.created_at + timedelta(hours=n + 1),
+            )
+            for n in range(NOTES_PER_JOB)
+        ]
+    JobNote.objects.bulk_create(notes, batch_size=2_000)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from divisions.grants import make_manager, tenant_admin_group
 from divisions.models import Division, Tenant, User
 from divisions.scoping import unscoped
-from jobs.models import Job
+from jobs.models import Job, JobNote
 
 DEMO_PASSWORD = "proone-demo"  # noqa: S105 - demo data only; seed_demo refuses when DEBUG is off
 
@@ -54,6 +54,21 @@ LOGINS = {
     "gina": ("globex", "Field Crew", "member", "Operations + Field Crew jobs"),
     "operator": (None, None, "platform operator", "no jobs; administers all tenants"),
 }
+
+# division -> who writes the demo's notes on its newest jobs (a member, or the tenant's admin)
+NOTE_AUTHORS = {
+    "Head Office": "alice",
+    "Electrical": "acme-manager",
+    "Plumbing": "acme-admin",
+    "Sparks Subcontracting": "sam-sparks",
+    "Operations": "globex-admin",
+    "Field Crew": "gina",
+}
+NOTES = [
+    "Access via the side gate; the key is at reception.",
+    "Parts ordered, arriving Thursday.",
+    "The customer asked for a morning visit.",
+]
 
 TITLES = ["Replace", "Inspect", "Install", "Repair", "Survey", "Upgrade", "Service", "Test"]
 THINGS = ["boiler", "wiring", "roof", "lift", "fire alarm", "pipework", "lighting", "HVAC"]
@@ -118,4 +133,30 @@ def seed_demo(jobs_per_division=60, seed=1):
                 user.groups.add(admins)
             if role == "division manager":
                 make_manager(user, user.division.data_scope)
+        _notes(divisions, jobs, now)
         return SeedResult(created=True, jobs=len(jobs))
+
+
+def _notes(divisions, jobs, now):
+    """One to three notes on each division's three newest jobs, by NOTE_AUTHORS."""
+    authors = {
+        user.username: user for user in User.objects.filter(username__in=NOTE_AUTHORS.values())
+    }
+    notes = []
+    for (_, name), division in divisions.items():
+        author = authors[NOTE_AUTHORS[name]]
+        own = [job for job in jobs if job.division_id == division.pk]
+        newest = sorted(own, key=lambda job: job.created_at, reverse=True)[:3]
+        for i, job in enumerate(newest):
+            notes += [
+                JobNote(
+                    tenant_id=job.tenant_id,
+                    job=job,
+                    author=author,
+                    author_name=author.username,
+                    body=body,
+                    created_at=min(now, job.created_at + timedelta(minutes=10 * (k + 1))),
+                )
+                for k, body in enumerate(NOTES[: i + 1])
+            ]
+    JobNote.objects.bulk_create(notes)

@@ -50,6 +50,12 @@ class Job(models.Model):
             # The list page: one tenant's (or one division's) jobs, newest first.
             models.Index(fields=["tenant", "-created_at", "-id"], name="job_tenant_newest"),
             models.Index(fields=["division", "-created_at", "-id"], name="job_division_newest"),
+            # sort=title and sort=status: a keyset page reads its rows in order, no sort of
+            # every visible job (migration 0004, built concurrently).
+            models.Index(fields=["tenant", "title", "-created_at", "-id"], name="job_tenant_title"),
+            models.Index(
+                fields=["tenant", "status", "-created_at", "-id"], name="job_tenant_status"
+            ),
         ]
 
     def __str__(self):

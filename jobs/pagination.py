@@ -137,7 +137,11 @@ def _beyond(key, backwards=False):
         past = "lt" if descending != backwards else "gt"
         beyond |= equal & Q(**{f"{field}__{past}": value})
         equal &= Q(**{field: value})
-    return beyond
+    # Implied by the OR, but PostgreSQL can only start an index scan at a plain bound: without
+    # it a deep page of the title or status order walks the index from the list's start.
+    field, descending, value = key[0]
+    at_or_past = "lte" if descending != backwards else "gte"
+    return Q(**{f"{field}__{at_or_past}": value}) & beyond
 
 
 def ordering(order, backwards=False):

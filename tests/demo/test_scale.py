@@ -4,10 +4,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from demo.scale import Sizes, seed_at_scale
+from demo.scale import NOTES_PER_JOB, Sizes, seed_at_scale
 from divisions.models import DataScopeDivision, Division, Tenant, User
 from divisions.scoping import acting_as, unscoped
-from jobs.models import Job
+from jobs.models import Job, JobNote
 from tests import oracle
 
 
@@ -26,6 +26,13 @@ def test_generates_the_sizes_asked_for(db):
         mixed = set(Job.objects.values_list("status", flat=True))
         assert mixed == set(Job.Status.values)
         assert not User.objects.get(username="scale-0-admin").has_usable_password()
+        # The newest job of every division carries the notes page's notes, by a member.
+        assert JobNote.objects.count() == 15 * NOTES_PER_JOB
+        for division in Division.objects.all():
+            newest = Job.objects.filter(division=division).order_by("-created_at", "-pk")[0]
+            notes = JobNote.objects.filter(job=newest)
+            assert notes.count() == NOTES_PER_JOB
+            assert {note.author.division_id for note in notes} == {division.pk}
 
 
 def test_each_tenant_has_its_shape_and_scoping_matches_the_oracle(db):

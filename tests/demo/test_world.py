@@ -7,7 +7,7 @@ from django.test import override_settings
 
 from divisions.models import Division, Tenant, User
 from divisions.scoping import acting_as, unscoped
-from jobs.models import Job
+from jobs.models import Job, JobNote
 
 
 class TestSeedDemo:
@@ -33,6 +33,10 @@ class TestSeedDemo:
         with acting_as(sam):
             names = set(Job.objects.values_list("division__name", flat=True))
         assert names == {"Sparks Subcontracting", "Electrical", "Plumbing"}
+        with acting_as(sam):
+            # Sam reads the notes on the jobs he may see, his own among them, and no others.
+            authors = set(JobNote.objects.values_list("author_name", flat=True))
+            assert authors == {"sam-sparks", "acme-manager", "acme-admin"}
         with unscoped("check"):
             electrical = Division.objects.get(name="Electrical")
             assert manager.has_perm("divisions.change_datascope", electrical.data_scope)

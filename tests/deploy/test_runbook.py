@@ -36,6 +36,7 @@ REVIEWED_AFTER_BOOTSTRAP = [
     ("jobs", "0003_jobnote"),
     ("divisions", "0006_jobnote_row_level_security"),
     ("divisions", "0007_title_search"),
+    ("jobs", "0004_sort_indexes"),
     ("api", "0001_initial"),
     ("api", "0002_token_row_level_security"),
 ]

@@ -182,6 +182,59 @@ def test_read_your_writes_after_a_request_that_wrote(world, client, replica):
     assert aliases == {REPLICA}
 
 
+def detail(client, job):
+    """The job as the detail page read it, the alias it came from, and its notes' bodies."""
+    response = client.get(job.get_absolute_url())
+    assert response.status_code == 200, response
+    shown = response.context["job"]
+    return shown.status, shown._state.db, [note.body for note in response.context["notes"]]
+
+
+@pytest.mark.parametrize("write", ["status", "note"])
+def test_read_your_writes_after_a_status_change_or_a_note(world, client, replica, write):
+    """Alice changes the status of her division's job, or adds a note to it, while the standby
+    has not replayed anything since: her next pages (the detail and the list) read from the
+    primary and show her write; another browser of hers still reads the stale standby."""
+    from django.test import Client
+
+    job = world.jobs.hq
+    before = job.status
+    client.force_login(world.u.alice)
+    other = Client()
+    other.force_login(world.u.alice)
+    caught_up(replica)
+    assert detail(client, job)[1] == REPLICA
+    replica.sql("SELECT pg_wal_replay_pause()")
+
+    if write == "status":
+        after = "done" if before != "done" else "cancelled"
+        response = client.post(f"/jobs/{job.pk}/status/", {"status": after})
+        expected_note = f"status: {Job.Status(before).label.lower()} → "
+    else:
+        after = before
+        response = client.post(f"/jobs/{job.pk}/notes/", {"body": "Parts arrive Tuesday"})
+        expected_note = "Parts arrive Tuesday"
+    assert response.status_code == 302, response
+    assert replicas.COOKIE in response.cookies
+
+    status, alias, notes = detail(client, job)
+    assert (status, alias) == (after, "default")
+    assert any(body.startswith(expected_note) for body in notes), notes
+    response = client.get(f"/jobs/?status={after}")
+    assert job.pk in {row.pk for row in response.context["page"].jobs}
+    assert {row._state.db for row in response.context["page"].jobs} == {"default"}
+
+    # The same user in a browser that wrote nothing: the standby, which has not replayed it.
+    status, alias, notes = detail(other, job)
+    assert (status, alias) == (before, REPLICA)
+    assert not any(body.startswith(expected_note) for body in notes)
+    replica.sql("SELECT pg_wal_replay_resume()")
+    caught_up(replica)
+    status, alias, notes = detail(other, job)
+    assert (status, alias) == (after, REPLICA)
+    assert any(body.startswith(expected_note) for body in notes)
+
+
 def test_a_lagging_standby_is_not_read(world, client, replica, settings, caplog):
     """Beyond DATABASE_REPLICA_MAX_LAG the reads go to the primary, a log line and the system
     check say so."""

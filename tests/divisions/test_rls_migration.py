@@ -14,26 +14,29 @@ from divisions.scoping import acting_as
 from tests.pg_setup import ROOT, owner_url
 
 pytestmark = pytest.mark.postgres
-# The newest divisions migration: migrating back to it re-applies what depends on 0004/0005
-# too (jobs 0003, the notes table; and every app's migrations), so later tests find the
-# schema whole.
-LATEST = "0007_title_search"
-
 MIGRATE_TO = """
 import sys
 import django
 from django.core.management import call_command
 django.setup()
-call_command("migrate", "divisions", sys.argv[1], interactive=False, verbosity=0)
-if sys.argv[1] == "LATEST":
-    # Migrating back unapplied other apps' migrations that depend on the newer divisions
-    # migrations (the API's token policies): forwards applies every app's again.
-    call_command("migrate", interactive=False, verbosity=0)
-""".replace("LATEST", LATEST)
+call_command("migrate", *sys.argv[1:], interactive=False, verbosity=0)
+"""
 
 
 def migrate_divisions(target):
     """Migrate the divisions app to `target` as the owner role, as tests/pg_setup.py does."""
+    migrate("divisions", target)
+
+
+def migrate_everything():
+    """Every app to its newest migration again: migrating divisions back also unapplied what
+    depends on it (the notes and the jobs migrations after them, the API's token policies),
+    which later tests need."""
+    migrate()
+
+
+def migrate(*target):
+    """`manage.py migrate *target` as the owner role."""
     env = dict(
         os.environ,
         DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE,
@@ -41,7 +44,7 @@ def migrate_divisions(target):
         DATABASE_MIGRATE_URL=owner_url(),
     )
     subprocess.run(  # noqa: S603 - this interpreter, a fixed script
-        [sys.executable, "-c", MIGRATE_TO, target], cwd=ROOT, env=env, check=True
+        [sys.executable, "-c", MIGRATE_TO, *target], cwd=ROOT, env=env, check=True
     )
 
 
@@ -61,7 +64,7 @@ def test_0004_reverses_and_applies_again(world):
         assert users_sam_reads(world) == 10
     finally:
         connection.close()
-        migrate_divisions(LATEST)
+        migrate_everything()
     assert users_sam_reads(world) == 1
     # The API's token policies, which depend on the newer divisions migrations, are back.
     with connection.cursor() as cursor:
@@ -104,7 +107,7 @@ def test_0005_reverses_to_0004s_functions_and_applies_again(world):
         assert what_each_sees(world) == before
     finally:
         connection.close()
-        migrate_divisions(LATEST)
+        migrate_everything()
     assert languages() == {"plpgsql"}
     assert what_each_sees(world) == before
 
@@ -142,7 +145,7 @@ def test_0007_reverses_and_applies_again(world):
         assert what_each_sees(world) == before
     finally:
         connection.close()
-        migrate_divisions(LATEST)
+        migrate_everything()
     assert title_search_parts() == (True, True)
     assert sam_searches(world) == expected
     assert what_each_sees(world) == before

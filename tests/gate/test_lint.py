@@ -115,6 +115,18 @@ def test_index_without_concurrently_is_flagged_on_postgresql_only():
     assert codes(db_index, vendor="postgresql") == ["MG108"]
 
 
+def test_a_concurrent_index_is_not_flagged_nor_a_subclass_of_it():
+    """jobs 0004 builds concurrently through a subclass that falls back on SQLite."""
+    from django.contrib.postgres.operations import AddIndexConcurrently
+
+    class ConcurrentOnPostgres(AddIndexConcurrently):
+        pass
+
+    index = models.Index(fields=["name"], name="item_name_idx")
+    assert codes(AddIndexConcurrently("item", index), vendor="postgresql") == []
+    assert codes(ConcurrentOnPostgres("item", index), vendor="postgresql") == []
+
+
 def test_constraints_on_a_table_created_in_the_same_migration_are_not_flagged():
     unique = migrations.AddField(
         "item", "sku", models.CharField(max_length=9, unique=True, null=True)

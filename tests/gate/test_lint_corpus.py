@@ -170,3 +170,19 @@ def test_every_risky_migration_is_flagged_and_needs_acknowledgement(name):
 @pytest.mark.parametrize("name", list(SAFE))
 def test_safe_migrations_are_not_flagged(name):
     assert lint(SAFE[name]) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sort_indexes_migration_builds_concurrently_and_needs_no_acknowledgement():
+    """jobs 0004 indexes the job table, large and written to: on PostgreSQL with CREATE INDEX
+    CONCURRENTLY (no MG108, nothing for squawk), outside a transaction; plainly on SQLite."""
+    from django.db.migrations.loader import MigrationLoader
+
+    loader = MigrationLoader(connection)
+    sort_indexes = loader.get_migration("jobs", "0004_sort_indexes")
+    assert lint_migration(loader, sort_indexes, connection.vendor) == []
+    assert sort_indexes.atomic is False
+    creates = [s for s in loader.collect_sql([(sort_indexes, False)]) if "CREATE INDEX" in s]
+    assert len(creates) == 2
+    if connection.vendor == "postgresql":
+        assert all("CREATE INDEX CONCURRENTLY" in statement for statement in creates), creates
