@@ -5,10 +5,16 @@
 
 Starts a throwaway PostgreSQL 15 (tests/postgres_server.py), creates the roles, migrates as
 the owner, generates a world with `manage.py seed_demo` as the app role, then measures on
-that one world and writes docs/benchmarks.md (--output). See that file for what each row is.
+that one world and writes docs/benchmarks.md (--output): the list query by visibility shape,
+whole pages (list, detail, the notes page, sorted lists), title search, the signed principal
+against an unsigned one, django-guardian, the CSV export's time and memory (a process per
+measurement, benchmarks/export.py), load through gunicorn against its unscoped floor (direct
+and through PgBouncer), and load with the reads on a hot standby against the primary alone.
+See that file for what each row is.
 """
 
 import argparse
+import json
 import os
 import platform
 import secrets
@@ -20,7 +26,13 @@ from datetime import date
 from pathlib import Path
 
 from benchmarks.measure import summary, timed
-from tests.postgres_server import PgBouncer, ThrowawayServer, url_with
+from tests.postgres_server import (
+    PgBouncer,
+    Standby,
+    ThrowawayServer,
+    create_replication_role,
+    url_with,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,7 +40,8 @@ PAGE = 26  # the list page fetches PER_PAGE + 1 rows
 # The two portals of the load run (benchmarks/unscoped_wsgi.py is the second).
 SCOPED = "scoped, RLS on"
 UNSCOPED = "unscoped (tenant filter only, RLS off)"
-PARTS = ("queries", "pages", "search", "peer", "guardian", "load")
+PARTS = ("queries", "pages", "search", "peer", "guardian", "export", "load", "replica")
+NOTES_ON_PAGE = 20  # demo.scale.NOTES_PER_JOB: the notes page's job carries that many
 SHAPES = (
     ("own division only", "scale-0-d3-u0"),
     ("scope list ~5%", "scale-1-d3-u0"),
@@ -238,6 +251,7 @@ def page_rows(users, repeat):
         client.force_login(user)
         with acting_as(user):
             job_id = Job.objects.order_by("-created_at", "-pk").values_list("pk", flat=True)[0]
+            noted = noted_job(NOTES_ON_PAGE)
         cases = {
             "unscoped page (tenant filter only, RLS off)": lambda: (
                 default_is("bypass"),
@@ -246,7 +260,14 @@ def page_rows(users, repeat):
             "scoped page, RLS off": lambda: (default_is("bypass"), nullcontext()),
             "scoped page, RLS on": lambda: (nullcontext(), nullcontext()),
         }
-        for path in ("/jobs/", f"/jobs/{job_id}/"):
+        paths = {
+            "list": "/jobs/",
+            "detail": f"/jobs/{job_id}/",
+            f"notes page ({NOTES_ON_PAGE} notes)": f"/jobs/{noted}/",
+            "list, sort=title": "/jobs/?sort=title",
+            "list, sort=status": "/jobs/?sort=status",
+        }
+        for kind, path in paths.items():
             functions, queries = [], []
             for make in cases.values():
 
@@ -263,9 +284,50 @@ def page_rows(users, repeat):
                         client.get(path)
                     queries.append(len(captured))
             samples = timed(functions, repeat)
-            kind = "list" if path == "/jobs/" else "detail"
             for (name, _), times, count in zip(cases.items(), samples, queries, strict=True):
                 rows.append((shape, kind, name, *summary(times), count))
+    return rows
+
+
+def noted_job(notes):
+    """The newest visible job with at least `notes` notes (seed_demo writes them)."""
+    from django.db.models import Count
+
+    from jobs.models import Job
+
+    return (
+        Job.objects.annotate(notes_count=Count("notes"))
+        .filter(notes_count__gte=notes)
+        .order_by("-created_at", "-pk")
+        .values_list("pk", flat=True)[0]
+    )
+
+
+def export_rows(env, superuser_url, users):
+    """The whole CSV export per shape, RLS on and off, each in a process of its own
+    (benchmarks/export.py): rows (shape, variant, visible, dict of its numbers)."""
+    variants = {"RLS on": env["DATABASE_URL"], "RLS off": superuser_url}
+    rows = []
+    for shape, user in users:
+        visible = count_visible(user)
+        for name, url in variants.items():
+            result = subprocess.run(  # noqa: S603 - this interpreter, our module
+                [sys.executable, "-m", "benchmarks.export", user.username],
+                cwd=ROOT,
+                env=dict(env, DATABASE_URL=url),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if result.returncode != 0:
+                raise RuntimeError(f"export as {user.username}, {name}: {result.stderr[-3000:]}")
+            line = json.loads(result.stdout.strip().splitlines()[-1])
+            if line["rows"] != visible:
+                raise RuntimeError(
+                    f"the export as {user.username} ({name}) had {line['rows']} rows, "
+                    f"{visible} visible"
+                )
+            rows.append((shape, name, visible, line))
     return rows
 
 
@@ -434,6 +496,92 @@ def load_rows(env, superuser, args):
     return len(visitors), rows
 
 
+@contextmanager
+def hot_standby(admin_url):
+    """A hot standby of the benchmark's server (the tests' Standby: pg_basebackup -R)."""
+    name, password = "bench_replicator", secrets.token_urlsafe(16)
+    create_replication_role(admin_url, name, password)
+    standby = Standby(url_with(admin_url, name, password, "postgres"))
+    try:
+        standby.start()
+        yield standby
+    finally:
+        standby.stop()
+
+
+def standby_transactions(standby, database):
+    """Transactions the standby has served in `database` so far (its own statistics)."""
+    return int(
+        standby.sql(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database "  # noqa: S608
+            f"WHERE datname = '{database}'"
+        )
+        or 0
+    )
+
+
+PRIMARY_ONLY = "the primary alone"
+ON_STANDBY = "a hot standby (DATABASE_REPLICA_URL)"
+
+
+def replica_rows(env, admin_url, database, app_user, app_password, args):
+    """The scoped portal under load with its reads on the primary alone and on a hot standby
+    of it (divisions/replicas.py), both up, the load alternating between them as in
+    load_rows: (visitors, rows of (reads from, result line), transactions the standby served
+    during its stretches)."""
+    from benchmarks.load import Gunicorn, Result, run_load
+
+    visitors = visitors_for_load(args.load_users // 3)
+    keep = f"?conn_max_age={args.conn_max_age}"
+    with hot_standby(admin_url) as standby:
+        standby_url = url_with(
+            f"postgres://x:y@127.0.0.1:{standby.port}/postgres", app_user, app_password, database
+        )
+        urls = {
+            PRIMARY_ONLY: {"DATABASE_URL": env["DATABASE_URL"] + keep},
+            ON_STANDBY: {
+                "DATABASE_URL": env["DATABASE_URL"] + keep,
+                "DATABASE_REPLICA_URL": standby_url + keep,
+            },
+        }
+        servers = {
+            name: Gunicorn(dict(env, **url), workers=args.workers) for name, url in urls.items()
+        }
+        results = {name: Result() for name in servers}
+        served = 0
+        try:
+            ports = {name: server.start() for name, server in servers.items()}
+            for name in (PRIMARY_ONLY, ON_STANDBY, ON_STANDBY, PRIMARY_ONLY):
+                before = standby_transactions(standby, database)
+                results[name] = results[name].add(
+                    run_load(
+                        ports[name],
+                        visitors,
+                        args.load_seconds / 2,
+                        args.load_threads,
+                        args.load_max_requests // 2,
+                    )
+                )
+                during = standby_transactions(standby, database) - before
+                if name == ON_STANDBY:
+                    served += during
+                elif during:
+                    print(f"load ({name}): the standby served {during} transactions")
+        finally:
+            for server in servers.values():
+                server.stop()
+    rows = []
+    for name, server in servers.items():
+        log = server.log_tail()  # also removes the log file
+        result = results[name]
+        if result.errors:
+            print(f"gunicorn's log (reads on {name}):\n{log}")
+        for problem in result.problems:
+            print(f"load (reads on {name}): {problem}")
+        rows.append((name, result.line()))
+    return len(visitors), rows, served
+
+
 def postgres_version(url):
     import psycopg
 
@@ -539,6 +687,9 @@ def main():
         if "guardian" in parts:
             print("django-guardian...", flush=True)
             measured["guardian"] = guardian_rows(users, args.repeat)
+        if "export" in parts:
+            print("the CSV export, a process per measurement...", flush=True)
+            measured["exports"] = export_rows(env, superuser_url, users)
         if "load" in parts:
             print("load...", flush=True)
             superuser = {
@@ -551,6 +702,11 @@ def main():
                 "app_password": app_password,
             }
             measured["load"] = load_rows(env, superuser, args)
+        if "replica" in parts:
+            print("load with the reads on a hot standby...", flush=True)
+            measured["replica"] = replica_rows(
+                env, admin_url, database, app_user, app_password, args
+            )
         report = render(
             args=args,
             command=command,
@@ -585,6 +741,8 @@ def render(
     load=None,
     peer=(),
     search=(),
+    exports=(),
+    replica=None,
 ):
     from benchmarks.report import render as render_report
 

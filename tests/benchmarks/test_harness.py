@@ -149,11 +149,33 @@ def test_the_report_renders_every_section():
         load=(2, [("direct", "unscoped (tenant filter only, RLS off)",
                    {**line, "rps": 2.0, "checked_ids": 7}),
                   ("direct", "scoped, RLS on", {**line, "checked_ids": 7})]),
+        exports=[("shape", "RLS on", 5, {"rows": 5, "bytes": 2 * 1024 * 1024, "seconds": 0.5,
+                                         "set_up_kib": 60 * 1024, "peak_kib": 61 * 1024,
+                                         "heap_peak_kib": 300.4})],
+        replica=(2, [("the primary alone", {**line, "rps": 2.0, "checked_ids": 7}),
+                     ("a hot standby", {**line, "checked_ids": 7})], 42),
     )  # fmt: skip
     for expected in ("| shape | scoped ORM, RLS on | 5 | 1.50 | 2.50 | 1.50 |", "| 1.20 | 9 |",
                      "| 20.0 |", "| direct | scoped, RLS on | 3 | 2 | 0.75 |", "| n/a |",
-                     "## Notes"):  # fmt: skip
+                     "## Notes", "## The CSV export",
+                     "| shape | RLS on | 5 | 2.0 | 0.50 | 10 | 60.0 | 61.0 | 1.0 | 300 |",
+                     "## Reads on a hot standby", "| a hot standby | 3 | 2 | 0.75 |",
+                     "The standby served 42 transactions"):  # fmt: skip
         assert expected in text
+
+
+def test_the_export_measurement_counts_the_streamed_rows(world, client):
+    """benchmarks/export.py reads the whole streamed CSV: its row count is the oracle's."""
+    from benchmarks.export import stream
+
+    client.force_login(world.u.alice)
+    rows, size, set_up = stream(client, "/jobs/export.csv")
+    assert rows == len(oracle.visible_jobs(oracle.snapshot(), world.u.alice)) > 0
+    assert size > rows and set_up > 0
+    assert stream(client, "/jobs/export.csv?q=matches-no-job-at-all")[0] == 0
+    client.logout()
+    with pytest.raises(RuntimeError, match="HTTP 302"):
+        stream(client, "/jobs/export.csv")
 
 
 @pytest.mark.postgres
