@@ -39,6 +39,7 @@ REVIEWED_AFTER_BOOTSTRAP = [
     ("jobs", "0004_sort_indexes"),
     ("api", "0001_initial"),
     ("api", "0002_token_row_level_security"),
+    ("divisions", "0008_title_search_by_division"),
 ]
 # A later migration: it follows the newest migration of the jobs app.
 LATEST_JOBS = max(path.stem for path in (REPO / "jobs" / "migrations").glob("0*.py"))

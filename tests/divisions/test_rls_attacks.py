@@ -26,6 +26,7 @@ from divisions.middleware import ScopeMiddleware
 from divisions.models import DataScope
 from divisions.scoping import Scope, acting_as, looking_up, unscoped
 from divisions.sessions import SessionStore
+from tests.factories import DivisionFactory, JobFactory, allow
 
 pytestmark = pytest.mark.postgres
 
@@ -588,3 +589,36 @@ class TestTitleSearch:
             found = {pk for (pk,) in rows(SEARCH, ["Head Office", None, None, 100])}
             transaction.set_rollback(True)
         assert found == set()
+
+    @pytest.mark.parametrize("extra", [0, 2, 8])
+    def test_a_member_of_more_divisions_finds_only_its_visible_jobs(self, world, extra):
+        """Attack: search as a member who sees 3, 5 or 11 divisions, each way the search reads
+        (division by division, the trigram index among them, the tenant newest first).
+        Stopped by the rule on every path: the hidden Head Office job and the other tenant's
+        jobs never come back, and `wanted` keeps the newest visible matches."""
+        newest = timezone.now()
+        extras = []
+        for number in range(extra):
+            division = DivisionFactory(tenant=world.tenants.acme, name=f"Extra {number}")
+            allow(division, everyone=True)
+            extras.append(
+                JobFactory(
+                    division=division,
+                    title=f"Extra {number} job",
+                    created_at=newest + timedelta(minutes=number),
+                )
+            )
+        foreign = DivisionFactory(tenant=world.tenants.globex, name="Foreign extra")
+        allow(foreign, everyone=True)
+        JobFactory(division=foreign, title="Foreign extra job", created_at=newest)
+        visible_jobs = SAMS_JOBS | {job.title for job in extras}
+        with acting_as(world.u.sam):
+            assert titles_of(searched("job")) == visible_jobs
+            assert titles_of(searched("extra")) == {job.title for job in extras}
+            assert searched("Head Office") == set()
+            assert searched("Foreign") == set()
+            assert searched("job", division_id=world.d.hq.pk) == set()
+            newest_two = [pk for (pk,) in in_savepoint(SEARCH, ["job", None, None, 2])]
+        visible = [world.jobs.electrical, world.jobs.plumbing, world.jobs.sparks, *extras]
+        visible.sort(key=lambda job: (job.created_at, job.pk), reverse=True)
+        assert newest_two == [job.pk for job in visible[:2]]

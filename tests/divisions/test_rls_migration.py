@@ -1,4 +1,4 @@
-"""Migrations 0004, 0005 and 0007 reverse to the behaviour before them and apply again."""
+"""Migrations 0004, 0005, 0007 and 0008 reverse to the behaviour before them and apply again."""
 
 import importlib
 import os
@@ -155,3 +155,47 @@ def test_the_group_named_in_0004_is_the_tenant_admin_group():
     """0004's policy lets tenant admins add users to this group by name: keep them equal."""
     migration = importlib.import_module("divisions.migrations.0004_untrusted_app_role")
     assert migration.TENANT_ADMIN_GROUP == TENANT_ADMIN_GROUP
+
+
+def searches_by_user(world):
+    """The ids each user's title search returns, for a common word and a rare one."""
+    found = {}
+    for name in ("acme_admin", "alice", "sam", "elle", "gina", "nodiv"):
+        with acting_as(getattr(world.u, name)), connection.cursor() as cursor:
+            for term in ("job", "Head Office"):
+                cursor.execute(
+                    "SELECT array_agg(s ORDER BY s) FROM proone_title_search(%s, NULL, NULL, "
+                    "100, NULL, NULL) s",
+                    [term],
+                )
+                found[name, term] = cursor.fetchone()[0]
+    return found
+
+
+def reads_division_by_division():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT prosrc LIKE '%%unnest(searched)%%' FROM pg_proc "
+            "WHERE proname = 'proone_title_search'"
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_0008_reverses_to_0007s_search_and_applies_again(world):
+    """Backwards: 0007's function, the same ids for every user and word; forwards: 0008's."""
+    before = searches_by_user(world)
+    assert before["sam", "job"] == sorted(
+        j.pk for j in (world.jobs.sparks, world.jobs.electrical, world.jobs.plumbing)
+    )
+    assert reads_division_by_division()
+    connection.close()
+    migrate_divisions("0007_title_search")
+    try:
+        assert not reads_division_by_division()
+        assert searches_by_user(world) == before
+    finally:
+        connection.close()
+        migrate_everything()
+    assert reads_division_by_division()
+    assert searches_by_user(world) == before
