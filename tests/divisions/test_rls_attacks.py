@@ -622,3 +622,13 @@ class TestTitleSearch:
         visible = [world.jobs.electrical, world.jobs.plumbing, world.jobs.sparks, *extras]
         visible.sort(key=lambda job: (job.created_at, job.pk), reverse=True)
         assert newest_two == [job.pk for job in visible[:2]]
+
+    def test_its_statement_built_per_division_takes_no_text_from_the_caller(self, world):
+        """Attack: a term and a status that close the statement 0008 builds for each division
+        and read every job. Stopped: the statement names only the rule's division ids; the
+        term and the status travel as parameters and match no title or status."""
+        escape = "x' OR true) UNION ALL (SELECT id, created_at FROM jobs_job"
+        with acting_as(world.u.sam):
+            assert searched(escape) == set()
+            assert searched("job", status=escape) == set()
+            assert titles_of(searched("job")) == SAMS_JOBS
