@@ -80,7 +80,8 @@ BEGIN
         -- (job_division_newest), which stops once the LIMIT is reached. (Without ORDER BY
         -- in each branch, or with `division_id = ANY (...)`, it reads every job of those
         -- divisions and sorts them.) The ids are integers from the verified rule; every
-        -- value travels as a parameter. %2$s is the selected columns, %3$s the filter.
+        -- value travels as a parameter. Each branch keeps three blanks for the statements
+        -- below: %1$s an extra column, %2$s an extra condition, %3$s the branch's limit.
         newest_of_each := (
             SELECT string_agg(format(
                        '(SELECT j.id, j.created_at%2$s FROM public.jobs_job j '

@@ -532,6 +532,9 @@ class TestTitleSearch:
     def test_tenant_admin_finds_its_tenant_only(self, world):
         with acting_as(world.u.acme_admin):
             found = titles_of(searched("job")) | titles_of(searched("unassigned"))
+            # Another tenant's division as the filter (read division by division) finds none.
+            assert searched("job", division_id=world.d.field.pk) == set()
+            assert titles_of(searched("job", division_id=world.d.hq.pk)) == {"Head Office job"}
         assert found == {
             "Head Office job", "Electrical job", "Plumbing job", "Sparks job", "Acme unassigned"
         }  # fmt: skip
