@@ -38,9 +38,9 @@ class JobQuerySet(ScopedQuerySet):
     def among_first_matches(self, wanted, before=None):
         """The same rows for any slice of at most `wanted` newest first (older than `before`,
         a job or cursor): a search() acting for a user on PostgreSQL is also narrowed to the
-        ids the database's title search finds by index (divisions migration 0007), since the
-        planner cannot search titles well under row-level security. The filter and the
-        policy still apply; the ids only narrow."""
+        ids the database's title search finds by index (divisions migrations 0007 and 0008),
+        since the planner cannot search titles well under row-level security. The filter and
+        the policy still apply; the ids only narrow."""
         scope = self._made_under
         if (
             self._search is None
