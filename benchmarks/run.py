@@ -729,25 +729,12 @@ def main():
         server.stop()
 
 
-def render(
-    *,
-    args,
-    command,
-    seed_seconds,
-    version,
-    queries=(),
-    pages=(),
-    guardian=None,
-    load=None,
-    peer=(),
-    search=(),
-    exports=(),
-    replica=None,
-):
+def render(**measured):
+    """docs/benchmarks.md for `measured`, with this machine, today and this Python."""
     from benchmarks.report import render as render_report
 
     facts = {"machine": machine(), "day": date.today(), "python": platform.python_version()}
-    return render_report(**locals(), **facts)
+    return render_report(**measured, **facts)
 
 
 if __name__ == "__main__":
