@@ -49,7 +49,15 @@ class Job(models.Model):
         indexes = [
             # The list page: one tenant's (or one division's) jobs, newest first.
             models.Index(fields=["tenant", "-created_at", "-id"], name="job_tenant_newest"),
-            models.Index(fields=["division", "-created_at", "-id"], name="job_division_newest"),
+            # One division's jobs newest first, carrying what the rule and the title search
+            # read: a member's capped count and the search's per-division walk read this
+            # index alone, not one table page per job (migration 0005; PostgreSQL only,
+            # SQLite keeps the key columns).
+            models.Index(
+                fields=["division", "-created_at", "-id"],
+                include=["tenant", "status", "title"],
+                name="job_division_covering",
+            ),
             # sort=title and sort=status: a keyset page reads its rows in order, no sort of
             # every visible job (migration 0004, built concurrently).
             models.Index(fields=["tenant", "title", "-created_at", "-id"], name="job_tenant_title"),

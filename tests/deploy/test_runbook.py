@@ -40,6 +40,9 @@ REVIEWED_AFTER_BOOTSTRAP = [
     ("api", "0001_initial"),
     ("api", "0002_token_row_level_security"),
     ("divisions", "0008_title_search_by_division"),
+    ("jobs", "0005_division_covering_index"),
+    ("divisions", "0009_title_search_trigram_first"),
+    ("divisions", "0010_visible_divisions_kept"),
 ]
 # A later migration: it follows the newest migration of the jobs app.
 LATEST_JOBS = max(path.stem for path in (REPO / "jobs" / "migrations").glob("0*.py"))

@@ -635,3 +635,94 @@ class TestTitleSearch:
             assert searched(escape) == set()
             assert searched("job", status=escape) == set()
             assert titles_of(searched("job")) == SAMS_JOBS
+
+
+def kept_list():
+    """The visible divisions kept for this transaction ('{ids}|seal'), after a statement on
+    jobs worked them out."""
+    job_titles()
+    return rows("SELECT current_setting('proone.visible', true)")[0][0]
+
+
+ALICES_JOBS = {"Head Office job", "Electrical job", "Plumbing job"}
+
+
+class TestKeptVisibleDivisions:
+    """proone_visible_divisions() keeps its list for the transaction in `proone.visible`, a
+    setting the app role can write (divisions migration 0010): only a sealed list counts."""
+
+    def test_a_list_written_by_the_app_role_is_ignored(self, world):
+        """Attack: write Head Office into the kept list, with a made-up seal and with none.
+        Stopped by the seal (an HMAC under the owner's key): the list is worked out again."""
+        hq = world.d.hq.pk
+        with acting_as(world.u.sam):
+            assert job_titles() == SAMS_JOBS
+            for forged in (f"{{{hq}}}|{'0' * 64}", f"{{{hq}}}", f"{{{hq}}}|"):
+                rows("SELECT set_config('proone.visible', %s, true)", [forged])
+                assert job_titles() == SAMS_JOBS, forged
+
+    def test_a_list_kept_for_another_user_is_ignored(self, world):
+        """Attack: in one transaction, keep the list sealed for alice (who sees Head Office),
+        then put it back while acting for sam. Stopped: the seal covers the principal's proof,
+        and sam's proof is not alice's."""
+        with acting_as(world.u.alice):
+            alices = kept_list()
+            assert job_titles() == ALICES_JOBS
+            with acting_as(world.u.sam):
+                rows("SELECT set_config('proone.visible', %s, true)", [alices])
+                assert job_titles() == SAMS_JOBS
+
+    def test_a_scope_change_counts_from_the_next_statement(self, world):
+        """A kept list must not outlive a change to what it was read from: listing sam's
+        division in Head Office's scope (and taking it out again) inside sam's transaction
+        shows (and hides) Head Office's job at the next statement. Kept current by the
+        statement triggers that forget the list on every write to its tables."""
+        sam, hq = world.u.sam, world.d.hq
+        with acting_as(sam):
+            assert kept_list()
+            with unscoped("test: list sparks in Head Office's scope"):
+                allow(hq, world.d.sparks)
+            assert job_titles() == SAMS_JOBS | {"Head Office job"}
+            with unscoped("test: and take it out again"):
+                rows(
+                    "DELETE FROM divisions_datascopedivision WHERE datascope_id = %s",
+                    [hq.data_scope_id],
+                )
+            assert job_titles() == SAMS_JOBS
+
+    def test_a_users_move_counts_from_the_next_statement(self, world):
+        """The acting user's own row is one of the list's tables too: moving sam to Head
+        Office (as system work) inside sam's transaction changes sam's jobs at once."""
+        sam = world.u.sam
+        with acting_as(sam):
+            assert kept_list()
+            with unscoped("test: move sam"):
+                rows(
+                    "UPDATE divisions_user SET division_id = %s WHERE id = %s",
+                    [world.d.hq.pk, sam.pk],
+                )
+            assert job_titles() == ALICES_JOBS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_list_kept_in_an_earlier_transaction_is_ignored(world):
+    """Attack: keep sam's list while Head Office's scope lists sam's division, and put it back
+    in a later transaction of sam's, after the scope no longer does. Stopped: the seal covers
+    the proof, and each transaction's proof is its own (backend and start time); the earlier
+    proof itself is refused outright."""
+    allow(world.d.hq, world.d.sparks)
+    with acting_as(world.u.sam):
+        wider = kept_list()
+        earlier_proof = rows("SELECT current_setting('proone.principal')")[0][0]
+        assert job_titles() == SAMS_JOBS | {"Head Office job"}
+    with unscoped("test: Head Office's scope no longer lists sparks"):
+        rows(
+            "DELETE FROM divisions_datascopedivision WHERE datascope_id = %s",
+            [world.d.hq.data_scope_id],
+        )
+    with acting_as(world.u.sam):
+        rows("SELECT set_config('proone.visible', %s, true)", [wider])
+        assert job_titles() == SAMS_JOBS
+        with pytest.raises(DatabaseError, match="forged"), transaction.atomic():
+            rows("SELECT set_config('proone.principal', %s, true)", [earlier_proof])
+            job_titles()

@@ -1,4 +1,5 @@
-"""Migrations 0004, 0005, 0007 and 0008 reverse to the behaviour before them and apply again."""
+"""Migrations 0004, 0005, 0007, 0008, 0009 (with jobs 0005) and 0010 reverse to the behaviour
+before them and apply again."""
 
 import importlib
 import os
@@ -199,3 +200,85 @@ def test_0008_reverses_to_0007s_search_and_applies_again(world):
         migrate_everything()
     assert reads_division_by_division()
     assert searches_by_user(world) == before
+
+
+def division_index_and_trigram_first():
+    """(columns of the newest-first division index, whether the rare-word search keeps the
+    division test away from every index)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes "
+            "WHERE tablename = 'jobs_job' AND indexname LIKE 'job_division_%%'"
+        )
+        indexes = dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT prosrc LIKE '%%division_id + 0 = ANY (searched)%%' FROM pg_proc "
+            "WHERE proname = 'proone_title_search'"
+        )
+        return indexes, cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_jobs_0005_and_0009_reverse_to_the_narrow_index_and_apply_again(world):
+    """Backwards (jobs to 0004, which takes divisions 0009 with it): job_division_newest and
+    0008's search, the same ids for every user and word; forwards: the covering index, whose
+    included columns are every column the search's per-division walk reads, and 0009's rare-word
+    statement."""
+    before = searches_by_user(world)
+    indexes, trigram_first = division_index_and_trigram_first()
+    assert list(indexes) == ["job_division_covering"]
+    assert indexes["job_division_covering"].endswith(
+        "(division_id, created_at DESC, id DESC) INCLUDE (tenant_id, status, title)"
+    )
+    assert trigram_first
+    connection.close()
+    migrate("jobs", "0004_sort_indexes")
+    try:
+        indexes, trigram_first = division_index_and_trigram_first()
+        assert list(indexes) == ["job_division_newest"]
+        assert not trigram_first
+        assert searches_by_user(world) == before
+    finally:
+        connection.close()
+        migrate_everything()
+    indexes, trigram_first = division_index_and_trigram_first()
+    assert list(indexes) == ["job_division_covering"]
+    assert trigram_first
+    assert searches_by_user(world) == before
+
+
+def keeps_the_visible_divisions():
+    """(whether proone_visible_divisions() keeps its list, the tables that forget it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT prosrc LIKE '%%proone.visible%%' FROM pg_proc "
+            "WHERE proname = 'proone_visible_divisions'"
+        )
+        keeps = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT coalesce(array_agg(tgrelid::regclass::text ORDER BY tgrelid::regclass::text), "
+            "'{}') FROM pg_trigger WHERE tgname = 'proone_forget_visible'"
+        )
+        return keeps, cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_0010_reverses_to_a_list_worked_out_per_call_and_applies_again(world):
+    """Backwards: 0005's function and no triggers, the same rows for everyone; forwards: the
+    kept list and a trigger on each table it is read from."""
+    tables = sorted(
+        ["divisions_datascope", "divisions_datascopedivision", "divisions_division",
+         "divisions_user"]
+    )  # fmt: skip
+    before = what_each_sees(world)
+    assert keeps_the_visible_divisions() == (True, tables)
+    connection.close()
+    migrate_divisions("0009_title_search_trigram_first")
+    try:
+        assert keeps_the_visible_divisions() == (False, [])
+        assert what_each_sees(world) == before
+    finally:
+        connection.close()
+        migrate_everything()
+    assert keeps_the_visible_divisions() == (True, tables)
+    assert what_each_sees(world) == before

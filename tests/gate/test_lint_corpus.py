@@ -173,16 +173,24 @@ def test_safe_migrations_are_not_flagged(name):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_sort_indexes_migration_builds_concurrently_and_needs_no_acknowledgement():
-    """jobs 0004 indexes the job table, large and written to: on PostgreSQL with CREATE INDEX
-    CONCURRENTLY (no MG108, nothing for squawk), outside a transaction; plainly on SQLite."""
+@pytest.mark.parametrize(
+    "name, built, dropped", [("0004_sort_indexes", 2, 0), ("0005_division_covering_index", 1, 1)]
+)
+def test_the_job_index_migrations_run_concurrently_and_need_no_acknowledgement(
+    name, built, dropped
+):
+    """jobs 0004 and 0005 index the job table, large and written to: on PostgreSQL with
+    CREATE INDEX CONCURRENTLY and DROP INDEX CONCURRENTLY (no MG108, nothing for squawk),
+    outside a transaction; plainly on SQLite."""
     from django.db.migrations.loader import MigrationLoader
 
     loader = MigrationLoader(connection)
-    sort_indexes = loader.get_migration("jobs", "0004_sort_indexes")
-    assert lint_migration(loader, sort_indexes, connection.vendor) == []
-    assert sort_indexes.atomic is False
-    creates = [s for s in loader.collect_sql([(sort_indexes, False)]) if "CREATE INDEX" in s]
-    assert len(creates) == 2
+    migration = loader.get_migration("jobs", name)
+    assert lint_migration(loader, migration, connection.vendor) == []
+    assert migration.atomic is False
+    sql = loader.collect_sql([(migration, False)])
+    creates = [s for s in sql if "CREATE INDEX" in s]
+    drops = [s for s in sql if "DROP INDEX" in s]
+    assert (len(creates), len(drops)) == (built, dropped)
     if connection.vendor == "postgresql":
-        assert all("CREATE INDEX CONCURRENTLY" in statement for statement in creates), creates
+        assert all("INDEX CONCURRENTLY" in statement for statement in creates + drops), sql
