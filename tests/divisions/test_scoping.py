@@ -123,3 +123,65 @@ class TestContextLocal:
             return await asyncio.gather(work(world.u.alice, 0.02), work(world.u.gina, 0.01))
 
         assert asyncio.run(main()) == [world.u.alice, world.u.gina]
+
+
+class TestVisibleDivisionsKept:
+    """A scope reads the divisions whose jobs its user may see once and names them in each query
+    (divisions.visibility.visible_division_ids); a write to what they come from counts at once."""
+
+    def test_read_once_per_scope_and_named_as_a_list(self, world):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        alice = world.u.alice
+        expected = {world.jobs.hq.pk, world.jobs.electrical.pk, world.jobs.plumbing.pk}
+        with acting_as(alice), CaptureQueriesContext(connection) as captured:
+            first, second = ids(Job.objects.all()), ids(Job.objects.filter(title__contains="job"))
+        assert first == second == expected
+        reads = [q["sql"] for q in captured if 'FROM "divisions_division"' in q["sql"]]
+        assert len(reads) == 1, reads
+        jobs = [q["sql"] for q in captured if 'FROM "jobs_job"' in q["sql"]]
+        assert len(jobs) == 2 and all('"division_id" IN (' in sql for sql in jobs), jobs
+        assert all("divisions_division" not in sql for sql in jobs), jobs
+
+    def test_a_scope_change_counts_from_the_next_query(self, world):
+        """Listing alice's division in Sparks' scope, then taking it out, inside one scope of
+        alice's: Sparks' job shows, then hides, at the next query (divisions.signals)."""
+        alice, sparks = world.u.alice, world.d.sparks
+        with acting_as(alice):
+            assert world.jobs.sparks.pk not in ids(Job.objects.all())
+            with unscoped("test: list Head Office in Sparks' scope"):
+                sparks.data_scope.set_divisions([world.d.hq])
+            assert world.jobs.sparks.pk in ids(Job.objects.all())
+            with unscoped("test: and take it out again"):
+                sparks.data_scope.set_divisions([])
+            assert world.jobs.sparks.pk not in ids(Job.objects.all())
+
+    def test_a_users_move_counts_from_the_next_query(self, world):
+        alice = world.u.alice
+        with acting_as(alice):
+            assert world.jobs.hq.pk in ids(Job.objects.all())
+            with unscoped("test: move alice to Sparks"):
+                alice.division = world.d.sparks
+                alice.save()
+            assert ids(Job.objects.all()) == {
+                world.jobs.sparks.pk, world.jobs.electrical.pk, world.jobs.plumbing.pk
+            }  # fmt: skip
+
+    def test_another_scope_reads_them_again(self, world):
+        """Kept per scope: the next request (a new scope) reads the list as it is then, even
+        after a write the process did not see (another process, raw SQL)."""
+        from django.db import connection
+
+        alice = world.u.alice
+        with acting_as(alice):
+            assert world.jobs.sparks.pk not in ids(Job.objects.all())
+        listing = "test: another process lists Head Office in Sparks' scope"
+        with unscoped(listing), connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO divisions_datascopedivision (tenant_id, datascope_id, "
+                "division_id) VALUES (%s, %s, %s)",
+                [world.tenants.acme.pk, world.d.sparks.data_scope_id, world.d.hq.pk],
+            )
+        with acting_as(alice):
+            assert world.jobs.sparks.pk in ids(Job.objects.all())
