@@ -3,7 +3,7 @@
 import contextvars
 import logging
 from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, SynchronousOnlyOperation
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
@@ -34,8 +34,6 @@ class Scope:
     reason: str | None = None
     principal_id: int | None = None
     login_name: str | None = None
-    # What the scope has read once and reuses (divisions.visibility.visible_division_ids).
-    memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def is_unscoped(self):

@@ -5,9 +5,8 @@ User U may see job J if and only if U is active, U has a tenant, J's tenant is U
 U is a tenant admin, or J has a division D and one of: D is U's division; D's DataScope
 `is_everyone`; U's division is in D's DataScope `divisions`.
 
-Everything here reads only the user's own columns (tenant_id, division_id, flags), except the
-ids of the divisions whose jobs a member may see: a scope reads those once, in one statement,
-and names them in each of its queries (visible_division_ids).
+Everything here reads only the user's own columns (tenant_id, division_id, flags) and builds
+a filter the database evaluates in the same statement, so a scoped query is one round trip.
 """
 
 from django.db.models import (
@@ -25,7 +24,7 @@ from django.db.models import (
 
 from .managers import NOTHING
 from .models import DataScopeDivision, Division
-from .scoping import current_scope, is_principal
+from .scoping import is_principal
 
 
 class InSubqueryArray(Lookup):
@@ -97,41 +96,6 @@ def divisions_with_visible_jobs(user):
     return in_tenant.filter(allowed).values("pk")
 
 
-class _Writes:
-    """ORM writes this process has seen to what the rule reads (divisions, scopes, scope
-    lists, users): divisions.signals counts them, and a list a scope kept before the last one
-    is read again."""
-
-    count = 0
-
-
-def forget_visible_divisions():
-    """Called on every ORM write to what the rule reads."""
-    _Writes.count += 1
-
-
-def visible_division_ids(user):
-    """The ids of divisions_with_visible_jobs(user), read once per scope acting for `user`
-    and kept there; None outside such a scope (the rule then stays a subquery, evaluated
-    wherever the query runs).
-
-    Each query of the scope names them as a list: no subquery to plan and run again in every
-    statement (the list, its count and the division choices each had one), and the planner
-    estimates the list from the column's statistics. Read again after any ORM write to what
-    they come from, so a change counts from the next query. Measured in docs/benchmarks.md."""
-    scope = current_scope()
-    if scope is None or scope.is_unscoped or getattr(scope.principal, "pk", None) != user.pk:
-        return None
-    key = ("visible divisions", user.pk, user.tenant_id, user.division_id)
-    writes = _Writes.count
-    kept = scope.memo.get(key)
-    if kept is not None and kept[0] == writes:
-        return kept[1]
-    ids = list(divisions_with_visible_jobs(user).values_list("pk", flat=True))
-    scope.memo[key] = (writes, ids)
-    return ids
-
-
 def why_visible_case(user):
     """Which case of the rule lets `user` see a job (TENANT_ADMIN, OWN_DIVISION, EVERYONE or
     LISTED, the first that applies, else None), as an annotation of a job query: the detail
@@ -164,19 +128,12 @@ def job_filter(user):
     same_tenant = Q(tenant_id=user.tenant_id)
     if is_tenant_admin(user):
         return same_tenant
-    ids = visible_division_ids(user)
-    if ids is None:
-        return same_tenant & Q(InSubqueryArray(F("division_id"), divisions_with_visible_jobs(user)))
-    return same_tenant & Q(division_id__in=ids)
+    return same_tenant & Q(InSubqueryArray(F("division_id"), divisions_with_visible_jobs(user)))
 
 
 def division_choices(user):
     """The divisions whose jobs `user` may see: the choices of a division filter."""
-    divisions = Division.objects.visible_to(user)
-    if is_tenant_admin(user):
-        return divisions  # every division of the tenant
-    ids = visible_division_ids(user)
-    return divisions.filter(pk__in=divisions_with_visible_jobs(user) if ids is None else ids)
+    return Division.objects.visible_to(user).filter(pk__in=divisions_with_visible_jobs(user))
 
 
 def may_place_job(user, tenant_id, division_id):

@@ -98,6 +98,33 @@ def test_the_load_generator_stops_by_itself_and_checks_every_response(world, ali
     assert any(str(planted) in problem for problem in result.problems)
 
 
+def subquery_at(sql, marker):
+    """The parenthesised SQL that starts at `marker` (which ends inside the parenthesis)."""
+    start = sql.index(marker)
+    depth = 0
+    for end in range(start, len(sql)):
+        depth += {"(": 1, ")": -1}.get(sql[end], 0)
+        if depth == 0 and sql[end] == ")":
+            return sql[start : end + 1]
+    raise AssertionError(f"unbalanced SQL after {marker!r}")
+
+
+def test_the_rule_hands_postgresql_the_division_list_as_an_array(world):
+    """The planner then sees the real list (docs/benchmarks.md); the rows are the same."""
+    from django.db import connection
+
+    from divisions.scoping import acting_as
+    from jobs.models import Job
+
+    with acting_as(world.u.alice):
+        sql = str(Job.objects.all().query)
+        visible = set(Job.objects.values_list("pk", flat=True))
+    marker = "= ANY(ARRAY(SELECT" if connection.vendor == "postgresql" else "IN (SELECT"
+    # Division's default ordering (name, pk) must not reach the array: it would sort for nothing.
+    assert "ORDER BY" not in subquery_at(sql, marker)
+    assert visible == oracle.visible_jobs(oracle.snapshot(), world.u.alice)
+
+
 def test_the_report_renders_every_section():
     from types import SimpleNamespace
 

@@ -377,10 +377,9 @@ SESSION = 0 if connection.vendor == "postgresql" else 1
 
 
 class TestQueryCount:
-    # session, user (with the tenant and division the header shows), the ids of the divisions
-    # the member may see (read once, then named by the next three: divisions.visibility),
-    # division choices, capped count, the page's rows (jobs joined with their division).
-    LIST_QUERIES = 5 + SESSION + REQUEST_TRANSACTION
+    # session, user (with the tenant and division the header shows), division choices, capped
+    # count, the page's rows (jobs joined with their division).
+    LIST_QUERIES = 4 + SESSION + REQUEST_TRANSACTION
 
     def test_first_and_deeper_pages_are_pinned(self, client, crowd, django_assert_num_queries):
         client.force_login(crowd.u.alice)
@@ -402,8 +401,7 @@ class TestQueryCount:
 
     def test_detail_is_pinned(self, client, world, django_assert_num_queries):
         client.force_login(world.u.elle)
-        # session, user with the tenant and division for the header, the ids of the divisions
-        # the member may see, the job with its relations and the case of the rule that shows
-        # it, its notes.
-        with django_assert_num_queries(4 + SESSION + REQUEST_TRANSACTION):
+        # session, user with the tenant and division for the header, the job with its relations
+        # and the case of the rule that shows it, its notes.
+        with django_assert_num_queries(3 + SESSION + REQUEST_TRANSACTION):
             assert client.get(world.jobs.electrical.get_absolute_url()).status_code == 200
