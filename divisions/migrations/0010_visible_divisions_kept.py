@@ -9,8 +9,8 @@ page's notes statement called it twice, 0.4 and 0.6 ms under EXPLAIN ANALYZE).
 
 Here the first call in a transaction works the list out as before and keeps it in the
 transaction-local setting `proone.visible`, sealed with an HMAC under the signing key over the
-list and the proof of the principal it was worked out for (`proone.principal`, itself bound
-to the transaction: backend pid and start). Later calls in the same transaction
+list, the proof of the principal it was worked out for (`proone.principal`) and the
+transaction (backend pid and start). Later calls in the same transaction
 return the kept list when the seal matches, and work it out again otherwise. The app role can
 set `proone.visible` to anything but cannot seal it (the key is the owner's): a value it
 writes, or one kept for another principal or in another transaction, does not match and is
@@ -43,8 +43,8 @@ READ_FROM = [
 ]
 
 KEPT = r"""
--- The HMAC sealing a kept list: over the list and the principal's proof (which is bound to
--- this transaction: backend pid and start).
+-- The HMAC sealing a kept list: over the list, the principal's proof and this transaction
+-- (backend pid and start): a later call trusts the seal without verifying the proof again.
 CREATE FUNCTION proone_rls.visible_seal(listed text, proof text) RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -53,7 +53,9 @@ DECLARE
     seal text;
 BEGIN
     SELECT encode(sha256(k.outer_pad || sha256(k.inner_pad || convert_to(
-               'visible:' || listed || ':' || proof, 'UTF8'))), 'hex')
+               'visible:' || listed || ':' || proof || ':' || pg_backend_pid()::text || ':'
+                   || extract(epoch FROM now())::text,
+               'UTF8'))), 'hex')
     INTO seal
     FROM proone_rls.signing_key k WHERE k.id = 1;
     RETURN seal;

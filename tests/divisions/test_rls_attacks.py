@@ -707,9 +707,9 @@ class TestKeptVisibleDivisions:
 @pytest.mark.django_db(transaction=True)
 def test_a_list_kept_in_an_earlier_transaction_is_ignored(world):
     """Attack: keep sam's list while Head Office's scope lists sam's division, and put it back
-    in a later transaction of sam's, after the scope no longer does. Stopped: the seal covers
-    the proof, and each transaction's proof is its own (backend and start time); the earlier
-    proof itself is refused outright."""
+    in a later transaction of sam's, after the scope no longer does, with and without the
+    earlier proof. Stopped: the seal covers the proof and the transaction (backend and start
+    time), so the list is worked out again, and the earlier proof is refused outright."""
     allow(world.d.hq, world.d.sparks)
     with acting_as(world.u.sam):
         wider = kept_list()
@@ -723,6 +723,8 @@ def test_a_list_kept_in_an_earlier_transaction_is_ignored(world):
     with acting_as(world.u.sam):
         rows("SELECT set_config('proone.visible', %s, true)", [wider])
         assert job_titles() == SAMS_JOBS
-        with pytest.raises(DatabaseError, match="forged"), transaction.atomic():
-            rows("SELECT set_config('proone.principal', %s, true)", [earlier_proof])
-            job_titles()
+        for statement in ("SELECT proone_visible_divisions()", "SELECT title FROM jobs_job"):
+            with pytest.raises(DatabaseError, match="forged"), transaction.atomic():
+                rows("SELECT set_config('proone.principal', %s, true)", [earlier_proof])
+                rows("SELECT set_config('proone.visible', %s, true)", [wider])
+                rows(statement)
