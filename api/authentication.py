@@ -15,8 +15,9 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.throttling import SimpleRateThrottle
 
-from divisions.models import User, with_organisation
+from divisions.models import User
 from divisions.scoping import acting_as
+from divisions.visibility import with_visible_divisions
 
 from . import tokens
 
@@ -35,7 +36,7 @@ def bearer_token(request):
 
 def _user(user_id):
     try:
-        return with_organisation(lambda: User.objects.get(pk=user_id))
+        return with_visible_divisions(lambda: User.objects.get(pk=user_id))
     except User.DoesNotExist:
         return AnonymousUser()
 

@@ -185,13 +185,14 @@ def check_same_tenant(obj, **division_ids):
 
 
 # Set while Django loads the request's user (divisions.middleware): the user row then comes
-# with its tenant and division in one statement.
-_with_organisation = contextvars.ContextVar("with_organisation", default=False)
+# with its tenant and division in one statement, and with the annotations named here.
+_with_organisation = contextvars.ContextVar("with_organisation", default=None)
 
 
-def with_organisation(function, *args):
-    """Call `function`; user rows it reads by the default manager come with tenant and division."""
-    token = _with_organisation.set(True)
+def with_organisation(function, *args, **annotations):
+    """Call `function`; user rows it reads by the default manager come with tenant and division
+    (and `annotations`, computed in the same statement)."""
+    token = _with_organisation.set(annotations)
     try:
         return function(*args)
     finally:
@@ -203,9 +204,10 @@ class UserManager(BaseUserManager):
 
     def get_queryset(self):
         queryset = super().get_queryset()
-        if _with_organisation.get():
-            return queryset.select_related("tenant", "division")
-        return queryset
+        annotations = _with_organisation.get()
+        if annotations is None:
+            return queryset
+        return queryset.select_related("tenant", "division").annotate(**annotations)
 
     def get_by_natural_key(self, username):
         scope = current_scope()

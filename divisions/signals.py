@@ -1,13 +1,15 @@
-"""Keeps the organisation consistent: a division's scope goes with it; scopes stay in-tenant."""
+"""Keeps the organisation consistent: a division's scope goes with it; scopes stay in-tenant;
+a write to what the rule reads retires the visible division lists users were loaded with."""
 
 from django.contrib.auth import models as auth_models
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.db.models.signals import m2m_changed, post_delete
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
-from .models import DataScope, Division
+from .models import DataScope, DataScopeDivision, Division, User
 from .scoping import acting_as
+from .visibility import forget_visible_divisions
 
 
 def update_last_login(sender, user, **kwargs):
@@ -32,3 +34,17 @@ def keep_scope_divisions_in_tenant(sender, instance, action, reverse, pk_set, **
         foreign = QuerySet(Division).filter(pk__in=pk_set).exclude(tenant_id=instance.tenant_id)
     if foreign.exists():
         raise ValidationError("A data scope can only list divisions of its own tenant.")
+
+
+@receiver(post_save, sender=Division)
+@receiver(post_save, sender=DataScope)
+@receiver(post_save, sender=DataScopeDivision)
+@receiver(post_save, sender=User)
+@receiver(post_delete, sender=Division)
+@receiver(post_delete, sender=DataScope)
+@receiver(post_delete, sender=DataScopeDivision)
+@receiver(post_delete, sender=User)
+@receiver(m2m_changed, sender=DataScope.divisions.through)
+def rule_changed(sender, **kwargs):
+    """Lists of visible divisions read before this write are not used again."""
+    forget_visible_divisions()

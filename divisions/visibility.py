@@ -7,8 +7,15 @@ U is a tenant admin, or J has a division D and one of: D is U's division; D's Da
 
 Everything here reads only the user's own columns (tenant_id, division_id, flags) and builds
 a filter the database evaluates in the same statement, so a scoped query is one round trip.
+A user loaded for a request (with_visible_divisions) also brings the ids of the divisions whose
+jobs they may see, worked out by this rule in the user row's own statement on PostgreSQL; the
+request's queries then name that list instead of planning the rule's subquery again.
 """
 
+from dataclasses import dataclass
+
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import (
     Case,
     CharField,
@@ -23,7 +30,7 @@ from django.db.models import (
 )
 
 from .managers import NOTHING
-from .models import DataScopeDivision, Division
+from .models import DataScopeDivision, Division, with_organisation
 from .scoping import is_principal
 
 
@@ -67,33 +74,106 @@ EVERYONE = "everyone"
 LISTED = "listed"
 
 
-def _division_cases(user, via=""):
-    """Rule 2's cases for a division D of the user's tenant, as (case, condition on D); `via`
-    is the path to D from the queried model ("division__" from a job)."""
+def _division_cases(division_id, via=""):
+    """Rule 2's cases for a division D of the user's tenant, as (case, condition on D), for a
+    member of division `division_id` (None: of none), or of the division an OuterRef names in
+    the enclosing query; `via` is the path to D from the queried model ("division__" from a
+    job)."""
     cases = []
-    if user.division_id is not None:
+    named = isinstance(division_id, OuterRef)
+    if named or division_id is not None:
         listed = QuerySet(DataScopeDivision).filter(
-            datascope_id=OuterRef(f"{via}data_scope_id"), division_id=user.division_id
+            datascope_id=OuterRef(f"{via}data_scope_id"),
+            # One query deeper than the conditions: an OuterRef reaches one level further.
+            division_id=OuterRef(division_id) if named else division_id,
         )
-        cases.append((OWN_DIVISION, Q(**{f"{via}pk": user.division_id})))
+        cases.append((OWN_DIVISION, Q(**{f"{via}pk": division_id})))
     cases.append((EVERYONE, Q(**{f"{via}data_scope__is_everyone": True})))
-    if user.division_id is not None:
+    if named or division_id is not None:
         cases.append((LISTED, Q(Exists(listed))))
     return cases
 
 
+def _member_divisions(tenant_id, division_id):
+    """The divisions of tenant `tenant_id` whose jobs a member of `division_id` may see; each
+    argument a value, or an OuterRef to the user row of the enclosing query."""
+    allowed = Q()
+    for _, condition in _division_cases(division_id):
+        allowed |= condition
+    return QuerySet(Division).filter(tenant_id=tenant_id).filter(allowed)
+
+
 def divisions_with_visible_jobs(user):
-    """Ids of the divisions whose jobs `user` may see, as a subquery (no round trip)."""
+    """Ids of the divisions whose jobs `user` may see: the list the user row brought
+    (with_visible_divisions), else a subquery (no round trip either way)."""
     divisions = QuerySet(Division)
     if not is_principal(user):
         return divisions.none().values("pk")
-    in_tenant = divisions.filter(tenant_id=user.tenant_id)
     if is_tenant_admin(user):
-        return in_tenant.values("pk")
-    allowed = Q()
-    for _, condition in _division_cases(user):
-        allowed |= condition
-    return in_tenant.filter(allowed).values("pk")
+        return divisions.filter(tenant_id=user.tenant_id).values("pk")
+    kept = _kept(user)
+    if kept is not None:
+        return kept
+    return _member_divisions(user.tenant_id, user.division_id).values("pk")
+
+
+# The annotation that brings a user's visible division ids with the user row.
+_KEPT = "visible_division_ids"
+
+
+class _Writes:
+    """ORM writes this process has seen to what the rule reads (divisions, scopes, scope
+    lists, users): divisions.signals counts them. A list read before the last one is not used."""
+
+    count = 0
+
+
+def forget_visible_divisions():
+    """Called on every ORM write to what the rule reads: lists read before it are not used."""
+    _Writes.count += 1
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """A user's visible division ids as their row brought them, and what they depend on."""
+
+    ids: tuple
+    writes: int
+    tenant_id: int | None
+    division_id: int | None
+
+
+def with_visible_divisions(function, *args):
+    """Call `function`, which loads a user (Django's get_user, an access token's user): the
+    user row comes with its tenant and division and, on PostgreSQL, with the ids of the
+    divisions whose jobs that user may see, worked out by this rule in the same statement.
+
+    Every scoped query for that user then names the ids as a list: no subquery to plan and run
+    again in each statement (a list page had three), and the planner estimates the list from
+    the column's statistics (docs/benchmarks.md). The list is used while no ORM write to what
+    it comes from has happened since (divisions.signals) and the user's tenant and division
+    are as loaded; otherwise the rule is a subquery again. Row-level security works the rule
+    out for itself, whatever the ORM names."""
+    annotations = {}
+    if connections[DEFAULT_DB_ALIAS].vendor == "postgresql":
+        divisions = _member_divisions(OuterRef("tenant_id"), OuterRef("division_id"))
+        annotations[_KEPT] = ArraySubquery(divisions.order_by().values("pk"))
+    writes = _Writes.count
+    user = with_organisation(function, *args, **annotations)
+    ids = vars(user).pop(_KEPT, None)  # an anonymous user has none
+    if ids is not None:
+        user._kept_divisions = _Kept(tuple(ids), writes, user.tenant_id, user.division_id)
+    return user
+
+
+def _kept(user):
+    """The ids `user`'s row brought, while still good (with_visible_divisions), else None."""
+    kept = getattr(user, "_kept_divisions", None)
+    if kept is None or kept.writes != _Writes.count:
+        return None
+    if (kept.tenant_id, kept.division_id) != (user.tenant_id, user.division_id):
+        return None
+    return list(kept.ids)
 
 
 def why_visible_case(user):
@@ -106,7 +186,7 @@ def why_visible_case(user):
         return Value(TENANT_ADMIN, output_field=CharField())
     whens = [
         When(Q(tenant_id=user.tenant_id) & condition, then=Value(case))
-        for case, condition in _division_cases(user, via="division__")
+        for case, condition in _division_cases(user.division_id, via="division__")
     ]
     return Case(*whens, default=Value(None), output_field=CharField())
 
@@ -128,7 +208,10 @@ def job_filter(user):
     same_tenant = Q(tenant_id=user.tenant_id)
     if is_tenant_admin(user):
         return same_tenant
-    return same_tenant & Q(InSubqueryArray(F("division_id"), divisions_with_visible_jobs(user)))
+    divisions = divisions_with_visible_jobs(user)
+    if isinstance(divisions, list):
+        return same_tenant & Q(division_id__in=divisions)
+    return same_tenant & Q(InSubqueryArray(F("division_id"), divisions))
 
 
 def division_choices(user):

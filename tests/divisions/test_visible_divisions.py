@@ -1,0 +1,109 @@
+"""A user loaded for a request brings the divisions whose jobs they may see, worked out by the
+ORM's rule in the user row's own statement (divisions.visibility.with_visible_divisions): the
+request's queries name that list, one statement each, and a change to what it comes from
+counts from the next query."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from divisions.models import User
+from divisions.scoping import acting_as, unscoped
+from divisions.visibility import with_visible_divisions
+from jobs.models import Job
+from tests import oracle
+
+# On SQLite the user row brings no list: the rule stays a subquery (every other test).
+pytestmark = pytest.mark.postgres
+
+SUBQUERY = "ANY(ARRAY(SELECT"
+
+
+def loaded(user):
+    """`user` as a request loads it (divisions.middleware)."""
+    with acting_as(user):
+        return with_visible_divisions(lambda: User.objects.get(pk=user.pk))
+
+
+def visible(user):
+    """The ids of the jobs `user` sees, and the SQL the ORM sent for them."""
+    with acting_as(user), CaptureQueriesContext(connection) as captured:
+        found = set(Job.objects.values_list("pk", flat=True))
+    return found, " ".join(query["sql"] for query in captured)
+
+
+def test_the_list_comes_with_the_user_row_and_each_query_names_it(world):
+    with CaptureQueriesContext(connection) as captured:
+        alice = loaded(world.u.alice)
+    reads = [query["sql"] for query in captured if "SAVEPOINT" not in query["sql"]]
+    assert len(reads) == 1 and "ARRAY(SELECT" in reads[0], reads
+    found, sql = visible(alice)
+    assert found == oracle.visible_jobs(oracle.snapshot(), world.u.alice)
+    assert '"division_id" IN (' in sql and SUBQUERY not in sql
+
+
+def test_a_page_sends_no_statement_more_and_no_rule_subquery(client, world):
+    client.force_login(world.u.alice)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/jobs/")
+    assert response.status_code == 200
+    shown = {job.pk for job in response.context["page"].jobs}
+    assert shown == oracle.visible_jobs(oracle.snapshot(), world.u.alice)
+    jobs = [query["sql"] for query in captured if 'FROM "jobs_job"' in query["sql"]]
+    assert jobs and all(SUBQUERY not in sql for sql in jobs), jobs
+
+
+def test_a_scope_change_counts_from_the_next_query(world):
+    """Sparks' scope lists Head Office, then no longer does, inside one request of alice's:
+    Sparks' job shows, then hides (divisions.signals retires the list she was loaded with)."""
+    alice, scope = loaded(world.u.alice), world.d.sparks.data_scope
+    assert world.jobs.sparks.pk not in visible(alice)[0]
+    with unscoped("test: list Head Office in Sparks' scope"):
+        scope.set_divisions([world.d.hq])
+    assert world.jobs.sparks.pk in visible(alice)[0]
+    with unscoped("test: and take it out again"):
+        scope.set_divisions([])
+    assert world.jobs.sparks.pk not in visible(alice)[0]
+    with unscoped("test: Sparks shows its jobs to everyone"):
+        scope.is_everyone = True
+        scope.save()
+    assert world.jobs.sparks.pk in visible(alice)[0]
+
+
+def test_a_move_to_another_division_counts_from_the_next_query(world):
+    alice = loaded(world.u.alice)
+    with unscoped("test: move alice to Sparks"):
+        moved = User.objects.get(pk=alice.pk)
+        moved.division = world.d.sparks
+        moved.save()
+    # Another object of the same user was saved: alice's own copy is stale, and the list is
+    # not used for it any more; the database acts for the row as it now is.
+    found, sql = visible(alice)
+    assert SUBQUERY in sql
+    assert world.jobs.hq.pk not in found
+
+
+def test_a_changed_division_on_the_object_is_not_served_the_old_list(world):
+    """Code that sets a loaded user's division without saving gets the rule for the object as
+    it is (a subquery), not the list read for the division it had."""
+    alice = loaded(world.u.alice)
+    alice.division_id = world.d.sparks.pk
+    found, sql = visible(alice)
+    assert SUBQUERY in sql
+    # The ORM now asks for Sparks' view, the database still acts for Head Office: only what
+    # both allow shows.
+    assert world.jobs.hq.pk not in found
+
+
+def test_the_next_request_reads_what_another_process_wrote(world):
+    """A write the process did not see (raw SQL, another process) counts from the next load."""
+    alice = loaded(world.u.alice)
+    assert world.jobs.sparks.pk not in visible(alice)[0]
+    writing = "test: another process lists Head Office in Sparks' scope"
+    with unscoped(writing), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO divisions_datascopedivision (tenant_id, datascope_id, division_id)"
+            " VALUES (%s, %s, %s)",
+            [world.tenants.acme.pk, world.d.sparks.data_scope_id, world.d.hq.pk],
+        )
+    assert world.jobs.sparks.pk in visible(loaded(world.u.alice))[0]
