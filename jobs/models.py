@@ -64,6 +64,10 @@ class Job(models.Model):
             models.Index(
                 fields=["tenant", "status", "-created_at", "-id"], name="job_tenant_status"
             ),
+            # sort=title for a member who sees one division's jobs (migration 0006).
+            models.Index(
+                fields=["division", "title", "-created_at", "-id"], name="job_division_title"
+            ),
         ]
 
     def __str__(self):

@@ -174,12 +174,17 @@ def test_safe_migrations_are_not_flagged(name):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
-    "name, built, dropped", [("0004_sort_indexes", 2, 0), ("0005_division_covering_index", 1, 1)]
+    "name, built, dropped",
+    [
+        ("0004_sort_indexes", 2, 0),
+        ("0005_division_covering_index", 1, 1),
+        ("0006_division_title_index", 1, 0),
+    ],
 )
 def test_the_job_index_migrations_run_concurrently_and_need_no_acknowledgement(
     name, built, dropped
 ):
-    """jobs 0004 and 0005 index the job table, large and written to: on PostgreSQL with
+    """jobs 0004, 0005 and 0006 index the job table, large and written to: on PostgreSQL with
     CREATE INDEX CONCURRENTLY and DROP INDEX CONCURRENTLY (no MG108, nothing for squawk),
     outside a transaction; plainly on SQLite."""
     from django.db.migrations.loader import MigrationLoader
