@@ -15,7 +15,6 @@ request's queries then name that list instead of planning the rule's subquery ag
 from dataclasses import dataclass
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import (
     Case,
     CharField,
@@ -29,6 +28,7 @@ from django.db.models import (
     When,
 )
 
+from . import rls
 from .managers import NOTHING
 from .models import DataScopeDivision, Division, with_organisation
 from .scoping import is_principal
@@ -155,7 +155,7 @@ def with_visible_divisions(function, *args):
     are as loaded; otherwise the rule is a subquery again. Row-level security works the rule
     out for itself, whatever the ORM names."""
     annotations = {}
-    if connections[DEFAULT_DB_ALIAS].vendor == "postgresql":
+    if rls.enforced():
         divisions = _member_divisions(OuterRef("tenant_id"), OuterRef("division_id"))
         annotations[_KEPT] = ArraySubquery(divisions.order_by().values("pk"))
     writes = _Writes.count

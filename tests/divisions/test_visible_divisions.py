@@ -12,6 +12,7 @@ from divisions.scoping import acting_as, unscoped
 from divisions.visibility import with_visible_divisions
 from jobs.models import Job
 from tests import oracle
+from tests.api.conftest import bearer, mint
 
 # On SQLite the user row brings no list: the rule stays a subquery (every other test).
 pytestmark = pytest.mark.postgres
@@ -49,6 +50,17 @@ def test_a_page_sends_no_statement_more_and_no_rule_subquery(client, world):
     assert response.status_code == 200
     shown = {job.pk for job in response.context["page"].jobs}
     assert shown == oracle.visible_jobs(oracle.snapshot(), world.u.alice)
+    jobs = [query["sql"] for query in captured if 'FROM "jobs_job"' in query["sql"]]
+    assert jobs and all(SUBQUERY not in sql for sql in jobs), jobs
+
+
+def test_an_access_tokens_user_brings_the_list_too(client, world):
+    _, token = mint(world.u.elle)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/api/jobs/", **bearer(token))
+    assert response.status_code == 200
+    shown = {job["id"] for job in response.json()["results"]}
+    assert shown == oracle.visible_jobs(oracle.snapshot(), world.u.elle)
     jobs = [query["sql"] for query in captured if 'FROM "jobs_job"' in query["sql"]]
     assert jobs and all(SUBQUERY not in sql for sql in jobs), jobs
 
