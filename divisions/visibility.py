@@ -7,9 +7,10 @@ U is a tenant admin, or J has a division D and one of: D is U's division; D's Da
 
 Everything here reads only the user's own columns (tenant_id, division_id, flags) and builds
 a filter the database evaluates in the same statement, so a scoped query is one round trip.
-A user loaded for a request (with_visible_divisions) also brings the ids of the divisions whose
-jobs they may see, worked out by this rule in the user row's own statement on PostgreSQL; the
-request's queries then name that list instead of planning the rule's subquery again.
+A user loaded for a request (with_visible_divisions) also brings the divisions whose jobs they
+may see (ids and names), worked out by this rule in the user row's own statement on
+PostgreSQL; the request's queries then name that list instead of planning the rule's subquery
+again, and the division filter lists it without a statement of its own.
 """
 
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import JSONArray
 
 from . import rls
 from .managers import NOTHING
@@ -113,12 +115,12 @@ def divisions_with_visible_jobs(user):
         return divisions.filter(tenant_id=user.tenant_id).values("pk")
     kept = _kept(user)
     if kept is not None:
-        return kept
+        return [pk for pk, _ in kept]
     return _member_divisions(user.tenant_id, user.division_id).values("pk")
 
 
-# The annotation that brings a user's visible division ids with the user row.
-_KEPT = "visible_division_ids"
+# The annotation that brings a user's visible divisions with the user row.
+_KEPT = "visible_divisions"
 
 
 class _Writes:
@@ -135,9 +137,10 @@ def forget_visible_divisions():
 
 @dataclass(frozen=True)
 class _Kept:
-    """A user's visible division ids as their row brought them, and what they depend on."""
+    """A user's visible divisions as their row brought them, ((id, name), ...) by name, and
+    what they depend on."""
 
-    ids: tuple
+    divisions: tuple
     writes: int
     tenant_id: int | None
     division_id: int | None
@@ -145,35 +148,40 @@ class _Kept:
 
 def with_visible_divisions(function, *args):
     """Call `function`, which loads a user (Django's get_user, an access token's user): the
-    user row comes with its tenant and division and, on PostgreSQL, with the ids of the
-    divisions whose jobs that user may see, worked out by this rule in the same statement.
+    user row comes with its tenant and division and, on PostgreSQL, with the divisions whose
+    jobs that user may see (ids and names), worked out by this rule in the same statement.
 
     Every scoped query for that user then names the ids as a list: no subquery to plan and run
     again in each statement (a list page had three), and the planner estimates the list from
-    the column's statistics (docs/benchmarks.md). The list is used while no ORM write to what
+    the column's statistics (docs/benchmarks.md); the list page's division filter shows the
+    names without a statement of its own. The list is used while no ORM write to what
     it comes from has happened since (divisions.signals) and the user's tenant and division
     are as loaded; otherwise the rule is a subquery again. Row-level security works the rule
     out for itself, whatever the ORM names."""
     annotations = {}
     if rls.enforced():
         divisions = _member_divisions(OuterRef("tenant_id"), OuterRef("division_id"))
-        annotations[_KEPT] = ArraySubquery(divisions.order_by().values("pk"))
+        # In the division filter's order (Division.Meta.ordering).
+        pairs = divisions.order_by("name", "pk").values(pair=JSONArray("pk", "name"))
+        annotations[_KEPT] = ArraySubquery(pairs)
     writes = _Writes.count
     user = with_organisation(function, *args, **annotations)
-    ids = vars(user).pop(_KEPT, None)  # an anonymous user has none
-    if ids is not None:
-        user._kept_divisions = _Kept(tuple(ids), writes, user.tenant_id, user.division_id)
+    pairs = vars(user).pop(_KEPT, None)  # an anonymous user has none
+    if pairs is not None:
+        divisions = tuple((pk, name) for pk, name in pairs)
+        user._kept_divisions = _Kept(divisions, writes, user.tenant_id, user.division_id)
     return user
 
 
 def _kept(user):
-    """The ids `user`'s row brought, while still good (with_visible_divisions), else None."""
+    """The (id, name) pairs `user`'s row brought, while still good (with_visible_divisions),
+    else None."""
     kept = getattr(user, "_kept_divisions", None)
     if kept is None or kept.writes != _Writes.count:
         return None
     if (kept.tenant_id, kept.division_id) != (user.tenant_id, user.division_id):
         return None
-    return list(kept.ids)
+    return kept.divisions
 
 
 def why_visible_case(user):
@@ -215,8 +223,14 @@ def job_filter(user):
 
 
 def division_choices(user):
-    """The divisions whose jobs `user` may see: the choices of a division filter."""
-    return Division.objects.visible_to(user).filter(pk__in=divisions_with_visible_jobs(user))
+    """The divisions whose jobs `user` may see, as (id, name) pairs by name: the choices of a
+    division filter. A member's come with their user row when it brought them."""
+    if is_principal(user) and not is_tenant_admin(user):
+        kept = _kept(user)
+        if kept is not None:
+            return list(kept)
+    divisions = Division.objects.visible_to(user).filter(pk__in=divisions_with_visible_jobs(user))
+    return list(divisions.values_list("pk", "name"))
 
 
 def may_place_job(user, tenant_id, division_id):

@@ -54,7 +54,7 @@ class JobFilterForm(forms.Form):
 
     def __init__(self, data, *, user):
         # Only divisions whose jobs the user may see: the rule decides, this form only lists.
-        visible = division_choices(user).values_list("pk", "name")
+        visible = division_choices(user)
         super().__init__(data)
         self.fields["division"].choices = [
             ("", "All divisions"),

@@ -54,6 +54,23 @@ def test_a_page_sends_no_statement_more_and_no_rule_subquery(client, world):
     assert jobs and all(SUBQUERY not in sql for sql in jobs), jobs
 
 
+def test_the_division_filter_lists_them_without_a_statement_of_its_own(client, world):
+    """The list page's division choices are the pairs the user row brought: the divisions
+    whose jobs the member sees, by name, and no statement of its own reads the divisions."""
+    client.force_login(world.u.elle)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/jobs/")
+    choices = response.context["form"].fields["division"].choices[1:]
+    world_now = oracle.snapshot()
+    expected = sorted(
+        (division.name, division.pk)
+        for division in vars(world.d).values()
+        if oracle.may_see_division_jobs(world_now, world.u.elle, division.pk)
+    )
+    assert choices == [(str(pk), name) for name, pk in expected]
+    assert not [q["sql"] for q in captured if q["sql"].startswith('SELECT "divisions_division"')]
+
+
 def test_an_access_tokens_user_brings_the_list_too(client, world):
     _, token = mint(world.u.elle)
     with CaptureQueriesContext(connection) as captured:

@@ -54,7 +54,7 @@ def paths(user, all_job_ids):
                 "jobs__notes__job", flat=True
             )
         )
-        pickable = set(division_choices(user).values_list("pk", flat=True))
+        pickable = {pk for pk, _ in division_choices(user)}
     got["visible_to"] = set(Job.objects.visible_to(user).values_list("pk", flat=True))
     return got, count, exists, pickable
 
