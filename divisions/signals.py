@@ -1,5 +1,5 @@
 """Keeps the organisation consistent: a division's scope goes with it; scopes stay in-tenant;
-a write to what the rule reads retires the visible division lists users were loaded with."""
+a write to what the rule reads outdates the visible divisions users were loaded with."""
 
 from django.contrib.auth import models as auth_models
 from django.core.exceptions import ValidationError
@@ -9,7 +9,7 @@ from django.dispatch import receiver
 
 from .models import DataScope, DataScopeDivision, Division, User
 from .scoping import acting_as
-from .visibility import forget_visible_divisions
+from .visibility import rule_written
 
 
 def update_last_login(sender, user, **kwargs):
@@ -46,5 +46,5 @@ def keep_scope_divisions_in_tenant(sender, instance, action, reverse, pk_set, **
 @receiver(post_delete, sender=User)
 @receiver(m2m_changed, sender=DataScope.divisions.through)
 def rule_changed(sender, **kwargs):
-    """Lists of visible divisions read before this write are not used again."""
-    forget_visible_divisions()
+    """Divisions users were loaded with before this write are not used again."""
+    rule_written()

@@ -7,10 +7,10 @@ U is a tenant admin, or J has a division D and one of: D is U's division; D's Da
 
 Everything here reads only the user's own columns (tenant_id, division_id, flags) and builds
 a filter the database evaluates in the same statement, so a scoped query is one round trip.
-A user loaded for a request (with_visible_divisions) also brings the divisions whose jobs they
-may see (ids and names), worked out by this rule in the user row's own statement on
-PostgreSQL; the request's queries then name that list instead of planning the rule's subquery
-again, and the division filter lists it without a statement of its own.
+On PostgreSQL a user loaded for a request (with_visible_divisions) also brings the divisions
+whose jobs they may see (ids and names), worked out by this rule in the user row's own
+statement: the request's queries name those ids as a list instead of the rule's subquery, and
+the division filter lists them without a statement of its own.
 """
 
 from dataclasses import dataclass
@@ -106,42 +106,39 @@ def _member_divisions(tenant_id, division_id):
 
 
 def divisions_with_visible_jobs(user):
-    """Ids of the divisions whose jobs `user` may see: the list the user row brought
-    (with_visible_divisions), else a subquery (no round trip either way)."""
+    """Ids of the divisions whose jobs `user` may see, as a subquery (no round trip)."""
     divisions = QuerySet(Division)
     if not is_principal(user):
         return divisions.none().values("pk")
     if is_tenant_admin(user):
         return divisions.filter(tenant_id=user.tenant_id).values("pk")
-    kept = _kept(user)
-    if kept is not None:
-        return [pk for pk, _ in kept]
     return _member_divisions(user.tenant_id, user.division_id).values("pk")
 
 
 # The annotation that brings a user's visible divisions with the user row.
-_KEPT = "visible_divisions"
+_LOADED = "visible_divisions"
 
 
-class _Writes:
-    """ORM writes this process has seen to what the rule reads (divisions, scopes, scope
-    lists, users): divisions.signals counts them. A list read before the last one is not used."""
+class _RuleWrites:
+    """The last ORM save or delete of what the rule reads (divisions, scopes, scope lists,
+    users) that this process saw: divisions.signals replaces the token on each. Divisions
+    loaded under an older token are not used."""
 
-    count = 0
+    token = object()
 
 
-def forget_visible_divisions():
-    """Called on every ORM write to what the rule reads: lists read before it are not used."""
-    _Writes.count += 1
+def rule_written():
+    """Called on every ORM save or delete of what the rule reads (divisions.signals)."""
+    _RuleWrites.token = object()
 
 
 @dataclass(frozen=True)
-class _Kept:
+class _Loaded:
     """A user's visible divisions as their row brought them, ((id, name), ...) by name, and
     what they depend on."""
 
     divisions: tuple
-    writes: int
+    writes: object
     tenant_id: int | None
     division_id: int | None
 
@@ -151,37 +148,36 @@ def with_visible_divisions(function, *args):
     user row comes with its tenant and division and, on PostgreSQL, with the divisions whose
     jobs that user may see (ids and names), worked out by this rule in the same statement.
 
-    Every scoped query for that user then names the ids as a list: no subquery to plan and run
-    again in each statement (a list page had three), and the planner estimates the list from
-    the column's statistics (docs/benchmarks.md); the list page's division filter shows the
-    names without a statement of its own. The list is used while no ORM write to what
-    it comes from has happened since (divisions.signals) and the user's tenant and division
-    are as loaded; otherwise the rule is a subquery again. Row-level security works the rule
-    out for itself, whatever the ORM names."""
+    Scoped queries for that user name the ids as a list (no subquery planned again in every
+    statement; docs/benchmarks.md) while the user's tenant and division are as loaded and the
+    process has seen no ORM save or delete of what the rule reads since (divisions.signals);
+    otherwise the rule is a subquery again. A write that sends no signal (QuerySet.update,
+    bulk operations, raw SQL, another process) counts from the next request. Row-level
+    security works the rule out for itself from the next statement, whatever the ORM names."""
     annotations = {}
     if rls.enforced():
         divisions = _member_divisions(OuterRef("tenant_id"), OuterRef("division_id"))
         # In the division filter's order (Division.Meta.ordering).
         pairs = divisions.order_by("name", "pk").values(pair=JSONArray("pk", "name"))
-        annotations[_KEPT] = ArraySubquery(pairs)
-    writes = _Writes.count
+        annotations[_LOADED] = ArraySubquery(pairs)
+    writes = _RuleWrites.token
     user = with_organisation(function, *args, **annotations)
-    pairs = vars(user).pop(_KEPT, None)  # an anonymous user has none
+    pairs = vars(user).pop(_LOADED, None)  # an anonymous user has none
     if pairs is not None:
         divisions = tuple((pk, name) for pk, name in pairs)
-        user._kept_divisions = _Kept(divisions, writes, user.tenant_id, user.division_id)
+        user._loaded_divisions = _Loaded(divisions, writes, user.tenant_id, user.division_id)
     return user
 
 
-def _kept(user):
+def _loaded_divisions(user):
     """The (id, name) pairs `user`'s row brought, while still good (with_visible_divisions),
     else None."""
-    kept = getattr(user, "_kept_divisions", None)
-    if kept is None or kept.writes != _Writes.count:
+    loaded = getattr(user, "_loaded_divisions", None)
+    if loaded is None or loaded.writes is not _RuleWrites.token:
         return None
-    if (kept.tenant_id, kept.division_id) != (user.tenant_id, user.division_id):
+    if (loaded.tenant_id, loaded.division_id) != (user.tenant_id, user.division_id):
         return None
-    return kept.divisions
+    return loaded.divisions
 
 
 def why_visible_case(user):
@@ -216,19 +212,21 @@ def job_filter(user):
     same_tenant = Q(tenant_id=user.tenant_id)
     if is_tenant_admin(user):
         return same_tenant
-    divisions = divisions_with_visible_jobs(user)
-    if isinstance(divisions, list):
-        return same_tenant & Q(division_id__in=divisions)
-    return same_tenant & Q(InSubqueryArray(F("division_id"), divisions))
+    loaded = _loaded_divisions(user)
+    if loaded:
+        return same_tenant & Q(division_id__in=[pk for pk, _ in loaded])
+    # No list, or an empty one: an empty IN () would empty a whole query it is joined into
+    # (a division annotated with a count of its jobs), where the subquery matches no job.
+    return same_tenant & Q(InSubqueryArray(F("division_id"), divisions_with_visible_jobs(user)))
 
 
 def division_choices(user):
     """The divisions whose jobs `user` may see, as (id, name) pairs by name: the choices of a
     division filter. A member's come with their user row when it brought them."""
     if is_principal(user) and not is_tenant_admin(user):
-        kept = _kept(user)
-        if kept is not None:
-            return list(kept)
+        loaded = _loaded_divisions(user)
+        if loaded is not None:
+            return list(loaded)
     divisions = Division.objects.visible_to(user).filter(pk__in=divisions_with_visible_jobs(user))
     return list(divisions.values_list("pk", "name"))
 

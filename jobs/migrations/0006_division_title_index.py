@@ -2,10 +2,10 @@
 One division's jobs in title order (`sort=title`), for members who see one division's jobs.
 
 The list's title order had the tenant's index (0004) alone: a member of one private division
-read the tenant's titles in order and threw away the other divisions' jobs, 60 ms for a first
-page at a million jobs (4.3x the unscoped page) where a tenant admin's took 3 ms. Now that the
-request's queries name the member's divisions as a list (divisions.visibility), the planner
-reads this index for one division: 16 ms for the whole page (1.07x; docs/benchmarks.md).
+read the tenant's titles in order and threw away the other divisions' jobs: 54 ms for the
+whole first page at a million jobs, 3.75x the unscoped page. Now that the request's queries
+name the member's divisions as a list (divisions.visibility), the planner reads this index
+for one division: 16 ms, 1.07x (the same world, with and without; docs/benchmarks.md).
 Members of several divisions keep the tenant's index, which finds their rows soon enough.
 
 Built CONCURRENTLY on PostgreSQL (writes carry on; not atomic), plainly on SQLite.

@@ -5,14 +5,16 @@ counts from the next query."""
 
 import pytest
 from django.db import connection
+from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 
-from divisions.models import User
+from divisions.models import DataScopeDivision, Division, User
 from divisions.scoping import acting_as, unscoped
 from divisions.visibility import with_visible_divisions
 from jobs.models import Job
 from tests import oracle
 from tests.api.conftest import bearer, mint
+from tests.factories import DivisionFactory, JobFactory, UserFactory
 
 # On SQLite the user row brings no list: the rule stays a subquery (every other test).
 pytestmark = pytest.mark.postgres
@@ -43,7 +45,7 @@ def test_the_list_comes_with_the_user_row_and_each_query_names_it(world):
     assert '"division_id" IN (' in sql and SUBQUERY not in sql
 
 
-def test_a_page_sends_no_statement_more_and_no_rule_subquery(client, world):
+def test_a_page_names_the_list_in_every_job_statement(client, world):
     client.force_login(world.u.alice)
     with CaptureQueriesContext(connection) as captured:
         response = client.get("/jobs/")
@@ -97,6 +99,28 @@ def test_a_scope_change_counts_from_the_next_query(world):
         scope.is_everyone = True
         scope.save()
     assert world.jobs.sparks.pk in visible(alice)[0]
+
+
+def test_a_listing_written_as_its_own_row_counts_from_the_next_query(world):
+    alice = loaded(world.u.alice)
+    assert world.jobs.sparks.pk not in visible(alice)[0]
+    with unscoped("test: list Head Office in Sparks' scope, row by row"):
+        DataScopeDivision.objects.create(
+            tenant=world.tenants.acme, datascope=world.d.sparks.data_scope, division=world.d.hq
+        )
+    assert world.jobs.sparks.pk in visible(alice)[0]
+
+
+def test_a_member_who_sees_no_division_still_sees_the_tenants_divisions_without_jobs(world):
+    """An empty list is not named (IN () would empty every query it is joined into): the
+    divisions of the tenant still show, each with no visible job."""
+    private = DivisionFactory()
+    JobFactory(division=private)
+    nobody = loaded(UserFactory(division=None, tenant=private.tenant))
+    with acting_as(nobody):
+        counted = {d.pk: d.jobs_seen for d in Division.objects.annotate(jobs_seen=Count("jobs"))}
+        assert Job.objects.count() == 0
+    assert counted == {private.pk: 0}
 
 
 def test_a_move_to_another_division_counts_from_the_next_query(world):

@@ -6,9 +6,9 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from divisions.models import DataScope, Division
+from divisions.models import DataScope, Division, User
 from divisions.scoping import acting_as, unscoped
-from divisions.visibility import division_choices
+from divisions.visibility import division_choices, with_visible_divisions
 from jobs.models import Job, JobNote
 from tests import oracle
 from tests.strategies import build, worlds
@@ -73,8 +73,13 @@ def test_every_path_matches_the_oracle(db, description):
         users = build(description)
         world = oracle.snapshot()
         all_job_ids = list(world.jobs)
+        # Each user as the tests make it, and as a request loads it (on PostgreSQL with the
+        # divisions it may see: divisions.visibility.with_visible_divisions).
+        loaded = [
+            with_visible_divisions(lambda pk=user.pk: User.objects.get(pk=pk)) for user in users
+        ]
         try:
-            for user in users:
+            for user in [*users, *loaded]:
                 expected = oracle.visible_jobs(world, user)
                 got, count, exists, pickable = paths(user, all_job_ids)
                 with_division = {pk for pk in expected if world.jobs[pk][1] is not None}

@@ -380,8 +380,9 @@ CHOICES = 0 if connection.vendor == "postgresql" else 1
 
 
 class TestQueryCount:
-    # session, user (with the tenant and division the header shows), division choices, capped
-    # count, the page's rows (jobs joined with their division).
+    # session, user (with the tenant and division the header shows), division choices (SQLite;
+    # the user row brings them on PostgreSQL), capped count, the page's rows (jobs joined with
+    # their division).
     LIST_QUERIES = 3 + CHOICES + SESSION + REQUEST_TRANSACTION
 
     def test_first_and_deeper_pages_are_pinned(self, client, crowd, django_assert_num_queries):
