@@ -44,6 +44,7 @@ REVIEWED_AFTER_BOOTSTRAP = [
     ("divisions", "0009_title_search_trigram_first"),
     ("divisions", "0010_visible_divisions_kept"),
     ("jobs", "0006_division_title_index"),
+    ("divisions", "0011_proof_checked_where_it_grants"),
 ]
 # A later migration: it follows the newest migration of the jobs app.
 LATEST_JOBS = max(path.stem for path in (REPO / "jobs" / "migrations").glob("0*.py"))

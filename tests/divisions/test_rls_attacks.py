@@ -728,3 +728,123 @@ def test_a_list_kept_in_an_earlier_transaction_is_ignored(world):
                 rows("SELECT set_config('proone.principal', %s, true)", [earlier_proof])
                 rows("SELECT set_config('proone.visible', %s, true)", [wider])
                 rows(statement)
+
+
+def forged(kind, principal_id):
+    """A principal claiming `kind` and `principal_id` with a made-up proof."""
+    return f"{kind}:{principal_id}:{'0' * 64}"
+
+
+def tables_whose_reads_ask(*functions):
+    """The tables holding rows whose read policies call any of `functions` (a policy calls
+    its functions for the rows it reads: an empty table calls none)."""
+    with unscoped("test check"):
+        tables = rows(
+            "SELECT DISTINCT tablename::text FROM pg_policies WHERE schemaname = 'public' "
+            "AND cmd IN ('SELECT', 'ALL') AND 'public' = ANY (roles) AND qual LIKE ANY (%s) "
+            "ORDER BY 1",
+            [[f"%{function}()%" for function in functions]],
+        )
+        return [t for (t,) in tables if rows(f"SELECT EXISTS (SELECT 1 FROM {t})")[0][0]]  # noqa: S608
+
+
+class TestProofWhereItGrants:
+    """proone_acting_system() and proone_login_name() answer "no" to a principal that does not
+    claim system work or a sign-in look-up without reading its proof (divisions migration
+    0011); every answer that grants rows still checks it."""
+
+    def test_a_forged_system_claim_is_refused_on_every_table_it_would_open(self, world):
+        """Attack: claim system work with a made-up proof and read each table whose policy
+        lets system work read everything. Stopped: a claim of system work is checked."""
+        with acting_as(world.u.sam):
+            tables = tables_whose_reads_ask("proone_acting_system")
+            assert {"jobs_job", "divisions_user", "divisions_tenant"} <= set(tables)
+            for table in tables:
+                with pytest.raises(DatabaseError, match="forged"), transaction.atomic():
+                    rows("SELECT set_config('proone.principal', %s, true)", [forged("s", 0)])
+                    rows(f"SELECT count(*) FROM {table}")  # noqa: S608 - catalog names
+
+    def test_a_forged_user_principal_is_refused_wherever_it_could_read_a_row(self, world):
+        """Attack: name the tenant admin with a made-up proof and read each table whose
+        policy grants rows to a user. Stopped: the user's id, tenant and tenant admin flag
+        are answered from a checked proof only."""
+        admin = world.u.acme_admin.pk
+        with acting_as(world.u.sam):
+            tables = tables_whose_reads_ask(
+                "proone_acting_tenant", "proone_principal", "proone_acting_tenant_admin"
+            )
+            assert {"jobs_job", "divisions_division", "divisions_user"} <= set(tables)
+            for table in tables:
+                with pytest.raises(DatabaseError, match="forged"), transaction.atomic():
+                    rows("SELECT set_config('proone.principal', %s, true)", [forged("u", admin)])
+                    rows(f"SELECT count(*) FROM {table}")  # noqa: S608 - catalog names
+
+    def test_a_forged_user_principal_opens_no_system_work_table(self, world):
+        """Attack: a made-up user principal against a table only system work reads (group
+        object permissions). Stopped: "not system work" needs no proof, and it grants no
+        row; sam is still sam afterwards."""
+        with unscoped("test: a group object permission to hide"):
+            rows(
+                "INSERT INTO guardian_groupobjectpermission "
+                "(group_id, permission_id, content_type_id, object_pk) "
+                "SELECT g.id, p.id, p.content_type_id, '1' FROM auth_group g, auth_permission p "
+                "WHERE p.codename = 'change_datascope' LIMIT 1"
+            )
+            assert rows("SELECT count(*) FROM guardian_groupobjectpermission") == [(1,)]
+        with acting_as(world.u.sam):
+            seen = in_savepoint(
+                "SELECT set_config('proone.principal', %s, true), "
+                "(SELECT count(*) FROM guardian_groupobjectpermission)",
+                [forged("u", world.u.acme_admin.pk)],
+            )
+            assert seen[0][1] == 0
+            assert job_titles() == SAMS_JOBS
+
+    def test_a_forged_look_up_is_refused(self, world):
+        """Attack: claim the sign-in look-up of the tenant admin's username with a made-up
+        proof, and read the user table or ask for the name. Stopped: a claim of a look-up is
+        checked."""
+        name = world.u.acme_admin.username.encode().hex()
+        with acting_as(world.u.sam):
+            for read in ("(SELECT count(*) FROM divisions_user)", "proone_login_name()"):
+                attempt(
+                    f"SELECT set_config('proone.principal', %s, true), {read}",
+                    [forged("n", name)],
+                    match="forged",
+                )
+
+
+class TestOwnerReads:
+    """The table owner reads divisions, scopes and scope lists whole (divisions migration
+    0011), for its functions that filter by the verified principal themselves."""
+
+    def test_the_owners_read_policy_is_the_owners_alone(self, world):
+        """Attack: read another tenant's divisions and Head Office's scope list as the app
+        role, and drop or rewrite the owner's policy. Stopped: the policy names the owner
+        role only, which owns the tables; the app role owns nothing."""
+        tables = ("divisions_division", "divisions_datascope", "divisions_datascopedivision")
+        with unscoped("test check"):
+            owners = rows(
+                "SELECT DISTINCT p.roles::text[], c.relowner::regrole::text "
+                "FROM pg_policies p "
+                "JOIN pg_class c ON c.oid = format('%%I', p.tablename)::regclass "
+                "WHERE p.policyname = 'proone_owner_reads' AND p.cmd = 'SELECT'"
+            )
+            all_divisions = rows("SELECT count(*) FROM divisions_division")[0][0]
+            acme = world.tenants.acme.pk
+            acme_divisions = rows(
+                "SELECT count(*) FROM divisions_division WHERE tenant_id = %s", [acme]
+            )[0][0]
+        [(roles, owner)] = owners
+        assert roles == [owner]
+        assert all_divisions > acme_divisions
+        with acting_as(world.u.sam):
+            assert rows("SELECT count(*) FROM divisions_division") == [(acme_divisions,)]
+            assert rows("SELECT DISTINCT tenant_id FROM divisions_datascope") == [(acme,)]
+            assert set(rows("SELECT tenant_id FROM divisions_datascopedivision")) <= {(acme,)}
+            for table in tables:
+                attempt(f"DROP POLICY proone_owner_reads ON {table}", match="must be owner")
+                attempt(
+                    f"ALTER POLICY proone_owner_reads ON {table} TO PUBLIC",
+                    match="must be owner",
+                )

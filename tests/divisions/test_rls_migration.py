@@ -1,4 +1,4 @@
-"""Migrations 0004, 0005, 0007, 0008, 0009 (with jobs 0005) and 0010 reverse to the behaviour
+"""Migrations 0004, 0005, 0007, 0008, 0009 (with jobs 0005), 0010 and 0011 reverse to the behaviour
 before them and apply again."""
 
 import importlib
@@ -283,4 +283,38 @@ def test_0010_reverses_to_a_list_worked_out_per_call_and_applies_again(world):
         connection.close()
         migrate_everything()
     assert keeps_the_visible_divisions() == (True, tables)
+    assert what_each_sees(world) == before
+
+
+def proof_checked_where_it_grants():
+    """(proone_acting_system() answers other kinds without the proof, the tables the owner's
+    read policy covers)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT prosrc LIKE '%%''s:''%%' FROM pg_proc WHERE proname = 'proone_acting_system'"
+        )
+        cheap = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT coalesce(array_agg(tablename::text ORDER BY tablename), '{}') "
+            "FROM pg_policies WHERE policyname = 'proone_owner_reads'"
+        )
+        return cheap, cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_0011_reverses_to_proofs_checked_per_call_and_applies_again(world):
+    """Backwards: 0005's functions and no owner's read policy, the same rows for everyone;
+    forwards: both again."""
+    tables = ["divisions_datascope", "divisions_datascopedivision", "divisions_division"]
+    before = what_each_sees(world)
+    assert proof_checked_where_it_grants() == (True, tables)
+    connection.close()
+    migrate_divisions("0010_visible_divisions_kept")
+    try:
+        assert proof_checked_where_it_grants() == (False, [])
+        assert what_each_sees(world) == before
+    finally:
+        connection.close()
+        migrate_everything()
+    assert proof_checked_where_it_grants() == (True, tables)
     assert what_each_sees(world) == before
