@@ -36,8 +36,9 @@ CLOCK_SKEW = 2
 
 # The tables under row-level security, stated once (tests and docs use these names; a test
 # checks the database against them). The rule's own tables, whose policies compute the
-# division rule and which even their owner obeys (FORCE, migrations 0003 and, for job notes,
-# 0006):
+# division rule, forced on their owner too (FORCE, migrations 0003 and, for job notes, 0006),
+# which reads jobs, divisions, scopes and scope lists whole through read policies of its own
+# (0007, 0011) for its functions that apply the rule themselves:
 RULE_TABLES = (
     "jobs_job",
     "jobs_jobnote",

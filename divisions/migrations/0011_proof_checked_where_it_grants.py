@@ -1,9 +1,9 @@
 """
 PostgreSQL only: the policies' functions check the principal's proof where an answer grants rows.
 
-Measured at a million jobs (docs/benchmarks.md): every policy starts with
-`(SELECT proone_acting_system())`, called once for each table a statement reads, and it
-checked the proof (an HMAC under the signing key, read from its table) only to answer "no" for
+Measured at a million jobs (docs/benchmarks.md): the policies that let system work read
+everything start with `(SELECT proone_acting_system())`, called once for each such table a
+statement reads, and it checked the proof (an HMAC under the signing key, read from its table) only to answer "no" for
 every user: 11 µs a call, as much as the functions whose answers do grant rows. The first
 `proone_visible_divisions()` of a transaction read the divisions, scopes and scope lists under
 their own forced policies, six more such calls in its 0.3 ms.
@@ -16,8 +16,10 @@ Here:
   user's id, tenant, tenant admin, visible divisions) still checks the proof, so a forged or
   replayed principal is refused by any statement that could read a row with it; a statement
   reading only tables that system work alone may read returns no rows for it.
-- The table owner reads the divisions, scopes and scope lists (`proone_owner_reads`, FOR SELECT
-  TO the owner), as 0007 let it read jobs. The owner's functions that read them (the visible
+- Each table's owner reads the divisions, scopes and scope lists (`proone_owner_reads`, FOR
+  SELECT TO the owner), as 0007 let it read jobs; a migration (which runs as the owner) reads
+  every tenant's rows of them without a principal, and still writes them only under the
+  write policies. The owner's functions that read them (the visible
   divisions, the managed scopes) filter by the verified principal's tenant themselves, and
   the owner could already switch row-level security off on its own tables. The app role's
   policies do not change.
@@ -72,21 +74,24 @@ BEGIN
 END
 $$;
 
+"""
 
--- The table owner reads the tables the rule is worked out from (see the docstring).
+# Each table's owner reads it whole (see the docstring).
+OWNER_POLICIES = """
 DO $$
 DECLARE
-    owner name := (SELECT r.rolname FROM pg_catalog.pg_class c
-                   JOIN pg_catalog.pg_roles r ON r.oid = c.relowner
-                   WHERE c.oid = 'public.divisions_division'::regclass);
+    listed regclass;
 BEGIN
-""" + "".join(
-    f"    EXECUTE format('CREATE POLICY proone_owner_reads ON public.{table} "
-    f"FOR SELECT TO %I USING (true)', owner);\n"
-    for table in OWNER_READS
-) + """END
+    FOREACH listed IN ARRAY ARRAY[TABLES]::regclass[] LOOP
+        EXECUTE format('CREATE POLICY proone_owner_reads ON %s FOR SELECT TO %I USING (true)',
+                       listed,
+                       (SELECT r.rolname FROM pg_catalog.pg_class c
+                        JOIN pg_catalog.pg_roles r ON r.oid = c.relowner
+                        WHERE c.oid = listed));
+    END LOOP;
+END
 $$;
-"""
+""".replace("TABLES", ", ".join(f"'public.{table}'" for table in OWNER_READS))
 
 
 def _0005_definition(name):
@@ -99,7 +104,8 @@ def _0005_definition(name):
     return re.sub(r"^CREATE (OR REPLACE )?", "CREATE OR REPLACE ", found.group(0)) + "\n"
 
 
-UNDO_FUNCTIONS = "".join(
+FORWARDS = FUNCTIONS + OWNER_POLICIES
+BACKWARDS = "".join(
     f"DROP POLICY proone_owner_reads ON public.{table};\n" for table in OWNER_READS
 ) + "".join(
     _0005_definition(name)
@@ -112,4 +118,4 @@ class Migration(migrations.Migration):
         ("divisions", "0010_visible_divisions_kept"),
     ]
 
-    operations = [PostgresSQL(FUNCTIONS, UNDO_FUNCTIONS)]
+    operations = [PostgresSQL(FORWARDS, BACKWARDS)]

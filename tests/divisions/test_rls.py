@@ -363,7 +363,8 @@ class TestAppRole:
             rows("SELECT count(*) FROM jobs_job")
 
     def test_row_level_security_is_on_exactly_the_stated_tables(self, db):
-        """divisions.rls names them once; the rule's tables force it even on their owner."""
+        """divisions.rls names them once; the rule's tables force it on their owner too
+        (whose own read policies, 0007 and 0011, are tested in test_rls_attacks.py)."""
         found = rows(
             "SELECT relname, relforcerowsecurity FROM pg_class "
             "WHERE relrowsecurity AND relnamespace = 'public'::regnamespace"

@@ -748,6 +748,18 @@ def tables_whose_reads_ask(*functions):
         return [t for (t,) in tables if rows(f"SELECT EXISTS (SELECT 1 FROM {t})")[0][0]]  # noqa: S608
 
 
+def a_group_object_permission():
+    """One row in guardian_groupobjectpermission, a table only system work reads."""
+    with unscoped("test: a group object permission to hide"):
+        rows(
+            "INSERT INTO guardian_groupobjectpermission "
+            "(group_id, permission_id, content_type_id, object_pk) "
+            "SELECT g.id, p.id, p.content_type_id, '1' FROM auth_group g, auth_permission p "
+            "WHERE p.codename = 'change_datascope' LIMIT 1"
+        )
+        assert rows("SELECT count(*) FROM guardian_groupobjectpermission") == [(1,)]
+
+
 class TestProofWhereItGrants:
     """proone_acting_system() and proone_login_name() answer "no" to a principal that does not
     claim system work or a sign-in look-up without reading its proof (divisions migration
@@ -755,10 +767,12 @@ class TestProofWhereItGrants:
 
     def test_a_forged_system_claim_is_refused_on_every_table_it_would_open(self, world):
         """Attack: claim system work with a made-up proof and read each table whose policy
-        lets system work read everything. Stopped: a claim of system work is checked."""
+        lets system work read everything (one of them readable by system work alone).
+        Stopped: a claim of system work is checked."""
+        a_group_object_permission()
         with acting_as(world.u.sam):
             tables = tables_whose_reads_ask("proone_acting_system")
-            assert {"jobs_job", "divisions_user", "divisions_tenant"} <= set(tables)
+            assert {"jobs_job", "divisions_user", "guardian_groupobjectpermission"} <= set(tables)
             for table in tables:
                 with pytest.raises(DatabaseError, match="forged"), transaction.atomic():
                     rows("SELECT set_config('proone.principal', %s, true)", [forged("s", 0)])
@@ -783,14 +797,7 @@ class TestProofWhereItGrants:
         """Attack: a made-up user principal against a table only system work reads (group
         object permissions). Stopped: "not system work" needs no proof, and it grants no
         row; sam is still sam afterwards."""
-        with unscoped("test: a group object permission to hide"):
-            rows(
-                "INSERT INTO guardian_groupobjectpermission "
-                "(group_id, permission_id, content_type_id, object_pk) "
-                "SELECT g.id, p.id, p.content_type_id, '1' FROM auth_group g, auth_permission p "
-                "WHERE p.codename = 'change_datascope' LIMIT 1"
-            )
-            assert rows("SELECT count(*) FROM guardian_groupobjectpermission") == [(1,)]
+        a_group_object_permission()
         with acting_as(world.u.sam):
             seen = in_savepoint(
                 "SELECT set_config('proone.principal', %s, true), "
@@ -802,8 +809,9 @@ class TestProofWhereItGrants:
 
     def test_a_forged_look_up_is_refused(self, world):
         """Attack: claim the sign-in look-up of the tenant admin's username with a made-up
-        proof, and read the user table or ask for the name. Stopped: a claim of a look-up is
-        checked."""
+        proof, and read the user table or ask for the name. Stopped: the user table's policy
+        asks proone_principal() first, which checks any proof; proone_login_name() checks a
+        claim of a look-up itself (the second read)."""
         name = world.u.acme_admin.username.encode().hex()
         with acting_as(world.u.sam):
             for read in ("(SELECT count(*) FROM divisions_user)", "proone_login_name()"):
@@ -823,6 +831,8 @@ class TestOwnerReads:
         role, and drop or rewrite the owner's policy. Stopped: the policy names the owner
         role only, which owns the tables; the app role owns nothing."""
         tables = ("divisions_division", "divisions_datascope", "divisions_datascopedivision")
+        with unscoped("test: Globex's Ops lists Field"):
+            allow(world.d.ops, world.d.field)
         with unscoped("test check"):
             owners = rows(
                 "SELECT DISTINCT p.roles::text[], c.relowner::regrole::text "
@@ -841,10 +851,32 @@ class TestOwnerReads:
         with acting_as(world.u.sam):
             assert rows("SELECT count(*) FROM divisions_division") == [(acme_divisions,)]
             assert rows("SELECT DISTINCT tenant_id FROM divisions_datascope") == [(acme,)]
-            assert set(rows("SELECT tenant_id FROM divisions_datascopedivision")) <= {(acme,)}
+            assert set(rows("SELECT tenant_id FROM divisions_datascopedivision")) == {(acme,)}
             for table in tables:
                 attempt(f"DROP POLICY proone_owner_reads ON {table}", match="must be owner")
                 attempt(
                     f"ALTER POLICY proone_owner_reads ON {table} TO PUBLIC",
                     match="must be owner",
                 )
+
+    def test_the_owners_functions_keep_to_the_principals_tenant(self, world):
+        """Attack: rely on the owner reading every tenant's divisions and scopes: another
+        tenant's everyone scope for the visible divisions, and a change_datascope grant on
+        another tenant's scope written behind the app's back for the managed scopes. Stopped
+        by the functions' own filter on the verified principal's tenant."""
+        d = world.d
+        with unscoped("test: elle manages Electrical's scope, and a grant on Globex's Ops"):
+            assign_perm("divisions.change_datascope", world.u.elle, d.electrical.data_scope)
+            rows(
+                "INSERT INTO guardian_userobjectpermission "
+                "(user_id, permission_id, content_type_id, object_pk) "
+                "SELECT %s, p.id, p.content_type_id, %s FROM auth_permission p "
+                "WHERE p.codename = 'change_datascope'",
+                [world.u.elle.pk, str(d.ops.data_scope_id)],
+            )
+        with acting_as(world.u.sam):
+            [(visible,)] = rows("SELECT proone_visible_divisions()")
+        assert set(visible) == {d.sparks.pk, d.electrical.pk, d.plumbing.pk}
+        with acting_as(world.u.elle):
+            [(managed,)] = rows("SELECT proone_managed_scopes()")
+        assert managed == [d.electrical.data_scope_id]

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
 from divisions.grants import TENANT_ADMIN_GROUP
 from divisions.scoping import acting_as
@@ -286,35 +286,44 @@ def test_0010_reverses_to_a_list_worked_out_per_call_and_applies_again(world):
     assert what_each_sees(world) == before
 
 
-def proof_checked_where_it_grants():
-    """(proone_acting_system() answers other kinds without the proof, the tables the owner's
-    read policy covers)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT prosrc LIKE '%%''s:''%%' FROM pg_proc WHERE proname = 'proone_acting_system'"
-        )
-        cheap = cursor.fetchone()[0]
+def proof_checked_where_it_grants(world):
+    """(what proone_acting_system() and proone_login_name() answer sam's transaction when a
+    made-up user principal replaces sam's, or "refused"; the tables the owner's read policy
+    covers)."""
+    forged = f"u:{world.u.acme_admin.pk}:{'0' * 64}"
+    answers = []
+    with acting_as(world.u.sam), connection.cursor() as cursor:
+        for function in ("proone_acting_system", "proone_login_name"):
+            try:
+                with transaction.atomic():
+                    cursor.execute("SELECT set_config('proone.principal', %s, true)", [forged])
+                    cursor.execute(f"SELECT {function}()")
+                    answers.append(cursor.fetchone()[0])
+            except DatabaseError:
+                answers.append("refused")
         cursor.execute(
             "SELECT coalesce(array_agg(tablename::text ORDER BY tablename), '{}') "
             "FROM pg_policies WHERE policyname = 'proone_owner_reads'"
         )
-        return cheap, cursor.fetchone()[0]
+        return tuple(answers), cursor.fetchone()[0]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_0011_reverses_to_proofs_checked_per_call_and_applies_again(world):
-    """Backwards: 0005's functions and no owner's read policy, the same rows for everyone;
-    forwards: both again."""
-    tables = ["divisions_datascope", "divisions_datascopedivision", "divisions_division"]
+    """Backwards: 0005's functions (a made-up user principal is refused by both) and no
+    owner's read policy, the same rows for everyone; forwards: "no" without the proof, and the
+    policy, again."""
+    after = ((False, None), ["divisions_datascope", "divisions_datascopedivision",
+                             "divisions_division"])  # fmt: skip
     before = what_each_sees(world)
-    assert proof_checked_where_it_grants() == (True, tables)
+    assert proof_checked_where_it_grants(world) == after
     connection.close()
     migrate_divisions("0010_visible_divisions_kept")
     try:
-        assert proof_checked_where_it_grants() == (False, [])
+        assert proof_checked_where_it_grants(world) == (("refused", "refused"), [])
         assert what_each_sees(world) == before
     finally:
         connection.close()
         migrate_everything()
-    assert proof_checked_where_it_grants() == (True, tables)
+    assert proof_checked_where_it_grants(world) == after
     assert what_each_sees(world) == before
