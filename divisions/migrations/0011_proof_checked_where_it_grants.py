@@ -3,10 +3,11 @@ PostgreSQL only: the policies' functions check the principal's proof where an an
 
 Measured at a million jobs (docs/benchmarks.md): the policies that let system work read
 everything start with `(SELECT proone_acting_system())`, called once for each such table a
-statement reads, and it checked the proof (an HMAC under the signing key, read from its table) only to answer "no" for
-every user: 11 µs a call, as much as the functions whose answers do grant rows. The first
-`proone_visible_divisions()` of a transaction read the divisions, scopes and scope lists under
-their own forced policies, six more such calls in its 0.3 ms.
+statement reads, and it checked the proof (an HMAC under the signing key, read from its
+table) only to answer "no" for every user: 11 µs a call, as much as the functions whose
+answers do grant rows. The first `proone_visible_divisions()` of a transaction read the
+divisions, scopes and scope lists under their own forced policies, six more such calls in its
+0.3 ms.
 
 Here:
 
@@ -17,12 +18,12 @@ Here:
   replayed principal is refused by any statement that could read a row with it; a statement
   reading only tables that system work alone may read returns no rows for it.
 - Each table's owner reads the divisions, scopes and scope lists (`proone_owner_reads`, FOR
-  SELECT TO the owner), as 0007 let it read jobs; a migration (which runs as the owner) reads
-  every tenant's rows of them without a principal, and still writes them only under the
-  write policies. The owner's functions that read them (the visible
-  divisions, the managed scopes) filter by the verified principal's tenant themselves, and
-  the owner could already switch row-level security off on its own tables. The app role's
-  policies do not change.
+  SELECT TO the owner), as 0007 let it read jobs. The owner's functions that read them (the
+  visible divisions, the managed scopes) filter by the verified principal's tenant
+  themselves, and the owner could already switch row-level security off on its own tables.
+  A migration (which runs as the owner) reads every tenant's rows of them without a
+  principal, and still writes them only under the write policies. The app role's policies
+  do not change.
 
 The reverse restores 0005's functions word for word and drops the owner's policies.
 """
@@ -73,7 +74,6 @@ BEGIN
     RETURN NULL;
 END
 $$;
-
 """
 
 # Each table's owner reads it whole (see the docstring).
