@@ -827,9 +827,9 @@ class TestOwnerReads:
     0011), for its functions that filter by the verified principal themselves."""
 
     def test_the_owners_read_policy_is_the_owners_alone(self, world):
-        """Attack: read another tenant's divisions and Head Office's scope list as the app
-        role, and drop or rewrite the owner's policy. Stopped: the policy names the owner
-        role only, which owns the tables; the app role owns nothing."""
+        """Attack: read another tenant's divisions, scopes and scope lists as the app role,
+        and drop or rewrite the owner's policy. Stopped: the policy names the owner role
+        only, which owns the tables; the app role owns nothing."""
         tables = ("divisions_division", "divisions_datascope", "divisions_datascopedivision")
         with unscoped("test: Globex's Ops lists Field"):
             allow(world.d.ops, world.d.field)
