@@ -48,7 +48,7 @@ RULE_TABLES = (
     "divisions_datascopechange",
 )
 # The tables that rule reads or that hold secrets, guarded against the app role (0004; the
-# API's access tokens: api/migrations/0002):
+# API's access tokens: api/migrations/0002; the admin's log: 0012):
 GUARDED_TABLES = (
     "divisions_tenant",
     "divisions_user",
@@ -60,6 +60,7 @@ GUARDED_TABLES = (
     "auth_group_permissions",
     "django_session",
     "api_accesstoken",
+    "django_admin_log",
 )
 
 

@@ -45,6 +45,7 @@ REVIEWED_AFTER_BOOTSTRAP = [
     ("divisions", "0010_visible_divisions_kept"),
     ("jobs", "0006_division_title_index"),
     ("divisions", "0011_proof_checked_where_it_grants"),
+    ("divisions", "0012_admin_log_row_level_security"),
 ]
 # A later migration: it follows the newest migration of the jobs app.
 LATEST_JOBS = max(path.stem for path in (REPO / "jobs" / "migrations").glob("0*.py"))

@@ -1,5 +1,5 @@
-"""Migrations 0004, 0005, 0007, 0008, 0009 (with jobs 0005), 0010 and 0011 reverse to the behaviour
-before them and apply again."""
+"""Migrations 0004, 0005, 0007, 0008, 0009 (with jobs 0005), 0010, 0011 and 0012 reverse to the
+behaviour before them and apply again."""
 
 import importlib
 import os
@@ -8,10 +8,13 @@ import sys
 
 import pytest
 from django.conf import settings
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, connection, transaction
 
 from divisions.grants import TENANT_ADMIN_GROUP
-from divisions.scoping import acting_as
+from divisions.models import Division
+from divisions.scoping import acting_as, unscoped
 from tests.pg_setup import ROOT, owner_url
 
 pytestmark = pytest.mark.postgres
@@ -327,3 +330,44 @@ def test_0011_reverses_to_proofs_checked_per_call_and_applies_again(world):
         migrate_everything()
     assert proof_checked_where_it_grants(world) == after
     assert what_each_sees(world) == before
+
+
+def admin_log_as_sam_reads_it(world):
+    """(how many entries sam reads, whether an entry has a tenant, whether deleting its author
+    keeps it)."""
+    with acting_as(world.u.sam), connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM django_admin_log")
+        (read,) = cursor.fetchone()
+        cursor.execute(
+            "SELECT EXISTS (SELECT FROM pg_attribute WHERE attname = 'tenant_id' "
+            "AND attrelid = 'django_admin_log'::regclass AND NOT attisdropped), "
+            "(SELECT pg_get_constraintdef(oid) LIKE '%%ON DELETE SET NULL%%' FROM pg_constraint "
+            "WHERE conrelid = 'django_admin_log'::regclass AND contype = 'f' "
+            "AND pg_get_constraintdef(oid) LIKE '%%(user_id)%%')"
+        )
+        return (read, *cursor.fetchone())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_0012_reverses_to_an_unguarded_admin_log_and_applies_again(world):
+    """Backwards: the admin's log as Django made it (no policy: sam reads Globex's entry too;
+    no tenant; Django deletes an author's entries itself); forwards: sam reads the entry in its
+    own name only, each entry has its tenant, and deleting an author keeps their entries."""
+    with unscoped("test setup"):
+        for user in (world.u.sam, world.u.globex_admin):
+            LogEntry.objects.create(
+                user=user,
+                content_type=ContentType.objects.get_for_model(Division),
+                object_id="1",
+                object_repr="a division",
+                action_flag=CHANGE,
+            )
+    assert admin_log_as_sam_reads_it(world) == (1, True, True)
+    connection.close()
+    migrate_divisions("0011_proof_checked_where_it_grants")
+    try:
+        assert admin_log_as_sam_reads_it(world) == (2, False, False)
+    finally:
+        connection.close()
+        migrate_everything()
+    assert admin_log_as_sam_reads_it(world) == (1, True, True)
