@@ -50,6 +50,7 @@ READ = f"{SYSTEM} OR ({TENANT} AND ({OWN} OR {TENANT_ADMIN}))"
 INSERT = f"{SYSTEM} OR {OWN}"
 
 # The entry's foreign key to its author, made again with ACTION (the same name, still deferred).
+# Forwards it is ON DELETE SET NULL, so `user_id` becomes nullable with it (AUTHOR_OPTIONAL).
 AUTHOR_KEY = """
 DO $$
 DECLARE
@@ -112,8 +113,14 @@ DROP FUNCTION proone_rls.admin_log_stamp();
 ALTER TABLE django_admin_log DROP COLUMN tenant_id;
 """
 
+AUTHOR_OPTIONAL = "ALTER TABLE django_admin_log ALTER COLUMN user_id DROP NOT NULL;\n"
+# Back to Django's NOT NULL: the entries whose author was deleted go.
+UNDO_AUTHOR_OPTIONAL = (
+    "DELETE FROM django_admin_log WHERE user_id IS NULL;\n"
+    "ALTER TABLE django_admin_log ALTER COLUMN user_id SET NOT NULL;\n"
+)
+
 POLICIES = f"""
-ALTER TABLE django_admin_log ALTER COLUMN user_id DROP NOT NULL;
 ALTER TABLE django_admin_log ENABLE ROW LEVEL SECURITY;
 CREATE POLICY proone_read ON django_admin_log FOR SELECT USING ({READ});
 CREATE POLICY proone_insert ON django_admin_log FOR INSERT WITH CHECK ({INSERT});
@@ -126,12 +133,12 @@ DROP POLICY proone_update ON django_admin_log;
 DROP POLICY proone_insert ON django_admin_log;
 DROP POLICY proone_read ON django_admin_log;
 ALTER TABLE django_admin_log DISABLE ROW LEVEL SECURITY;
-DELETE FROM django_admin_log WHERE user_id IS NULL;
-ALTER TABLE django_admin_log ALTER COLUMN user_id SET NOT NULL;
 """
 
-ADMIN_LOG = LOCK_TIMEOUT + STAMP + author_key("ON DELETE SET NULL") + POLICIES
-UNDO_ADMIN_LOG = LOCK_TIMEOUT + UNDO_POLICIES + author_key() + UNDO_STAMP
+ADMIN_LOG = LOCK_TIMEOUT + STAMP + author_key("ON DELETE SET NULL") + AUTHOR_OPTIONAL + POLICIES
+UNDO_ADMIN_LOG = (
+    LOCK_TIMEOUT + UNDO_POLICIES + UNDO_AUTHOR_OPTIONAL + author_key() + UNDO_STAMP
+)
 
 
 class Migration(migrations.Migration):

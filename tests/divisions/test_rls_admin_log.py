@@ -25,7 +25,7 @@ pytestmark = pytest.mark.postgres
 def entry(user, job, message):
     """A change of `job` logged in `user`'s name, written as system work."""
     with unscoped("test setup"):
-        return LogEntry.objects.create(
+        LogEntry.objects.create(
             user=user,
             content_type=ContentType.objects.get_for_model(Job),
             object_id=str(job.pk),
@@ -41,12 +41,10 @@ def logged(world):
     Globex's tenant admin, each naming a job of its tenant."""
     with unscoped("test setup"):
         assign_perm("divisions.change_datascope", world.u.elle, world.d.electrical.data_scope)
-    return {
-        "acme-admin": entry(world.u.acme_admin, world.jobs.hq, "Renamed the head office job"),
-        "elle": entry(world.u.elle, world.jobs.electrical, "Elle's change"),
-        "sam": entry(world.u.sam, world.jobs.sparks, "Sam's change"),
-        "globex-admin": entry(world.u.globex_admin, world.jobs.ops, "Globex's secret change"),
-    }
+    entry(world.u.acme_admin, world.jobs.hq, "Renamed the head office job")
+    entry(world.u.elle, world.jobs.electrical, "Elle's change")
+    entry(world.u.sam, world.jobs.sparks, "Sam's change")
+    entry(world.u.globex_admin, world.jobs.ops, "Globex's secret change")
 
 
 def messages():
@@ -63,6 +61,25 @@ PLANT = (
 def plant(author, tenant, returning=""):
     """The INSERT an injection would send, dated long ago and naming `tenant`."""
     return PLANT + returning, [author.pk, ContentType.objects.get_for_model(Job).pk, tenant.pk]
+
+
+def history(client, job):
+    return client.get(reverse("admin:jobs_job_history", args=[job.pk])).content.decode()
+
+
+def delete_in_the_admin(client, job):
+    """Delete `job` through the admin's delete page: (the deletion's entry, its tenant id)."""
+    response = client.post(reverse("admin:jobs_job_delete", args=[job.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    with unscoped("test check"):
+        written = LogEntry.objects.get(object_id=str(job.pk), action_flag=DELETION)
+        [(tenant_id,)] = rows("SELECT tenant_id FROM django_admin_log WHERE id = %s", [written.pk])
+    return written, tenant_id
+
+
+def deletions_read_by(user):
+    with acting_as(user):
+        return rows("SELECT count(*) FROM django_admin_log WHERE action_flag = %s", [DELETION])
 
 
 class TestReadingTheLog:
@@ -191,25 +208,6 @@ def test_deleting_a_user_in_the_admin_keeps_their_entries(client, world, logged)
         }
     page = history(client, world.jobs.electrical)
     assert "Elle&#x27;s change" not in page and "Electrical job" in page
-
-
-def history(client, job):
-    return client.get(reverse("admin:jobs_job_history", args=[job.pk])).content.decode()
-
-
-def delete_in_the_admin(client, job):
-    """Delete `job` through the admin's delete page: (the deletion's entry, its tenant id)."""
-    response = client.post(reverse("admin:jobs_job_delete", args=[job.pk]), {"post": "yes"})
-    assert response.status_code == 302
-    with unscoped("test check"):
-        written = LogEntry.objects.get(object_id=str(job.pk), action_flag=DELETION)
-        [(tenant_id,)] = rows("SELECT tenant_id FROM django_admin_log WHERE id = %s", [written.pk])
-    return written, tenant_id
-
-
-def deletions_read_by(user):
-    with acting_as(user):
-        return rows("SELECT count(*) FROM django_admin_log WHERE action_flag = %s", [DELETION])
 
 
 def test_the_admin_writes_and_shows_its_log(client, world, logged):
