@@ -4,11 +4,12 @@ from django.core.checks import Error, Tags, register
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 
 from . import rls
+from .dbroles import APP_READS_ONLY
 
 HINT = "Connect DATABASE_URL as the app role made by manage.py create_db_roles."
 
 
-def app_role_problems(rolsuper, rolbypassrls, owned, key_stored):
+def app_role_problems(rolsuper, rolbypassrls, owned, key_stored, writable=()):
     """The ways the connected role would escape (or break) the policies, as check messages."""
     problems = []
     if rolsuper or rolbypassrls:
@@ -38,6 +39,16 @@ def app_role_problems(rolsuper, rolbypassrls, owned, key_stored):
                 id="divisions.E003",
             )
         )
+    if writable:
+        problems.append(
+            Error(
+                f"DATABASE_URL connects as a role that can write {', '.join(writable)}, which "
+                "only migrations write: an injection could rewrite them.",
+                hint="Run manage.py create_db_roles or manage.py migrate_secure (either takes "
+                "the writes back).",
+                id="divisions.E004",
+            )
+        )
     return problems
 
 
@@ -58,6 +69,14 @@ def check_app_role(app_configs, databases=None, **kwargs):
             "FROM pg_roles r WHERE r.rolname = current_user"
         )
         rolsuper, rolbypassrls, owned, migrated = cursor.fetchone()
+        cursor.execute(
+            "SELECT coalesce(array_agg(t ORDER BY t), '{}') FROM unnest(%s::text[]) AS t "
+            "WHERE CASE WHEN to_regclass(t) IS NULL THEN false "
+            "ELSE has_table_privilege(to_regclass(t), 'INSERT,UPDATE,DELETE,TRUNCATE') "
+            "OR has_any_column_privilege(to_regclass(t), 'INSERT,UPDATE') END",
+            [list(APP_READS_ONLY)],
+        )
+        (writable,) = cursor.fetchone()
         key_stored = None
         if migrated and not (rolsuper or rolbypassrls or owned):
             # The app role cannot read the key; a signed system token shows whether it is there.
@@ -68,4 +87,4 @@ def check_app_role(app_configs, databases=None, **kwargs):
                 key_stored = True
             except DatabaseError:
                 key_stored = False
-    return app_role_problems(rolsuper, rolbypassrls, owned, key_stored)
+    return app_role_problems(rolsuper, rolbypassrls, owned, key_stored, writable)

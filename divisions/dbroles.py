@@ -25,6 +25,18 @@ class Role:
         return cls(settings_dict["USER"], settings_dict["PASSWORD"], settings_dict["NAME"])
 
 
+# Tables that only migrations write (Django's post-migrate step fills the last two), which the
+# app reads. A row the app role wrote there would mark a pending migration applied (the gate
+# would never run it), point every tenant's admin-log entries and object permissions at
+# another model, or turn a permission into another one.
+APP_READS_ONLY = ("django_migrations", "django_content_type", "auth_permission")
+
+
+def read_only_relations():
+    """APP_READS_ONLY and their id sequences (the app role holds nothing on the sequences)."""
+    return [*APP_READS_ONLY, *(f"{table}_id_seq" for table in APP_READS_ONLY)]
+
+
 ROLE_OPTIONS = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
 
 
@@ -140,12 +152,12 @@ def _grant(db, owner, app):
         "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'S') AND c.relname LIKE 'gate\\_%'"
     ).fetchall():
         db.execute(sql.SQL("REVOKE ALL ON {} FROM {}").format(sql.Identifier(table), a))
-    # Django's migration recorder: the app reads it; only the owner records a migration.
+    # Tables only migrations write: the app reads them (see APP_READS_ONLY).
     for (table,) in db.execute(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = 'public' AND c.relname IN ('django_migrations', "
-        "'django_migrations_id_seq')"
+        "WHERE n.nspname = 'public' AND c.relname = ANY(%s)",
+        [read_only_relations()],
     ).fetchall():
         db.execute(sql.SQL("REVOKE ALL ON {} FROM {}").format(sql.Identifier(table), a))
-        if table == "django_migrations":
+        if table in APP_READS_ONLY:
             db.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(sql.Identifier(table), a))

@@ -9,7 +9,9 @@ subprocess, and the tests connect as the app role only.
 
 Transactional tests (live_server, browser tests) end with Django's flush, a TRUNCATE. The app
 role has no TRUNCATE privilege (TRUNCATE ignores row-level security), so the flush runs over a
-separate connection as the owner role.
+separate connection as the owner role, and leaves the tables that only migrations write
+(`divisions.dbroles.APP_READS_ONLY`: content types and permissions), which the app role may
+only read.
 """
 
 import os
@@ -61,19 +63,29 @@ def flush_as_owner(self, **options):
     """Django's flush, with the TRUNCATE sent by the owner role."""
     import psycopg
     from django.core.management.color import no_style
-    from django.core.management.sql import emit_post_migrate_signal, sql_flush
+    from django.core.management.sql import emit_post_migrate_signal
     from django.db import connections
     from psycopg import sql
 
+    from divisions.dbroles import APP_READS_ONLY
+
     database = options["database"]
-    statements = sql_flush(
+    # Content types and permissions stay: migrations wrote them, and the post-migrate step
+    # below runs as the app role, which may only read them.
+    tables = [
+        name
+        for name in connections[database].introspection.django_table_names(
+            only_existing=True, include_views=False
+        )
+        if name not in APP_READS_ONLY
+    ]
+    statements = connections[database].ops.sql_flush(
         no_style(),
-        connections[database],
+        tables,
         reset_sequences=options.get("reset_sequences", True),
         allow_cascade=options.get("allow_cascade", False),
     )
     if statements:
-        tables = connections[database].introspection.django_table_names(only_existing=True)
         # One transaction: tables that guard themselves with triggers (the append-only audit
         # log refuses TRUNCATE) have them switched off for the flush only.
         with psycopg.connect(**owner_conninfo()) as owner:

@@ -178,6 +178,10 @@ def migrate_secure(alias, app_label=None, migration_name=None, *, fake=False, lo
                 run("refused", detail=f"target {target}: {_describe(plan)}", error=reasons)
                 return plan
             if not plan.steps:
+                # As Django's migrate does: post-migrate runs even with nothing pending, so
+                # the owner recreates a missing content type or permission, and the app role's
+                # writes to the tables only migrations write are taken back (gate.privileges).
+                emit_post_migrate_signal(0, False, alias)
                 run("nothing to do", detail=f"target {target}", error="\n".join(plan.ignored))
                 return plan
             start = run("started", detail=_describe(plan), error="\n".join(plan.ignored))

@@ -2,13 +2,16 @@
 
 create_db_roles' default privileges grant the app role data access to every table the owner
 creates; after every migration run the gate takes that back on its own tables and sequences,
-and leaves other roles only SELECT on Django's migration recorder: a row written there by the
-app role would mark a pending migration applied, and the gate would never run it.
+and leaves other roles only SELECT on the tables that only migrations write
+(`divisions.dbroles.APP_READS_ONLY`: Django's migration recorder, content types and
+permissions). A row written in the recorder by the app role would mark a pending migration
+applied, and the gate would never run it.
 """
 
 from django.apps import apps
 from django.db import connections
-from django.db.migrations.recorder import MigrationRecorder
+
+from divisions.dbroles import APP_READS_ONLY, read_only_relations
 
 GRANTS = """
 SELECT DISTINCT c.relkind, c.relname,
@@ -26,27 +29,21 @@ def gate_relations():
     return tables + [f"{table}_id_seq" for table in tables]
 
 
-def recorder_relations():
-    """Django's table of applied migrations and its id sequence."""
-    table = MigrationRecorder.Migration._meta.db_table
-    return [table, f"{table}_id_seq"]
-
-
 def revoke_app_privileges(using="default", **kwargs):
-    """Revoke other roles' privileges on the gate's relations, and their writes to Django's
-    migration recorder (post_migrate receiver)."""
+    """Revoke other roles' privileges on the gate's relations, and their writes to the tables
+    only migrations write (post_migrate receiver)."""
     connection = connections[using]
     if connection.vendor != "postgresql":
         return
-    recorder_table = recorder_relations()[0]
     with connection.cursor() as cursor:
         # Only the owner's run finds rows here: the app role owns nothing.
-        cursor.execute(GRANTS, [gate_relations() + recorder_relations()])
+        cursor.execute(GRANTS, [gate_relations() + read_only_relations()])
         quote = connection.ops.quote_name
         for kind, relation, grantee in cursor.fetchall():
             target = "SEQUENCE" if kind == "S" else "TABLE"
             who = "PUBLIC" if grantee == "PUBLIC" else quote(grantee)
             cursor.execute(f"REVOKE ALL ON {target} {quote(relation)} FROM {who}")
-            if relation == recorder_table and grantee != "PUBLIC":
-                # Reading stays: Django's checks list unapplied migrations.
+            if relation in APP_READS_ONLY and grantee != "PUBLIC":
+                # Reading stays: Django's checks list unapplied migrations, and the app
+                # looks content types and permissions up.
                 cursor.execute(f"GRANT SELECT ON TABLE {quote(relation)} TO {who}")

@@ -13,6 +13,11 @@ def test_a_role_that_escapes_the_policies_is_an_error():
     assert ids == ["divisions.E001", "divisions.E002", "divisions.E003"]
 
 
+def test_writes_to_what_only_migrations_write_are_an_error():
+    ids = [m.id for m in app_role_problems(False, False, 0, True, ["django_content_type"])]
+    assert ids == ["divisions.E004"]
+
+
 def test_the_least_privileged_role_passes():
     assert app_role_problems(False, False, 0, True) == []
 
@@ -31,3 +36,25 @@ def test_the_app_role_of_the_test_run_passes(db):
 def test_a_different_key_is_reported(db, settings):
     settings.RLS_SIGNING_KEY = "not-the-key-in-the-database"
     assert [m.id for m in check_app_role(None, databases=["default"])] == ["divisions.E003"]
+
+
+@pytest.mark.postgres
+def test_a_write_granted_by_hand_on_content_types_is_reported(db):
+    """A hand-made GRANT (or an older create_db_roles) lets the app role rewrite content types,
+    or one column of the permissions."""
+    import psycopg
+    from django.db import connection
+
+    from tests.pg_setup import owner_conninfo
+
+    app = connection.settings_dict["USER"]
+    with psycopg.connect(**owner_conninfo(), autocommit=True) as owner:
+        owner.execute(f'GRANT UPDATE ON django_content_type TO "{app}"')
+        owner.execute(f'GRANT UPDATE (codename) ON auth_permission TO "{app}"')
+        try:
+            problems = check_app_role(None, databases=["default"])
+        finally:
+            owner.execute(f'REVOKE UPDATE ON django_content_type FROM "{app}"')
+            owner.execute(f'REVOKE UPDATE (codename) ON auth_permission FROM "{app}"')
+    assert [m.id for m in problems] == ["divisions.E004"]
+    assert "auth_permission, django_content_type" in problems[0].msg

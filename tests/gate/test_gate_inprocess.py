@@ -145,7 +145,8 @@ def test_app_role_cannot_mark_a_migration_applied():
 @pytest.mark.django_db
 def test_create_db_roles_grants_leave_the_gate_tables_out():
     """Re-running create_db_roles' grants (GRANT ... ON ALL TABLES) gives the app role nothing
-    on the gate's tables and only SELECT on Django's migration recorder."""
+    on the gate's tables and only SELECT on the tables only migrations write (Django's
+    migration recorder, content types, permissions)."""
     import environ
     import psycopg
     from django.conf import settings
@@ -162,9 +163,14 @@ def test_create_db_roles_grants_leave_the_gate_tables_out():
             "SELECT has_table_privilege('gate_signoff', 'INSERT'), "
             "has_table_privilege('jobs_job', 'INSERT'), "
             "has_table_privilege('django_migrations', 'INSERT'), "
-            "has_table_privilege('django_migrations', 'SELECT')"
+            "has_table_privilege('django_migrations', 'SELECT'), "
+            "has_table_privilege('django_content_type', 'UPDATE'), "
+            "has_table_privilege('django_content_type', 'SELECT'), "
+            "has_table_privilege('auth_permission', 'INSERT'), "
+            "has_table_privilege('auth_permission', 'SELECT'), "
+            "has_sequence_privilege('auth_permission_id_seq', 'USAGE')"
         )
-        assert cursor.fetchone() == (False, True, False, True)
+        assert cursor.fetchone() == (False, True, False, True, False, True, False, True, False)
 
 
 @pytest.mark.postgres

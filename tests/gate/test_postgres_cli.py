@@ -65,6 +65,26 @@ def test_signed_migration_applies_and_the_app_role_stays_locked_out(pg_gate):
     assert verify.returncode == 0, verify.stderr
 
 
+def test_a_run_with_nothing_to_do_takes_back_writes_the_app_role_may_not_hold(pg_gate):
+    """Attack surface left by an upgrade: the app role still writes content types (granted by
+    an older create_db_roles, or by hand), and no migration is pending. Stops it: every
+    migrate_secure run, even one with nothing to do, leaves the app role only SELECT there."""
+    ((app,),) = pg_gate.query("SELECT current_user", role="app")
+    pg_gate.query(f'GRANT INSERT, UPDATE, DELETE ON django_content_type TO "{app}"')
+    writes = "SELECT has_table_privilege('django_content_type', 'INSERT,UPDATE,DELETE')"
+    try:
+        assert pg_gate.query(writes, role="app") == [(True,)]
+        run = pg_gate.migrate("divisions")
+        assert run.returncode == 0, run.stderr
+        assert pg_gate.audit(event="run", outcome="nothing to do")
+        assert pg_gate.query(writes, role="app") == [(False,)]
+        assert pg_gate.query(
+            "SELECT has_table_privilege('django_content_type', 'SELECT')", role="app"
+        ) == [(True,)]
+    finally:
+        pg_gate.query(f'REVOKE INSERT, UPDATE, DELETE ON django_content_type FROM "{app}"')
+
+
 def test_two_concurrent_runs_apply_each_migration_once(pg_gate):
     pg_gate.add_migration("0002_slow_data.py")
     assert pg_gate.signoff("0001_initial").returncode == 0
