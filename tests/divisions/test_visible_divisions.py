@@ -42,7 +42,30 @@ def test_the_list_comes_with_the_user_row_and_each_query_names_it(world):
     assert len(reads) == 1 and "ARRAY(SELECT" in reads[0], reads
     found, sql = visible(alice)
     assert found == oracle.visible_jobs(oracle.snapshot(), world.u.alice)
-    assert '"division_id" IN (' in sql and SUBQUERY not in sql
+    assert '"division_id" = ANY(' in sql and SUBQUERY not in sql
+
+
+def test_the_list_is_one_parameter_however_many_divisions_it_names(world):
+    """psycopg parses a statement with more than 50 parameters again on every execution: a
+    member who sees a hundred divisions must not send a parameter per division."""
+    with unscoped("test: 60 more divisions of Alice's tenant show their jobs to everyone"):
+        for n in range(60):
+            scope = DivisionFactory(tenant=world.u.alice.tenant, name=f"Extra {n}").data_scope
+            scope.is_everyone = True
+            scope.save()
+    alice = loaded(world.u.alice)
+    assert len(alice._loaded_divisions.divisions) > 60
+    sent = []
+
+    def record(execute, sql, params, many, context):
+        sent.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with acting_as(alice), connection.execute_wrapper(record):
+        found = set(Job.objects.values_list("pk", flat=True))
+    assert found == oracle.visible_jobs(oracle.snapshot(), world.u.alice)
+    jobs = [params for sql, params in sent if 'FROM "jobs_job"' in sql]
+    assert jobs and all(len(params) < 5 for params in jobs), jobs
 
 
 def test_a_page_names_the_list_in_every_job_statement(client, world):
