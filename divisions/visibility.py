@@ -81,6 +81,9 @@ class InArray(Lookup):
     lookup_name = "in_array"
     prepare_rhs = False
 
+    def __init__(self, lhs, rhs):
+        super().__init__(lhs, tuple(rhs))  # compiled more than once: never a one-shot iterator
+
     def as_sql(self, compiler, connection):
         if connection.vendor != "postgresql":
             return In(self.lhs, self.rhs).as_sql(compiler, connection)
@@ -162,10 +165,11 @@ def rule_written():
 
 @dataclass(frozen=True)
 class _Loaded:
-    """A user's visible divisions as their row brought them, ((id, name), ...) by name, and
-    what they depend on."""
+    """A user's visible divisions as their row brought them, ((id, name), ...) by name, the
+    case of the rule that shows each one's jobs ((id, case), ...), and what they depend on."""
 
     divisions: tuple
+    cases: tuple
     writes: object
     tenant_id: int | None
     division_id: int | None
@@ -174,7 +178,8 @@ class _Loaded:
 def with_visible_divisions(function, *args):
     """Call `function`, which loads a user (Django's get_user, an access token's user): the
     user row comes with its tenant and division and, on PostgreSQL, with the divisions whose
-    jobs that user may see (ids and names), worked out by this rule in the same statement.
+    jobs that user may see (ids, names and the case of the rule that shows their jobs),
+    worked out by this rule in the same statement.
 
     Scoped queries for that user name the ids as a list (no subquery planned again in every
     statement; docs/benchmarks.md) while the user's tenant and division are as loaded and the
@@ -185,27 +190,54 @@ def with_visible_divisions(function, *args):
     annotations = {}
     if rls.enforced():
         divisions = _member_divisions(OuterRef("tenant_id"), OuterRef("division_id"))
-        # In the division filter's order (Division.Meta.ordering).
-        pairs = divisions.order_by("name", "pk").values(pair=JSONArray("pk", "name"))
-        annotations[_LOADED] = ArraySubquery(pairs)
+        # In the division filter's order (Division.Meta.ordering). The scope's flag comes
+        # from the join the rule already makes: it tells EVERYONE from LISTED (_cases_of).
+        row = JSONArray("pk", "name", "data_scope__is_everyone")
+        annotations[_LOADED] = ArraySubquery(divisions.order_by("name", "pk").values(row=row))
     writes = _RuleWrites.token
     user = with_organisation(function, *args, **annotations)
-    pairs = vars(user).pop(_LOADED, None)  # an anonymous user has none
-    if pairs is not None:
-        divisions = tuple((pk, name) for pk, name in pairs)
-        user._loaded_divisions = _Loaded(divisions, writes, user.tenant_id, user.division_id)
+    rows = vars(user).pop(_LOADED, None)  # an anonymous user has none
+    if rows is not None:
+        user._loaded_divisions = _Loaded(
+            divisions=tuple((pk, name) for pk, name, _ in rows),
+            cases=_cases_of(rows, user.division_id),
+            writes=writes,
+            tenant_id=user.tenant_id,
+            division_id=user.division_id,
+        )
     return user
 
 
-def _loaded_divisions(user):
-    """The (id, name) pairs `user`'s row brought, while still good (with_visible_divisions),
-    else None."""
+def _cases_of(rows, division_id):
+    """((id, case), ...) for the (id, name, is_everyone) rows of the divisions whose jobs a
+    member of `division_id` sees: the first case of _division_cases that applies (each row
+    is there because one does: their own division, one shared with everyone, else listed)."""
+    return tuple(
+        (pk, OWN_DIVISION if pk == division_id else EVERYONE if everyone else LISTED)
+        for pk, _, everyone in rows
+    )
+
+
+def _loaded(user):
+    """What `user`'s row brought (with_visible_divisions), while still good, else None."""
     loaded = getattr(user, "_loaded_divisions", None)
     if loaded is None or loaded.writes is not _RuleWrites.token:
         return None
     if (loaded.tenant_id, loaded.division_id) != (user.tenant_id, user.division_id):
         return None
-    return loaded.divisions
+    return loaded
+
+
+def _loaded_divisions(user):
+    """The (id, name) pairs `user`'s row brought, while still good, else None."""
+    loaded = _loaded(user)
+    return None if loaded is None else loaded.divisions
+
+
+def _first_case(cases):
+    """The first of (case, condition) pairs that applies, as a CASE expression (None: none)."""
+    whens = [When(condition, then=Value(case)) for case, condition in cases]
+    return Case(*whens, default=Value(None), output_field=CharField())
 
 
 def why_visible_case(user):
@@ -216,11 +248,25 @@ def why_visible_case(user):
         return Value(None, output_field=CharField())
     if is_tenant_admin(user):
         return Value(TENANT_ADMIN, output_field=CharField())
-    whens = [
-        When(Q(tenant_id=user.tenant_id) & condition, then=Value(case))
+    same_tenant = Q(tenant_id=user.tenant_id)
+    loaded = _loaded(user)
+    if loaded is not None:
+        # The case each division's row brought: a test of the job's own division column,
+        # with no join to its division and scope (the rule's case worked out once, with the
+        # user row). Cheaper to build and to plan: about 1 ms of a detail page
+        # (docs/benchmarks.md).
+        by_case = {}
+        for pk, case in loaded.cases:
+            by_case.setdefault(case, []).append(pk)
+        return _first_case(
+            (case, same_tenant & Q(InArray(F("division_id"), by_case[case])))
+            for case in (OWN_DIVISION, EVERYONE, LISTED)
+            if case in by_case
+        )
+    return _first_case(
+        (case, same_tenant & condition)
         for case, condition in _division_cases(user.division_id, via="division__")
-    ]
-    return Case(*whens, default=Value(None), output_field=CharField())
+    )
 
 
 def may_change_status(user, job):

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from divisions.models import DataScopeDivision, Division, User
 from divisions.scoping import acting_as, unscoped
-from divisions.visibility import with_visible_divisions
+from divisions.visibility import why_visible_case, with_visible_divisions
 from jobs.models import Job
 from tests import oracle
 from tests.api.conftest import bearer, mint
@@ -66,6 +66,26 @@ def test_the_list_is_one_parameter_however_many_divisions_it_names(world):
     assert found == oracle.visible_jobs(oracle.snapshot(), world.u.alice)
     jobs = [params for sql, params in sent if 'FROM "jobs_job"' in sql]
     assert jobs and all(len(params) < 5 for params in jobs), jobs
+
+
+def test_each_jobs_case_from_the_user_row_is_the_rules_own(world):
+    """The detail page's "why" for a loaded user comes from the case each division's row
+    brought, a test of the job's division column with no join to divisions and scopes; for
+    every job it names the case the rule's own annotation (a user loaded without the list)
+    names, and none is left without one."""
+    for plain in (world.u.alice, world.u.sam, world.u.elle, world.u.gina):
+        user = loaded(plain)
+        with acting_as(user), CaptureQueriesContext(connection) as captured:
+            from_row = dict(
+                Job.objects.annotate(why=why_visible_case(user)).values_list("pk", "why")
+            )
+        with acting_as(plain):
+            from_rule = dict(
+                Job.objects.annotate(why=why_visible_case(plain)).values_list("pk", "why")
+            )
+        assert from_row == from_rule, plain
+        assert from_row and None not in from_row.values(), plain
+        assert "divisions_datascope" not in captured[-1]["sql"], captured[-1]["sql"]
 
 
 def test_a_page_names_the_list_in_every_job_statement(client, world):
