@@ -8,9 +8,10 @@ U is a tenant admin, or J has a division D and one of: D is U's division; D's Da
 Everything here reads only the user's own columns (tenant_id, division_id, flags) and builds
 a filter the database evaluates in the same statement, so a scoped query is one round trip.
 On PostgreSQL a user loaded for a request (with_visible_divisions) also brings the divisions
-whose jobs they may see (ids and names), worked out by this rule in the user row's own
-statement: the request's queries name those ids as a list instead of the rule's subquery, and
-the division filter lists them without a statement of its own.
+whose jobs they may see (ids, names and which case of the rule shows each), worked out by this
+rule in the user row's own statement: the request's queries name those ids as a list instead
+of the rule's subquery, the division filter lists them without a statement of its own, and
+the detail page names the case from them.
 """
 
 from dataclasses import dataclass
@@ -250,7 +251,7 @@ def why_visible_case(user):
         return Value(TENANT_ADMIN, output_field=CharField())
     same_tenant = Q(tenant_id=user.tenant_id)
     loaded = _loaded(user)
-    if loaded is not None:
+    if loaded is not None and loaded.cases:  # as job_filter: an empty list is not used
         # The case each division's row brought: a test of the job's own division column,
         # with no join to its division and scope (the rule's case worked out once, with the
         # user row). Cheaper to build and to plan: about 1 ms of a detail page

@@ -72,8 +72,9 @@ def test_each_jobs_case_from_the_user_row_is_the_rules_own(world):
     """The detail page's "why" for a loaded user comes from the case each division's row
     brought, a test of the job's division column with no join to divisions and scopes; for
     every job it names the case the rule's own annotation (a user loaded without the list)
-    names, and none is left without one."""
-    for plain in (world.u.alice, world.u.sam, world.u.elle, world.u.gina):
+    names, and none is left without one. After a write to what the rule reads, the rule's
+    own CASE is back (the scope table in the statement)."""
+    for plain in (world.u.alice, world.u.sam, world.u.elle, world.u.gina, world.u.nodiv):
         user = loaded(plain)
         with acting_as(user), CaptureQueriesContext(connection) as captured:
             from_row = dict(
@@ -86,6 +87,11 @@ def test_each_jobs_case_from_the_user_row_is_the_rules_own(world):
         assert from_row == from_rule, plain
         assert from_row and None not in from_row.values(), plain
         assert "divisions_datascope" not in captured[-1]["sql"], captured[-1]["sql"]
+    with unscoped("test: a scope saved after Gina's row was loaded"):
+        world.d.field.data_scope.save()
+    with acting_as(user), CaptureQueriesContext(connection) as captured:
+        list(Job.objects.annotate(why=why_visible_case(user)).values_list("pk", "why"))
+    assert "divisions_datascope" in captured[-1]["sql"], captured[-1]["sql"]
 
 
 def test_a_page_names_the_list_in_every_job_statement(client, world):
