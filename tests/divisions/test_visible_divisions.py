@@ -87,10 +87,11 @@ def test_each_jobs_case_from_the_user_row_is_the_rules_own(world):
         assert from_row == from_rule, plain
         assert from_row and None not in from_row.values(), plain
         assert "divisions_datascope" not in captured[-1]["sql"], captured[-1]["sql"]
-    with unscoped("test: a scope saved after Gina's row was loaded"):
+    gina = loaded(world.u.gina)
+    with unscoped("test: Field's scope saved after Gina's row was loaded"):
         world.d.field.data_scope.save()
-    with acting_as(user), CaptureQueriesContext(connection) as captured:
-        list(Job.objects.annotate(why=why_visible_case(user)).values_list("pk", "why"))
+    with acting_as(gina), CaptureQueriesContext(connection) as captured:
+        list(Job.objects.annotate(why=why_visible_case(gina)).values_list("pk", "why"))
     assert "divisions_datascope" in captured[-1]["sql"], captured[-1]["sql"]
 
 
