@@ -3,8 +3,9 @@ The peer row of `make bench`: the same rule with an unsigned, transaction-local 
 
 django-rls-tenants and most RLS guides set the principal with `SET LOCAL` and trust it. Here
 a copy of the job table (schema `bench_peer`, in the throwaway benchmark database only) gets
-the same policy and the same PL/pgSQL rule functions as migration 0005, reading the user id
-from `set_config('bench_peer.user_id', ..., true)` with no signature. Each transaction runs
+the same policy as divisions 0013 and the same PL/pgSQL rule functions as 0005, reading the
+user id from `set_config('bench_peer.user_id', ..., true)` with no signature (so it works the
+visible divisions out in every statement: nothing is kept without a seal). Each transaction runs
 the principal, the floor's first page and capped count (the policy alone decides), as the app
 role, against the signed principal on the real table: what the signature costs.
 """
@@ -42,15 +43,19 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$ BEGIN RETURN coalesce(current_setting('bench_peer.system', true) = 'on', false); END $$;
 
-CREATE FUNCTION bench_peer.acting_tenant() RETURNS bigint
+CREATE FUNCTION bench_peer.admin_tenant() RETURNS bigint
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$ BEGIN RETURN (bench_peer.acting_user()).tenant_id; END $$;
-
-CREATE FUNCTION bench_peer.acting_tenant_admin() RETURNS boolean
-LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$ BEGIN RETURN (bench_peer.acting_user()).tenant_admin; END $$;
+AS $$
+DECLARE
+    acting record := bench_peer.acting_user();
+BEGIN
+    IF acting.tenant_admin THEN
+        RETURN acting.tenant_id;
+    END IF;
+    RETURN NULL;
+END
+$$;
 
 CREATE FUNCTION bench_peer.visible_divisions() RETURNS bigint[]
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -79,9 +84,9 @@ $$;
 ALTER TABLE bench_peer.jobs_job ENABLE ROW LEVEL SECURITY;
 ALTER TABLE bench_peer.jobs_job FORCE ROW LEVEL SECURITY;
 CREATE POLICY peer_scope ON bench_peer.jobs_job USING (
-    (SELECT bench_peer.acting_system()) OR (tenant_id = (SELECT bench_peer.acting_tenant()) AND
-    ((SELECT bench_peer.acting_tenant_admin())
-     OR division_id = ANY ((SELECT bench_peer.visible_divisions())::bigint[])))
+    (SELECT bench_peer.acting_system())
+    OR division_id = ANY ((SELECT bench_peer.visible_divisions())::bigint[])
+    OR tenant_id = (SELECT bench_peer.admin_tenant())
 );
 GRANT USAGE ON SCHEMA bench_peer TO {app};
 GRANT SELECT ON bench_peer.jobs_job TO {app};

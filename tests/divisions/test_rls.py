@@ -7,7 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from divisions.models import DataScopeChange, User
 from divisions.rls import GUARDED_TABLES, RULE_TABLES
 from divisions.scoping import acting_as, unscoped
-from jobs.models import JobNote
+from divisions.visibility import with_visible_divisions
+from jobs.models import Job, JobNote
 from tests import oracle
 from tests.strategies import build, worlds
 
@@ -277,6 +278,27 @@ class TestWritesStayInScope:
                 [world.tenants.globex.pk, world.d.hq.pk],
             )
 
+    def test_member_cannot_carry_a_visible_division_into_another_tenant(self, world):
+        """Attack: keep a division sam sees and name Globex as the job's tenant (an update of
+        sam's job, an insert). The job policy passes it (its division is visible, and the
+        policy asks no tenant since divisions 0013); stopped by the database: a job's
+        division must be in the job's tenant (the `job_division_same_tenant` foreign key)."""
+        with acting_as(world.u.sam):
+            self.refused(
+                "UPDATE jobs_job SET tenant_id = %s WHERE id = %s",
+                [world.tenants.globex.pk, world.jobs.sparks.pk],
+                IntegrityError,
+            )
+            self.refused(
+                "INSERT INTO jobs_job (tenant_id, division_id, title, description, status, "
+                "created_at, updated_at) VALUES (%s, %s, 'planted', '', 'open', now(), now())",
+                [world.tenants.globex.pk, world.d.sparks.pk],
+                IntegrityError,
+            )
+            assert rows("SELECT tenant_id FROM jobs_job WHERE id = %s", [world.jobs.sparks.pk]) == [
+                (world.tenants.acme.pk,)
+            ]
+
     def test_writes_to_invisible_rows_touch_nothing(self, world):
         with acting_as(world.u.sam):
             assert (
@@ -313,6 +335,65 @@ class TestWritesStayInScope:
         )
         with unscoped("test"):
             self.refused(sql.format(**values), (), IntegrityError)
+
+
+def answers_asked(queryset):
+    """{policy function: times its initial plan ran} in `queryset`'s statement as the app
+    role (EXPLAIN ANALYZE): PostgreSQL runs an initial plan when a condition first needs its
+    value."""
+    sql, params = queryset.query.sql_with_params()
+    [(plans,)] = rows("EXPLAIN (ANALYZE, VERBOSE, FORMAT JSON) " + sql, params)
+    asked = {}
+
+    def walk(node):
+        for output in node.get("Output", []):
+            if output.startswith("proone_") and output.endswith("()"):
+                name = output[: -len("()")]
+                asked[name] = asked.get(name, 0) + node["Actual Loops"]
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(plans[0]["Plan"])
+    return asked
+
+
+class TestAnswersAskedPerStatement:
+    """Divisions 0013: each policy function a statement asks checks the principal's proof
+    (docs/benchmarks.md); the job policy asks the visible divisions first. The user is
+    loaded as a request loads it (divisions.middleware), so the ORM names its divisions."""
+
+    @staticmethod
+    def loaded(user):
+        with acting_as(user):
+            return with_visible_divisions(lambda: User.objects.get(pk=user.pk))
+
+    def test_a_members_job_statement_asks_the_list_and_nothing_else(self, world):
+        """The list page's statement: every row the ORM's filter lets through is in a
+        visible division, so the admin's tenant is never asked for."""
+        with acting_as(self.loaded(world.u.sam)):
+            asked = answers_asked(Job.objects.order_by("-created_at").values("id", "title"))
+        assert asked["proone_visible_divisions"] == 1
+        assert asked["proone_admin_tenant"] == 0
+        assert "proone_acting_tenant_admin" not in asked
+
+    def test_a_tenant_admin_is_asked_for_its_tenant_once(self, world):
+        with acting_as(self.loaded(world.u.acme_admin)):
+            asked = answers_asked(Job.objects.order_by("-created_at").values("id", "title"))
+            assert rows("SELECT count(*) FROM jobs_job WHERE division_id IS NULL") == [(1,)]
+        assert asked["proone_admin_tenant"] == 1
+
+    def test_a_members_notes_ask_no_tenant(self, world):
+        """The notes of a job: the note's policy reads the job under its policy, and asks
+        no tenant of its own."""
+        with unscoped("test setup"):
+            JobNote.objects.create(job=world.jobs.sparks, body="a note", author=world.u.sam)
+        with acting_as(self.loaded(world.u.sam)):
+            asked = answers_asked(JobNote.objects.filter(job=world.jobs.sparks).values("body"))
+        # Twice: the ORM's filter reads the job table, and so does the note's policy. (In
+        # this small world the policy's EXISTS may read every job, so the admin's tenant
+        # may be asked for there.)
+        assert asked["proone_visible_divisions"] == 2
+        assert not {"proone_acting_tenant", "proone_acting_tenant_admin"} & set(asked)
 
 
 class TestAppRole:

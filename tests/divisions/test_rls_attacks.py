@@ -785,7 +785,11 @@ class TestProofWhereItGrants:
         admin = world.u.acme_admin.pk
         with acting_as(world.u.sam):
             tables = tables_whose_reads_ask(
-                "proone_acting_tenant", "proone_principal", "proone_acting_tenant_admin"
+                "proone_acting_tenant",
+                "proone_principal",
+                "proone_acting_tenant_admin",
+                "proone_admin_tenant",
+                "proone_visible_divisions",
             )
             assert {"jobs_job", "divisions_division", "divisions_user"} <= set(tables)
             for table in tables:

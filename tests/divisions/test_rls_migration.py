@@ -1,5 +1,5 @@
-"""Migrations 0004, 0005, 0007, 0008, 0009 (with jobs 0005), 0010, 0011 and 0012 reverse to the
-behaviour before them and apply again."""
+"""Migrations 0004, 0005, 0007, 0008, 0009 (with jobs 0005), 0010, 0011, 0012 and 0013 reverse to
+the behaviour before them and apply again."""
 
 import importlib
 import os
@@ -15,6 +15,7 @@ from django.db import DatabaseError, connection, transaction
 from divisions.grants import TENANT_ADMIN_GROUP
 from divisions.models import Division
 from divisions.scoping import acting_as, unscoped
+from jobs.models import JobNote
 from tests.pg_setup import ROOT, owner_url
 
 pytestmark = pytest.mark.postgres
@@ -371,3 +372,46 @@ def test_0012_reverses_to_an_unguarded_admin_log_and_applies_again(world):
         connection.close()
         migrate_everything()
     assert admin_log_as_sam_reads_it(world) == (1, True, True)
+
+
+def policies_ask_for_the_admins_tenant():
+    """The policies whose text names proone_admin_tenant(), and whether the function exists."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(array_agg(tablename || '.' || policyname ORDER BY 1), '{}') "
+            "FROM pg_policies WHERE qual LIKE '%%proone_admin_tenant()%%'"
+        )
+        (policies,) = cursor.fetchone()
+        cursor.execute("SELECT to_regprocedure('public.proone_admin_tenant()') IS NOT NULL")
+        return policies, cursor.fetchone()[0]
+
+
+def notes_each_reads(world):
+    """The note ids each of sam, alice and the Acme admin reads as the app role."""
+    seen = {}
+    for name in ("sam", "alice", "acme_admin"):
+        with acting_as(getattr(world.u, name)), connection.cursor() as cursor:
+            cursor.execute("SELECT array_agg(id ORDER BY id) FROM jobs_jobnote")
+            seen[name] = cursor.fetchone()[0]
+    return seen
+
+
+@pytest.mark.django_db(transaction=True)
+def test_0013_reverses_to_the_tenant_asked_first_and_applies_again(world):
+    """Backwards: 0003's job policy and 0006's note policies (the tenant asked first), no
+    proone_admin_tenant(), the same rows for everyone; forwards: the list asked first again.
+    A job with no division and the jobs of an everyone scope are among the rows compared."""
+    with unscoped("test setup"):
+        JobNote.objects.create(job=world.jobs.sparks, body="a note", author=world.u.sam)
+    before = what_each_sees(world), notes_each_reads(world)
+    assert policies_ask_for_the_admins_tenant() == (["jobs_job.proone_scope"], True)
+    connection.close()
+    migrate_divisions("0012_admin_log_row_level_security")
+    try:
+        assert policies_ask_for_the_admins_tenant() == ([], False)
+        assert (what_each_sees(world), notes_each_reads(world)) == before
+    finally:
+        connection.close()
+        migrate_everything()
+    assert policies_ask_for_the_admins_tenant() == (["jobs_job.proone_scope"], True)
+    assert (what_each_sees(world), notes_each_reads(world)) == before
