@@ -27,6 +27,18 @@ The rule is unchanged; the same rows pass. Here:
 
 The same policy text is the job table's check on writes (`WITH CHECK`), as before.
 
+What now counts from the transaction's first answer rather than from each statement: the old
+job policy read the acting user's row again in every statement (its tenant and active flag),
+so a user deactivated or moved to another tenant by another transaction lost its rows at its
+next statement. Here a member's rows are granted on the list kept since 0010, worked out by
+the transaction's first statement that asks for it, so such a change counts from the next
+transaction (the next request), as a scope changed by another transaction already did, and
+as the ORM, which loads the user once per request. Within the transaction, a write to the
+user, division or scope tables forgets the list as before (0010's triggers). A division
+moved to another tenant by another transaction while a member's transaction keeps it in its
+list would let that member write a job there, in the new tenant, until the transaction ends;
+moving a division means moving its scope, users and jobs with it, as system work.
+
 The reverse restores 0003's job policy and 0006's note policies word for word and drops
 `proone_admin_tenant()`.
 """

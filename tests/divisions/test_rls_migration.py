@@ -387,9 +387,9 @@ def policies_ask_for_the_admins_tenant():
 
 
 def notes_each_reads(world):
-    """The note ids each of sam, alice and the Acme admin reads as the app role."""
+    """The note ids each of the world's users reads as the app role."""
     seen = {}
-    for name in ("sam", "alice", "acme_admin"):
+    for name in ("acme_admin", "alice", "sam", "elle", "gina", "nodiv", "inactive", "operator"):
         with acting_as(getattr(world.u, name)), connection.cursor() as cursor:
             cursor.execute("SELECT array_agg(id ORDER BY id) FROM jobs_jobnote")
             seen[name] = cursor.fetchone()[0]
@@ -402,8 +402,10 @@ def test_0013_reverses_to_the_tenant_asked_first_and_applies_again(world):
     proone_admin_tenant(), the same rows for everyone; forwards: the list asked first again.
     A job with no division and the jobs of an everyone scope are among the rows compared."""
     with unscoped("test setup"):
-        JobNote.objects.create(job=world.jobs.sparks, body="a note", author=world.u.sam)
+        for job in vars(world.jobs).values():  # a note on every job, both tenants
+            JobNote.objects.create(job=job, body="a note", author=world.u.acme_admin)
     before = what_each_sees(world), notes_each_reads(world)
+    assert before[1]["sam"] != before[1]["acme_admin"] != before[1]["gina"]
     assert policies_ask_for_the_admins_tenant() == (["jobs_job.proone_scope"], True)
     connection.close()
     migrate_divisions("0012_admin_log_row_level_security")
