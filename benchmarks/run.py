@@ -48,6 +48,8 @@ SHAPES = (
     ("is_everyone ~95%", "scale-2-d3-u0"),
     ("tenant admin", "scale-0-admin"),
 )
+# Title searches (`q`): a term on about one job in eight, and one on a handful of jobs.
+SEARCHES = (("common term", "boiler"), ("selective term", "#12345"))
 
 
 def manage(env, *args, database_url=None):
@@ -250,7 +252,9 @@ def page_rows(users, repeat):
         client = Client()
         client.force_login(user)
         with acting_as(user):
-            job_id = Job.objects.order_by("-created_at", "-pk").values_list("pk", flat=True)[0]
+            job_id, division_id = Job.objects.order_by("-created_at", "-pk").values_list(
+                "pk", "division_id"
+            )[0]
             noted = noted_job(NOTES_ON_PAGE)
         cases = {
             "unscoped page (tenant filter only, RLS off)": lambda: (
@@ -266,6 +270,9 @@ def page_rows(users, repeat):
             f"notes page ({NOTES_ON_PAGE} notes)": f"/jobs/{noted}/",
             "list, sort=title": "/jobs/?sort=title",
             "list, sort=status": "/jobs/?sort=status",
+            "list, status=open": "/jobs/?status=open",
+            "list, one division": f"/jobs/?division={division_id}",
+            f"search, q={SEARCHES[0][1]}": f"/jobs/?q={SEARCHES[0][1]}",
         }
         for kind, path in paths.items():
             functions, queries = [], []
@@ -329,10 +336,6 @@ def export_rows(env, superuser_url, users):
                 )
             rows.append((shape, name, visible, line))
     return rows
-
-
-# Title searches (`q`): a term on about one job in eight, and one on a handful of jobs.
-SEARCHES = (("common term", "boiler"), ("selective term", "#12345"))
 
 
 def search_rows(users, repeat):

@@ -137,19 +137,23 @@ def hardened(using=DEFAULT_DB_ALIAS):
     return key in _hardened
 
 
-# (alias, database name) pairs seen with migration 0007 applied; positive answers only.
+# The title search functions: the newest matches (migration 0007) and any matches, for a
+# count (0014). Both take (term, status, division id, wanted, before created_at, before id).
+TITLE_SEARCH = "proone_title_search"
+TITLE_MATCHES = "proone_title_matches"
+# (alias, database name, function) seen to exist; positive answers only.
 _searchable = set()
 
 
-def title_search_ready(using=DEFAULT_DB_ALIAS):
-    """True when migration 0007's proone_title_search() exists (checked until seen)."""
+def title_search_ready(using=DEFAULT_DB_ALIAS, function=TITLE_SEARCH):
+    """True when the title search `function` exists (checked until seen)."""
     connection = connections[using]
-    key = (using, connection.settings_dict["NAME"])
+    key = (using, connection.settings_dict["NAME"], function)
     if key not in _searchable:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT to_regprocedure('public.proone_title_search("
-                "text, text, bigint, integer, timestamptz, bigint)') IS NOT NULL"
+                "SELECT to_regprocedure(%s) IS NOT NULL",
+                [f"public.{function}(text, text, bigint, integer, timestamptz, bigint)"],
             )
             if cursor.fetchone()[0]:
                 _searchable.add(key)

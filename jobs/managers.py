@@ -35,12 +35,13 @@ class JobQuerySet(ScopedQuerySet):
         clone._search = (term, status or None, division_id)
         return clone
 
-    def among_first_matches(self, wanted, before=None):
+    def among_first_matches(self, wanted, before=None, in_order=True):
         """The same rows for any slice of at most `wanted` newest first (older than `before`,
         a job or cursor): a search() acting for a user on PostgreSQL is also narrowed to the
         ids the database's title search finds by index (divisions migrations 0007 and 0008),
         since the planner cannot search titles well under row-level security. The filter and
-        the policy still apply; the ids only narrow."""
+        the policy still apply; the ids only narrow. With in_order=False only the number of
+        rows, up to `wanted`, is the same: a capped count's narrowing (migration 0014)."""
         scope = self._made_under
         if (
             self._search is None
@@ -51,10 +52,14 @@ class JobQuerySet(ScopedQuerySet):
             or not rls.title_search_ready(self.db)
         ):
             return self
+        function = rls.TITLE_SEARCH
+        if not in_order and rls.title_search_ready(self.db, rls.TITLE_MATCHES):
+            function = rls.TITLE_MATCHES
         term, status, division_id = self._search
         created, pk = (before.created_at, before.pk) if before is not None else (None, None)
-        ids = RawSQL(
-            "SELECT public.proone_title_search(%s, %s, %s, %s, %s, %s)",
+        # The function is one of two names above; every value travels as a parameter.
+        ids = RawSQL(  # noqa: S611
+            f"SELECT public.{function}(%s, %s, %s, %s, %s, %s)",
             [term, status, division_id, wanted, created, pk],
         )
         return self.filter(InSubqueryArray(F("pk"), ids))

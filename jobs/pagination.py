@@ -189,11 +189,12 @@ def page_of(queryset, cursor, order=NEWEST):
     return page
 
 
-def _among_first_matches(queryset, wanted, cursor=None):
+def _among_first_matches(queryset, wanted, cursor=None, in_order=True):
     """A job search narrowed to its first `wanted` matches by the database's title index, where
-    the queryset offers it (jobs.managers.JobQuerySet.among_first_matches); same rows."""
+    the queryset offers it (jobs.managers.JobQuerySet.among_first_matches); same rows (the
+    same number of them, up to `wanted`, when not `in_order`)."""
     narrow = getattr(queryset, "among_first_matches", None)
-    return queryset if narrow is None else narrow(wanted, cursor)
+    return queryset if narrow is None else narrow(wanted, cursor, in_order=in_order)
 
 
 def page_total(page, queryset):
@@ -206,4 +207,6 @@ def page_total(page, queryset):
 
 def capped_count(queryset):
     """How many rows `queryset` has, counting at most COUNT_CAP + 1 of them."""
-    return _among_first_matches(queryset, COUNT_CAP + 1).order_by()[: COUNT_CAP + 1].count()
+    # Any COUNT_CAP + 1 matches count the same as the newest: the database need not order them.
+    counted = _among_first_matches(queryset, COUNT_CAP + 1, in_order=False)
+    return counted.order_by()[: COUNT_CAP + 1].count()

@@ -140,6 +140,7 @@ def test_the_report_renders_every_section():
     ]
     pages = [
         ("shape", "list", "unscoped page", 10.0, 11.0, 9),
+        ("shape", "list", "scoped page, RLS off", 11.0, 12.0, 9),
         ("shape", "list", "scoped page, RLS on", 12.0, 13.0, 9),
     ]
     line = {"requests": 3, "rps": 1.5, "p50": 1, "p95": 2, "p99": 3, "errors": 0, "leaks": 0}
@@ -155,8 +156,9 @@ def test_the_report_renders_every_section():
         replica=(2, [("the primary alone", {**line, "rps": 2.0, "checked_ids": 7}),
                      ("a hot standby", {**line, "checked_ids": 7})], 42),
     )  # fmt: skip
-    for expected in ("| shape | scoped ORM, RLS on | 5 | 1.50 | 2.50 | 1.50 |", "| 1.20 | 9 |",
-                     "| 20.0 |", "| direct | scoped, RLS on | 3 | 2 | 0.75 |", "| n/a |",
+    for expected in ("| shape | scoped ORM, RLS on | 5 | 1.50 | 2.50 | 1.50 |",
+                     "| 1.20 | 1.09 | 9 |", "| 20.0 |",
+                     "| direct | scoped, RLS on | 3 | 2 | 0.75 |", "| n/a |",
                      "## Notes", "## The CSV export",
                      "| shape | RLS on | 5 | 2.0 | 0.50 | 10 | 60.0 | 61.0 | 1.0 | 300 |",
                      "## Reads on a hot standby", "| a hot standby | 3 | 2 | 0.75 |",

@@ -1,5 +1,5 @@
-"""Migrations 0004, 0005, 0007, 0008, 0009 (with jobs 0005), 0010, 0011, 0012 and 0013 reverse to
-the behaviour before them and apply again."""
+"""Migrations 0004, 0005, 0007, 0008, 0009 (with jobs 0005) and 0010 to 0014 reverse to the
+behaviour before them and apply again."""
 
 import importlib
 import os
@@ -417,3 +417,39 @@ def test_0013_reverses_to_the_tenant_asked_first_and_applies_again(world):
         migrate_everything()
     assert policies_ask_for_the_admins_tenant() == (["jobs_job.proone_scope"], True)
     assert (what_each_sees(world), notes_each_reads(world)) == before
+
+
+def search_totals(world):
+    """Each of the world's users' capped total for "job" and the title matches function's
+    existence."""
+    from divisions import rls
+    from jobs.pagination import capped_count
+    from jobs.views import filtered_jobs
+
+    rls._searchable.clear()  # its answers are remembered once positive
+    totals = {}
+    for name in ("acme_admin", "alice", "sam", "elle", "gina", "nodiv", "inactive"):
+        with acting_as(getattr(world.u, name)):
+            totals[name] = capped_count(filtered_jobs({"q": "job", "status": "", "division": None}))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT to_regprocedure('public.proone_title_matches(text, text, bigint, integer, "
+            "timestamptz, bigint)') IS NOT NULL"
+        )
+        return totals, cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_0014_reverses_to_counting_the_newest_and_applies_again(world):
+    """Backwards: no proone_title_matches, a search's total counted through the newest
+    matches, the same numbers; forwards: the function again, the same numbers."""
+    totals, exists = search_totals(world)
+    assert exists and totals["sam"] == 3 and totals["acme_admin"] == 4 and totals["nodiv"] == 1
+    connection.close()
+    migrate_divisions("0013_job_policy_asks_the_list_first")
+    try:
+        assert search_totals(world) == (totals, False)
+    finally:
+        connection.close()
+        migrate_everything()
+    assert search_totals(world) == (totals, True)
