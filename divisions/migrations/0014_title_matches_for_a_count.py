@@ -10,8 +10,8 @@ newest-first branch per division, merged, to find them (for a scope list's commo
 
 Here `proone_title_matches()` answers a count: the same signature, rule (the verified
 principal's tenant and visible divisions, or the division filtered by), owner, pinned
-search_path and choices between plans as 0009's `proone_title_search()`, and at most `wanted`
-of the same matches, in no order. Of those choices:
+search_path and ways of reading as 0009's `proone_title_search()`, and at most `wanted` of
+the same matches, in no order. Of those ways:
 
 - Among a few divisions, the word's density is judged from a sample of each division's jobs
   (WALK in all, read by the division index, no order, one statement planned once) rather
