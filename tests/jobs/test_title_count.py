@@ -11,7 +11,7 @@ from django.utils import timezone
 from divisions import rls
 from divisions.scoping import acting_as, unscoped
 from jobs.models import Job
-from jobs.pagination import COUNT_CAP, capped_count
+from jobs.pagination import COUNT_CAP, PER_PAGE, capped_count, page_of
 from jobs.views import filtered_jobs
 from tests.factories import DivisionFactory, TenantAdminFactory, UserFactory, allow
 
@@ -95,11 +95,16 @@ def test_the_capped_count_reads_any_matches_and_the_page_the_newest(world, yard)
     member = yard[0]
     with acting_as(member):
         jobs = filtered_jobs({"q": "boiler", "status": "", "division": None})
-        with CaptureQueriesContext(connection) as captured:
+        with CaptureQueriesContext(connection) as counted:
             total = capped_count(jobs)
+        with CaptureQueriesContext(connection) as paged:
+            page = page_of(jobs, None)
         assert total == len(visible_matches("boiler")) == DIVISIONS * JOBS_EACH // EVERY
-    (sql,) = [query["sql"] for query in captured.captured_queries if "COUNT" in query["sql"]]
-    assert "proone_title_matches(" in sql and "proone_title_search(" not in sql
+        assert len(page.jobs) == PER_PAGE and page.older is not None
+    (count_sql,) = [query["sql"] for query in counted.captured_queries if "COUNT" in query["sql"]]
+    assert "proone_title_matches(" in count_sql and "proone_title_search(" not in count_sql
+    page_sql = " ".join(query["sql"] for query in paged.captured_queries)
+    assert "proone_title_search(" in page_sql and "proone_title_matches(" not in page_sql
 
 
 def test_before_migration_0014_the_count_reads_the_newest(world, yard, monkeypatch):
