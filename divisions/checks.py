@@ -34,7 +34,8 @@ def app_role_problems(rolsuper, rolbypassrls, owned, key_stored, writable=()):
         problems.append(
             Error(
                 "The database holds no row-level security signing key, or another one than "
-                "RLS_SIGNING_KEY: every scoped transaction will fail.",
+                "this app's (RLS_SIGNING_KEY, else derived from SECRET_KEY): every scoped "
+                "transaction will fail.",
                 hint="Run manage.py create_db_roles (see docs/security.md).",
                 id="divisions.E003",
             )

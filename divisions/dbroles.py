@@ -71,7 +71,7 @@ def create_db_roles(admin_url, owner, app, log=print):
                     sql.Literal(role.password),
                 )
             )
-            log(f"{verb.lower()}d role {role.name}")
+            log(f"{'altered' if exists else 'created'} role {role.name}")
         # The app role inherits nothing: no membership in the owner or any other role.
         for (granted,) in admin.execute(
             "SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid "

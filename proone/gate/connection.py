@@ -22,6 +22,12 @@ def register_migrate_alias():
     settings.DATABASES[MIGRATE_ALIAS] = merged
 
 
+def described(alias):
+    """A database as messages name it: its name, and the settings alias it is reached by
+    (`migrate` is the owner's connection to the same database as `default`)."""
+    return f"database {connections.settings[alias]['NAME']!r} (alias {alias!r})"
+
+
 def default_alias():
     """`migrate` when DATABASE_MIGRATE is configured, else `default`."""
     return MIGRATE_ALIAS if MIGRATE_ALIAS in connections.settings else "default"

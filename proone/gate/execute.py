@@ -9,7 +9,7 @@ from divisions.scoping import unscoped
 
 from . import GateError, audit
 from .bootstrap import ROW_LEVEL_SECURITY, released_sha256
-from .connection import same_credentials_as_app
+from .connection import described, same_credentials_as_app
 from .fingerprint import is_project_file, migration_file, migration_sha256, package_of
 from .lock import migration_lock
 from .models import AppliedMigration
@@ -260,14 +260,14 @@ def bootstrap(alias, *, lock_timeout=60):
     started = timezone.now()
     if gate_tables_exist(alias):
         raise GateError(
-            f"Database {alias!r} is already bootstrapped; nothing was applied. Use "
+            f"The {described(alias)} is already bootstrapped; nothing was applied. Use "
             "`manage.py migrate_secure --plan`, then `manage.py migrate_secure`."
         )
     if connections[alias].vendor == "postgresql" and same_credentials_as_app(alias):
         raise GateError(
-            f"Database {alias!r} would be bootstrapped with the application's own credentials, "
-            "which may not create tables. Set DATABASE_MIGRATE_URL to the owner role "
-            "(docs/deploy.md)."
+            f"The {described(alias)} would be bootstrapped with the application's own "
+            "credentials, which may not create tables. Set DATABASE_MIGRATE_URL to the owner "
+            "role (docs/deploy.md)."
         )
     with migration_lock(alias, lock_timeout), unscoped("migration gate bootstrap", database=False):
         executor = MigrationExecutor(connections[alias])

@@ -12,7 +12,7 @@ from django.db.migrations.questioner import NonInteractiveMigrationQuestioner
 from django.db.migrations.state import ProjectState
 
 from . import GateError, signing, vcs
-from .connection import same_credentials_as_app
+from .connection import described, same_credentials_as_app
 from .fingerprint import is_project_file, migration_file, migration_sha256, package_of
 from .lint import codes_needing_ack, created_models, lint_migration
 from .models import AppliedMigration, SignOff
@@ -39,7 +39,7 @@ def require_gate_tables(alias):
     """Refuse to work on a database that was never bootstrapped."""
     if not gate_tables_exist(alias):
         raise GateError(
-            f"Database {alias!r} has no migration gate tables yet (it was never bootstrapped). "
+            f"The {described(alias)} has no migration gate tables yet (it was never bootstrapped). "
             "Run `manage.py migrate_secure --bootstrap` first; see docs/migrations.md."
         )
 
@@ -307,7 +307,7 @@ def build_plan(alias, app_label=None, migration_name=None, *, fake=False):
     plan.problems += drift_problems(executor.loader)
     if protected() and same_credentials_as_app(alias):
         plan.problems.append(
-            f"Database {alias!r} would be migrated with the application's own credentials. "
+            f"The {described(alias)} would be migrated with the application's own credentials. "
             "Set DATABASE_MIGRATE_URL to the owner role (see docs/migrations.md)."
         )
     return plan

@@ -230,14 +230,19 @@ def wait_for_port(port, process, log):
 def test_first_deploy_then_a_reviewed_migration_exactly_as_the_runbook_says(deploy, tmp_path):
     """Roles, bootstrap, reviews, migrate, static, gunicorn, a later migration, the audit."""
     refused(deploy.run("roles", DATABASE_ADMIN_URL=None), "Set DATABASE_ADMIN_URL")
-    deploy.ok("roles", DATABASE_ADMIN_URL=deploy.admin_url)
+    created = deploy.ok("roles", DATABASE_ADMIN_URL=deploy.admin_url)
+    assert "created role proone_owner" in created.stdout
+    # Run again (a rotated password, a step repeated): the same roles, altered.
+    again = deploy.ok("roles", DATABASE_ADMIN_URL=deploy.admin_url)
+    assert "altered role proone_owner" in again.stdout and "altered role proone_app" in again.stdout
 
     refused(deploy.run("bootstrap", SECRET_KEY=None), "Set SECRET_KEY")
     refused(deploy.run("bootstrap", GATE_SIGNING_KEY=None), "GATE_SIGNING_KEY is not set")
     refused(deploy.run("bootstrap", GATE_AUDIT_ANCHOR=None), "GATE_AUDIT_ANCHOR is not set")
     refused(deploy.run("bootstrap", DATABASE_MIGRATE_URL=None), "Set DATABASE_MIGRATE_URL")
     bootstrapped = deploy.ok("bootstrap")
-    assert "Bootstrapped 'migrate'" in bootstrapped.stdout
+    # The database by its name, and the owner's connection (`migrate`) it was reached by.
+    assert "Bootstrapped the database 'proone' (alias 'migrate')" in bootstrapped.stdout
     # The gate's scope never touched the app's connection: no principal, no traceback.
     assert "Traceback" not in bootstrapped.stderr
     assert "INFO proone.scoping unscoped access: migration gate bootstrap" in bootstrapped.stderr

@@ -16,12 +16,17 @@ WIDGETS = "sampleapp_widget"
 def test_unsigned_migration_is_refused_and_nothing_applied(gate):
     result = gate.migrate()
     assert result.returncode == 1
-    assert "REFUSED: nothing was applied" in result.stderr
+    assert "REFUSED: nothing was applied to the database " in result.stderr
     assert "sampleapp.0001_initial: no sign-off" in result.stderr
     assert "signoff_migration sampleapp 0001_initial --reviewer" in result.stderr
     assert "Traceback" not in result.stderr
     assert WIDGETS not in gate.tables()
     assert gate.audit(event="run", outcome="refused")
+    # A plan applies nothing anyway: it says what migrate_secure would do.
+    plan = gate.manage("migrate_secure", "--plan")
+    assert plan.returncode == 1
+    assert "REFUSED: migrate_secure would refuse the database " in plan.stderr
+    assert "nothing was applied" not in plan.stderr
 
 
 def test_signed_migration_is_applied_and_audited(gate):

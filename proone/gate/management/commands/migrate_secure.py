@@ -8,7 +8,7 @@ from django.db import connections
 from proone.gate import GateError
 from proone.gate.anchor import anchor_path
 from proone.gate.audit import verify_audit
-from proone.gate.connection import default_alias, gate_environment
+from proone.gate.connection import default_alias, described, gate_environment
 from proone.gate.execute import bootstrap, migrate_secure, rehearse
 from proone.gate.lock import migration_lock
 from proone.gate.plan import build_plan, require_gate_tables
@@ -79,8 +79,8 @@ class Command(BaseCommand):
         if options["bootstrap"]:
             plan = bootstrap(alias, lock_timeout=options["lock_timeout"])
             self.stdout.write(
-                f"Bootstrapped {alias!r}: applied {len(plan.steps)} migrations without "
-                "sign-off (audited). From now on use migrate_secure."
+                f"Bootstrapped the {described(alias)}: applied {len(plan.steps)} migrations "
+                "without sign-off (audited). From now on use migrate_secure."
             )
             return
         if options["verify_audit"]:
@@ -102,12 +102,12 @@ class Command(BaseCommand):
             require_gate_tables(alias)
             plan = build_plan(alias, *target, fake=options["fake"])
             self.stdout.write(plan_table(plan, sql=options["sql"]))
-            self._report(plan)
+            self._report(plan, planned=True)
             return
         if options["rehearse"]:
             plan, error = rehearse(alias, *target, lock_timeout=options["lock_timeout"])
             self.stdout.write(plan_table(plan))
-            self._report(plan)
+            self._report(plan, planned=True)
             if error:
                 raise CommandError(f"Rehearsal: {error}\nNothing was changed.", returncode=1)
             self.stdout.write("Rehearsal passed and was rolled back; nothing was changed.")
@@ -117,7 +117,9 @@ class Command(BaseCommand):
             preview = build_plan(alias, *target, fake=options["fake"])
             self.stdout.write(plan_table(preview))
             if preview.steps and not preview.refused:
-                answer = input(f"Apply these {len(preview.steps)} migrations to {alias!r}? [y/N] ")
+                answer = input(
+                    f"Apply these {len(preview.steps)} migrations to the {described(alias)}? [y/N] "
+                )
                 if answer.strip().lower() not in ("y", "yes"):
                     raise CommandError("Cancelled; nothing was applied.")
         plan = migrate_secure(
@@ -131,14 +133,17 @@ class Command(BaseCommand):
             self.stdout.write(f"  {step.kind} {step.label} OK")
         self.stdout.write(self.style.SUCCESS(f"Applied {len(plan.steps)} migrations."))
 
-    def _report(self, plan):
+    def _report(self, plan, planned=False):
+        """Warnings, then the refusal if any: this run's, or (`planned`: a plan or a rehearsal,
+        which apply nothing anyway) the one `migrate_secure` would give."""
         for message in plan.interrupted:
             self.stderr.write(f"WARNING: an earlier {message}")
         for message in plan.ignored:
             self.stderr.write(f"WARNING: {message}")
         if plan.refused:
+            outcome = "migrate_secure would refuse" if planned else "nothing was applied to"
             raise CommandError(
-                f"REFUSED: nothing was applied to {plan.alias!r}. Reasons:\n"
+                f"REFUSED: {outcome} the {described(plan.alias)}. Reasons:\n"
                 + "\n".join(f"- {reason}" for reason in plan.reasons),
                 returncode=1,
             )
