@@ -226,3 +226,20 @@ def test_the_unscoped_portal_refuses_to_start_outside_the_benchmark(monkeypatch)
     monkeypatch.delitem(sys.modules, "benchmarks.unscoped_wsgi", raising=False)
     with pytest.raises(ImproperlyConfigured, match="make bench"):
         importlib.import_module("benchmarks.unscoped_wsgi")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_measured_users_are_loaded_as_a_request_loads_them(world):
+    """Their scoped queries name the visible divisions as a list, as a request's do; a user
+    loaded without them would carry the rule's subquery into every statement measured."""
+    from benchmarks.run import measured_users
+    from divisions.scoping import acting_as
+    from jobs.models import Job
+
+    ((_, alice),) = measured_users((("own division only", world.u.alice.username),))
+    with acting_as(alice):
+        sql = str(Job.objects.all().query)
+        visible = set(Job.objects.values_list("pk", flat=True))
+    assert "divisions_datascope" not in sql
+    assert visible == oracle.visible_jobs(oracle.snapshot(), world.u.alice)
