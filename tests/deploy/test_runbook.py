@@ -48,6 +48,7 @@ REVIEWED_AFTER_BOOTSTRAP = [
     ("divisions", "0012_admin_log_row_level_security"),
     ("divisions", "0013_job_policy_asks_the_list_first"),
     ("divisions", "0014_title_matches_for_a_count"),
+    ("divisions", "0015_title_search_merge_planned_once"),
 ]
 # A later migration: it follows the newest migration of the jobs app.
 LATEST_JOBS = max(path.stem for path in (REPO / "jobs" / "migrations").glob("0*.py"))

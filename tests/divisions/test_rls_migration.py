@@ -1,4 +1,4 @@
-"""Migrations 0004, 0005, 0007, 0008, 0009 (with jobs 0005) and 0010 to 0014 reverse to the
+"""Migrations 0004, 0005, 0007, 0008, 0009 (with jobs 0005) and 0010 to 0015 reverse to the
 behaviour before them and apply again."""
 
 import importlib
@@ -180,7 +180,7 @@ def searches_by_user(world):
 def reads_division_by_division():
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT prosrc LIKE '%%unnest(searched)%%' FROM pg_proc "
+            "SELECT prosrc LIKE '%%searched := visible%%' FROM pg_proc "
             "WHERE proname = 'proone_title_search'"
         )
         return cursor.fetchone()[0]
@@ -453,3 +453,35 @@ def test_0014_reverses_to_counting_the_newest_and_applies_again(world):
         connection.close()
         migrate_everything()
     assert search_totals(world) == (totals, True)
+
+
+def merges_in_one_statement():
+    """Whether proone_title_search merges a few divisions in its own static statement (0015)
+    rather than one it builds and runs with EXECUTE (0008)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT prosrc LIKE '%%searched[10]%%' AND prosrc NOT LIKE '%%EXECUTE%%' "
+            "FROM pg_proc WHERE proname = 'proone_title_search'"
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_0015_reverses_to_the_built_merge_and_applies_again(world):
+    """Backwards: 0009's function, which builds its merge, the same ids for every user and
+    word; forwards: the static merge again, the same ids."""
+    before = searches_by_user(world)
+    assert before["sam", "job"] == sorted(
+        j.pk for j in (world.jobs.sparks, world.jobs.electrical, world.jobs.plumbing)
+    )
+    assert merges_in_one_statement()
+    connection.close()
+    migrate_divisions("0014_title_matches_for_a_count")
+    try:
+        assert not merges_in_one_statement()
+        assert searches_by_user(world) == before
+    finally:
+        connection.close()
+        migrate_everything()
+    assert merges_in_one_statement()
+    assert searches_by_user(world) == before
