@@ -1,7 +1,8 @@
 """
 PostgreSQL only: title search among a few divisions merges them in one statement planned once.
 
-Measured at a million jobs (docs/benchmarks.md, "Title search"): among a member's few
+Measured at a million jobs (benchmarks/notes.md, "Title search among a few divisions merges
+them in one statement planned once"; docs/benchmarks.md's notes): among a member's few
 divisions (at most FEW, or the one the list is filtered by) `proone_title_search()` built a
 statement of one newest-first branch per division, naming the division ids, and ran it with
 EXECUTE, which plans it again on every call. For a scope list's eight divisions planning took
@@ -106,6 +107,11 @@ READ_ON_MERGED = f"""\
 """  # noqa: S608
 
 SEARCH = _0009.SEARCH
+# The merge has FEW branches: `searched` must never hold more (0008 reads division by division
+# only up to FEW visible divisions, else one division filtered by).
+_replaced(
+    SEARCH, f"cardinality(visible) <= {_0008.FEW} THEN", f"cardinality(visible) <= {_0008.FEW} THEN"
+)
 for old, new in (
     ("    newest_of_each text;\n", ""),
     (BUILT, FIRST),

@@ -644,9 +644,10 @@ class TestTitleSearch:
             assert set(first_two) <= {job.pk for job in visible}
 
     def test_its_statement_built_per_division_takes_no_text_from_the_caller(self, world):
-        """Attack: a term and a status that close the statement 0008 builds for each division
-        and read every job. Stopped: the statement names only the rule's division ids; the
-        term and the status travel as parameters and match no title or status."""
+        """Attack: a term and a status that would close a statement built for each division
+        (0008 to 0014 built one) and read every job. Stopped: since 0015 no statement is built
+        (before, it named only the rule's division ids); the term and the status travel as
+        parameters and match no title or status."""
         escape = "x' OR true) UNION ALL (SELECT id, created_at FROM jobs_job"
         with acting_as(world.u.sam):
             assert searched(escape) == set()
