@@ -158,3 +158,30 @@ def test_the_checker_sees_an_upward_import_and_a_cycle():
     assert layer_of("divisions.models") > layer_of("divisions.managers")
     assert layer_of("jobs.views") > layer_of("divisions.visibility")
     assert layer_of("proone.gate.execute") > layer_of("jobs.models")
+
+
+def benchmark_imports(tree):
+    """(line, name) of each import of the benchmarks package in `tree`."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            names = [node.module or ""]
+        else:
+            continue
+        found += [(node.lineno, name) for name in names if name.split(".")[0] == "benchmarks"]
+    return found
+
+
+def test_no_product_module_imports_the_benchmarks():
+    """The benchmarks turn access control off on purpose (benchmarks.unscoped_wsgi): nothing
+    the product runs may reach them."""
+    reached = [
+        f"{module}:{line} imports {name}"
+        for module, path in product_modules().items()
+        for line, name in benchmark_imports(ast.parse(path.read_text(), str(path)))
+    ]
+    assert reached == []
+    planted = ast.parse("import os\nfrom benchmarks import unscoped_wsgi\nimport benchmarks.run\n")
+    assert benchmark_imports(planted) == [(2, "benchmarks"), (3, "benchmarks.run")]
