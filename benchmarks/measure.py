@@ -21,6 +21,14 @@ def summary(samples):
     return statistics.median(samples), percentile(samples, 0.95)
 
 
+def paired_spread(numerators, denominators):
+    """(25th, 75th percentile) of the ratios numerator / denominator round by round. `timed`
+    runs both back to back in each round, so the spread is what this shared machine does to a
+    ratio within one run, which the ratio of two medians does not show."""
+    ratios = [n / d for n, d in zip(numerators, denominators, strict=True)]
+    return percentile(ratios, 0.25), percentile(ratios, 0.75)
+
+
 def timed(functions, repeat):
     """Millisecond samples of each function, run in alternation round by round, so that noise
     from other processes on a shared machine falls on all of them alike."""

@@ -78,13 +78,16 @@ def render(
         "orders (migration jobs 0004 indexes them); status=open, one division (that of the "
         "newest visible job) and q=boiler = the list's filters and title search as a user "
         "sends them. x unscoped = median over the unscoped page's; x RLS off = the scoped "
-        "page with RLS on over the same page with RLS off (the ORM's scope alone).",
+        "page with RLS on over the same page with RLS off (the ORM's scope alone); per round "
+        "= the middle half (25th to 75th percentile) of the same ratio taken round by round, "
+        "the two fetched back to back in each: how far this shared machine moves it in one run.",
         "",
-        "| shape | page | variant | median ms | p95 ms | x unscoped | x RLS off | SQL |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| shape | page | variant | median ms | p95 ms | x unscoped | x RLS off | per round "
+        "| SQL |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     base, off = {}, {}
-    for shape, kind, name, median, p95, count in pages:
+    for shape, kind, name, median, p95, count, spread in pages:
         if name.startswith("unscoped"):
             base[(shape, kind)] = median
         if name.endswith("RLS off") and not name.startswith("unscoped"):
@@ -94,9 +97,10 @@ def render(
             if name.endswith("RLS on") and (shape, kind) in off
             else ""
         )
+        per_round = f"{spread[0]:.2f}–{spread[1]:.2f}" if spread else ""
         out.append(
             f"| {shape} | {kind} | {name} | {_ms(median)} | {_ms(p95)} "
-            f"| {median / base[(shape, kind)]:.2f} | {against_off} | {count} |"
+            f"| {median / base[(shape, kind)]:.2f} | {against_off} | {per_round} | {count} |"
         )
     out += [
         "",

@@ -25,7 +25,7 @@ from contextlib import contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
 
-from benchmarks.measure import summary, timed
+from benchmarks.measure import paired_spread, summary, timed
 from tests.postgres_server import (
     PgBouncer,
     Standby,
@@ -306,8 +306,19 @@ def page_rows(users, repeat):
                         client.get(path)
                     queries.append(len(captured))
             samples = timed(functions, repeat)
+            by_name = dict(zip(cases, samples, strict=True))
+            spread = paired_spread(by_name["scoped page, RLS on"], by_name["scoped page, RLS off"])
             for (name, _), times, count in zip(cases.items(), samples, queries, strict=True):
-                rows.append((shape, kind, name, *summary(times), count))
+                rows.append(
+                    (
+                        shape,
+                        kind,
+                        name,
+                        *summary(times),
+                        count,
+                        spread if name.endswith("on") else None,
+                    )
+                )
     return rows
 
 

@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from benchmarks.load import Visitor, check, run_load
-from benchmarks.measure import job_ids_in, leaked, percentile, summary, timed
+from benchmarks.measure import job_ids_in, leaked, paired_spread, percentile, summary, timed
 from tests import oracle
 
 
@@ -23,6 +23,16 @@ def test_percentiles_and_summary():
     assert summary([3.0, 1.0, 2.0]) == (2.0, 3.0)
     with pytest.raises(ValueError):
         percentile([], 0.5)
+
+
+def test_the_paired_spread_is_taken_round_by_round():
+    """Round by round, not median over median: a slow round slows both sides alike."""
+    on = [11.0, 22.0, 33.0, 44.0]
+    off = [10.0, 20.0, 30.0, 40.0]
+    assert paired_spread(on, off) == pytest.approx((1.1, 1.1))
+    assert paired_spread([12.0, 10.0, 10.0, 10.0], [10.0] * 4) == pytest.approx((1.0, 1.0))
+    with pytest.raises(ValueError):
+        paired_spread([1.0], [1.0, 2.0])
 
 
 def test_timed_alternates_and_counts_every_round():
@@ -139,9 +149,9 @@ def test_the_report_renders_every_section():
         ("shape", "scoped ORM, RLS on", 5, 1.5, 2.5, 3.0, 4.0),
     ]
     pages = [
-        ("shape", "list", "unscoped page", 10.0, 11.0, 9),
-        ("shape", "list", "scoped page, RLS off", 11.0, 12.0, 9),
-        ("shape", "list", "scoped page, RLS on", 12.0, 13.0, 9),
+        ("shape", "list", "unscoped page", 10.0, 11.0, 9, None),
+        ("shape", "list", "scoped page, RLS off", 11.0, 12.0, 9, None),
+        ("shape", "list", "scoped page, RLS on", 12.0, 13.0, 9, (1.04, 1.125)),
     ]
     line = {"requests": 3, "rps": 1.5, "p50": 1, "p95": 2, "p99": 3, "errors": 0, "leaks": 0}
     text = render(
@@ -157,7 +167,7 @@ def test_the_report_renders_every_section():
                      ("a hot standby", {**line, "checked_ids": 7})], 42),
     )  # fmt: skip
     for expected in ("| shape | scoped ORM, RLS on | 5 | 1.50 | 2.50 | 1.50 |",
-                     "| 1.20 | 1.09 | 9 |", "| 20.0 |",
+                     "| 1.20 | 1.09 | 1.04–1.12 | 9 |", "| 20.0 |",
                      "| direct | scoped, RLS on | 3 | 2 | 0.75 |", "| n/a |",
                      "## Notes", "## The CSV export",
                      "| shape | RLS on | 5 | 2.0 | 0.50 | 10 | 60.0 | 61.0 | 1.0 | 300 |",
