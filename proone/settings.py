@@ -160,6 +160,22 @@ if "DATABASE_REPLICA_URL" in env:
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["divisions.replicas.ReplicaRouter"]
 
+# Server-side prepared statements, on PostgreSQL when DATABASE_PREPARED_STATEMENTS=1: Django
+# binds parameters on the server and psycopg prepares a statement the fifth time a connection
+# runs it, so PostgreSQL plans the portal's few statement shapes (and their row-level security
+# policies) once per connection instead of once per request (docs/benchmarks.md: pages 5-10%
+# faster). Off by default: PgBouncer in transaction mode loses prepared statements between
+# transactions before 1.21 (then set `max_prepared_statements`; docs/deploy.md section 5).
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=False)
+if DATABASE_PREPARED_STATEMENTS:
+    for database in DATABASES.values():
+        if database["ENGINE"] != "django.db.backends.postgresql":
+            raise ImproperlyConfigured(
+                "DATABASE_PREPARED_STATEMENTS=1 needs PostgreSQL in DATABASE_URL: SQLite has "
+                "no server-side prepared statements; unset it."
+            )
+        database.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
+
 # PostgreSQL row-level security: the key that signs the principal (divisions/rls.py).
 RLS_SIGNING_KEY = env("RLS_SIGNING_KEY", default=f"proone-rls:{SECRET_KEY}")
 

@@ -1,32 +1,17 @@
 """DATABASE_REPLICA_URL in the settings: absent changes nothing, a non-PostgreSQL one is refused."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 from django.conf import settings
 
 from divisions.scoping import REPLICA
-
-ROOT = Path(__file__).resolve().parent.parent.parent
+from tests.settings_probe import settings_print
 
 
 def settings_of(**environment):
     """The DATABASES aliases and routers that proone.settings makes from `environment`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_REPLICA")}
-    env.update(environment, SECRET_KEY="x" * 50, DJANGO_SETTINGS_MODULE="proone.settings")
-    return subprocess.run(  # noqa: S603 - this interpreter, fixed code
-        [
-            sys.executable,
-            "-c",
-            "from django.conf import settings as s; "
-            "print(sorted(s.DATABASES), getattr(s, 'DATABASE_ROUTERS', []))",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+    return settings_print(
+        "sorted(s.DATABASES), getattr(s, 'DATABASE_ROUTERS', [])",
+        unset_prefix="DATABASE_REPLICA",
+        **environment,
     )
 
 
