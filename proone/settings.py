@@ -162,10 +162,11 @@ if "DATABASE_REPLICA_URL" in env:
 
 # Server-side prepared statements, on PostgreSQL when DATABASE_PREPARED_STATEMENTS=1: Django
 # binds parameters on the server and psycopg prepares a statement the fifth time a connection
-# runs it, so PostgreSQL plans the portal's few statement shapes (and their row-level security
-# policies) once per connection instead of once per request (docs/benchmarks.md: pages 5-10%
-# faster). Off by default: PgBouncer in transaction mode loses prepared statements between
-# transactions before 1.21 (then set `max_prepared_statements`; docs/deploy.md section 5).
+# runs it, so PostgreSQL can keep its plan (and its row-level security policies, expanded)
+# instead of planning it again for every request (docs/benchmarks.md: lists, detail and notes
+# pages 5-11% faster). Off by default, and only for connections that reach PostgreSQL
+# directly: PgBouncer in transaction mode before 1.22 mixes up prepared statements between
+# its clients (docs/deploy.md section 5).
 DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=False)
 if DATABASE_PREPARED_STATEMENTS:
     for database in DATABASES.values():
