@@ -1,0 +1,27 @@
+"""The database layer's source: the `.sql` files beside this module, in the order they apply."""
+
+from pathlib import Path
+
+from . import statements
+
+DIRECTORY = Path(__file__).resolve().parent
+
+# Each file may use what the files before it define.
+FILES = (
+    "principal.sql",
+    "rule.sql",
+    "guards.sql",
+    "title_search.sql",
+    "policies.sql",
+    "tokens.sql",
+)
+
+
+def text():
+    """The whole source as one SQL script."""
+    return "\n\n".join((DIRECTORY / name).read_text() for name in FILES)
+
+
+def objects():
+    """{key: SQL} of every object the source states, in the order it states them."""
+    return statements.objects(text())
