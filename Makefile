@@ -59,6 +59,8 @@ test-pgbouncer-deps:
 lint: $(VENV)/.test-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+	DEBUG=1 $(PY) manage.py makesqlmigration --check
 
 format: $(VENV)/.test-deps
 	$(VENV)/bin/ruff format .

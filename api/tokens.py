@@ -4,7 +4,7 @@ A token is `proone_pat_` and 43 URL-safe characters (256 random bits): recognisa
 scanners, and too long to guess, so one SHA-256 is the right digest (no salt, no slow hash) and
 the look-up by digest needs no constant-time comparison. On PostgreSQL the app role cannot read
 the token table beyond its own principal's rows; a request's token is checked by the SECURITY
-DEFINER function `proone_token_user(token)` (api/migrations/0002_token_row_level_security.py),
+DEFINER function `proone_token_user(token)` (divisions/database/tokens.sql),
 which also notes the last use. On other databases the same check runs through the ORM.
 """
 

@@ -30,15 +30,15 @@ SYSTEM = "s"
 USER = "u"
 LOGIN_NAME = "n"
 SETTING = "proone.principal"
-# Stated in proone_enter() (divisions/migrations/0004_untrusted_app_role.py).
+# Stated in proone_enter() (divisions/database/principal.sql).
 TOKEN_LIFETIME = 10
 CLOCK_SKEW = 2
 
 # The tables under row-level security, stated once (tests and docs use these names; a test
 # checks the database against them). The rule's own tables, whose policies compute the
-# division rule, forced on their owner too (FORCE, migrations 0003 and, for job notes, 0006),
-# which reads jobs, divisions, scopes and scope lists whole through read policies of its own
-# (0007, 0011) for its functions that apply the rule themselves:
+# division rule, forced on their owner too (FORCE), which reads jobs, divisions, scopes and
+# scope lists whole through read policies of its own (proone_owner_search, proone_owner_reads)
+# for its functions that apply the rule themselves:
 RULE_TABLES = (
     "jobs_job",
     "jobs_jobnote",
@@ -47,8 +47,8 @@ RULE_TABLES = (
     "divisions_datascopedivision",
     "divisions_datascopechange",
 )
-# The tables that rule reads or that hold secrets, guarded against the app role (0004; the
-# API's access tokens: api/migrations/0002; the admin's log: 0012):
+# The tables that rule reads or that hold secrets, guarded against the app role
+# (divisions/database/policies.sql and tokens.sql):
 GUARDED_TABLES = (
     "divisions_tenant",
     "divisions_user",

@@ -2,7 +2,7 @@
 
 The app role sees no row of `django_session` (row-level security, no policy for it), so SQL
 run as the app role cannot list live session keys. Each call names one key; the database
-stores a SHA-256 of it (divisions/migrations/0004_untrusted_app_role.py). On other databases,
+stores a SHA-256 of it (proone_rls.session_id in divisions/database/guards.sql). On other databases,
 and on PostgreSQL before 0004 is applied, this is Django's database backend unchanged.
 """
 

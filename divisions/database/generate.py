@@ -164,12 +164,12 @@ def next_number(directory):
     return max(numbers) + 1
 
 
-def write(name, description):
+def write(name, description, directory=None):
     """Write the migration for the pending changes; its path, or None when there are none."""
     forward, reverse, leaves = pending()
     if not forward:
         return None
-    directory = Path(apps.get_app_config(APP_LABEL).path) / "migrations"
+    directory = Path(directory or Path(apps.get_app_config(APP_LABEL).path) / "migrations")
     if not re.fullmatch(r"[a-z0-9_]+", name):
         raise ValueError("A migration name is lower-case letters, digits and underscores.")
     path = directory / f"{next_number(directory):04d}_{name}.py"

@@ -10,20 +10,30 @@ GATE_MIGRATIONS = {
 }
 
 # Every scope (the gate's own included, once the app serves) sends its principal through
-# proone_enter(), which this migration creates, so an empty database gets it with the gate.
-ROW_LEVEL_SECURITY = ("divisions", "0003_row_level_security")
+# proone_enter(), which the database layer's migration creates, so an empty database gets it
+# with the gate, with the package migrations it stands on (auth, contenttypes, sessions,
+# guardian, admin: their tables carry its policies).
+ROW_LEVEL_SECURITY = ("divisions", "0006_squashed_0016_database_layer")
 
-# The project's other migrations that bootstrap applies unsigned (row-level security and what
-# it depends on). Applied files never change, so these hashes are fixed; a test keeps them equal.
+# The project's migrations that bootstrap applies unsigned: the database layer and the tables
+# it is stated on. Applied files never change, so these hashes are fixed; a test keeps them
+# equal.
 PROJECT_MIGRATIONS = {
-    "divisions.0001_initial": "31a506e0fcf922adde95fa9a0c4cd9a5b69bfc80e89831d8ca85f10baa1e14a5",
-    "divisions.0002_datascopechange": (
-        "98ffe6a1e6e9ad97c40edd50fadb0aadf802857d67fd2cafbde3686f71a85661"
+    "divisions.0001_squashed_0002_organisation": (
+        "76400d05be27604a32c06babe323a6e71a9651bcf127393e191f9a02d0f753b9"
     ),
-    "divisions.0003_row_level_security": (
-        "30e15b8d9756317ffd8da45cfe654e07c9e6d15dd9d82f7849dba56f2dcc8284"
+    "divisions.0003_squashed_0005_same_tenant_keys": (
+        "231d7c6681a2193dfae2ebe6e929cf068d564d88631233c4006fac14b5877a01"
     ),
-    "jobs.0001_initial": "6e85e7f43c47e015785bec91cfb64cf443a52e79388c9004ec5e15e0ffedb704",
+    "divisions.0006_squashed_0016_database_layer": (
+        "6d3e439099ca3ded7d9cedc1ff77215c2dd1dcb018fd97a3b3b668bc127135fb"
+    ),
+    "jobs.0001_squashed_0002_jobs": (
+        "e722261c7773297fa9d22f8683bbb74bdd7cce093f332974f2fc147020eb4edd"
+    ),
+    "jobs.0003_squashed_0006_notes": (
+        "0f07660161693f7f428f2a56b8865a17507f783f6c872b5a8b7193da0679128e"
+    ),
 }
 
 

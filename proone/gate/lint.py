@@ -4,7 +4,9 @@ On PostgreSQL squawk (https://squawkhq.com) also reads each migration's SQL; its
 are findings beside ours (`squawk:<rule>`) and need acknowledgement the same way.
 """
 
+import ast
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -15,6 +17,8 @@ from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations
 from django.db.migrations.operations.base import Operation
 from django.db.models import NOT_PROVIDED, UniqueConstraint
+
+from .fingerprint import is_project_file, migration_file
 
 # code: (kind, title). Every kind but "warning" needs a sign-off that acknowledges the code.
 RULES = {
@@ -37,6 +41,10 @@ RULES = {
     "MG114": ("risky", "widens a column's type (PostgreSQL rewrites the table under a lock)"),
     "MG115": ("destructive", "changes a column's type (values are converted or rejected)"),
     "MG116": ("unanalysable", "squawk could not check this migration's SQL"),
+    "MG117": (
+        "risky",
+        "imports another migration (what runs then depends on that file's text, not this one's)",
+    ),
 }
 
 NEEDS_ACK = {code for code, (kind, _) in RULES.items() if kind != "warning"}
@@ -223,11 +231,38 @@ def lint_migration(loader, migration, vendor, planned=frozenset()):
         if isinstance(op, migrations.CreateModel):
             created.add(op.name.lower())
         op.state_forwards(migration.app_label, state)
+    findings += migration_imports(migration)
     # A loader without a connection (offline analysis) has no SQL to give squawk.
     offline = loader.connection is None
     if vendor == "postgresql" and not offline and not only_new_tables(migration, planned):
         findings += squawk_findings(loader, migration)
     return findings
+
+
+def migration_imports(migration):
+    """MG117 for each import of another migration module in a project migration's file."""
+    path = migration_file(migration)
+    if path is None or not is_project_file(path):
+        return []
+    found = []
+    for node in ast.walk(ast.parse(Path(path).read_text())):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            names = [str(node.args[0].value)]
+        for name in names:
+            if MIGRATION_MODULE.search(name):
+                found.append(
+                    Finding("MG117", f"line {node.lineno}", f"{RULES['MG117'][1]}: {name}")
+                )
+                break
+    return found
+
+
+MIGRATION_MODULE = re.compile(r"(^|\.)migrations\.\d{4}")
 
 
 def only_new_tables(migration, planned):

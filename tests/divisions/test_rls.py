@@ -228,7 +228,7 @@ class TestNoForging:
     def test_key_is_out_of_reach(self, world):
         with acting_as(world.u.sam):
             self.assert_refused("SELECT * FROM proone_rls.signing_key")
-            self.assert_refused("SELECT proone_rls.sign('s:0')")
+            self.assert_refused("SELECT proone_rls.visible_seal('{}', 's:0')")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -457,10 +457,10 @@ class TestPrincipalKind:
 
     def test_kind_is_explicit(self, world):
         with unscoped("check"):
-            assert rows("SELECT proone_principal(), proone_principal_kind()") == [(None, "s")]
+            assert rows("SELECT proone_principal(), proone_acting_system()") == [(None, True)]
         with acting_as(world.u.sam):
-            assert rows("SELECT proone_principal(), proone_principal_kind()") == [
-                (world.u.sam.pk, "u")
+            assert rows("SELECT proone_principal(), proone_acting_system()") == [
+                (world.u.sam.pk, False)
             ]
 
 

@@ -1,7 +1,8 @@
-"""Title search among a member's few divisions on PostgreSQL (divisions migrations 0008 and
-0015): one newest-first scan per division, merged in one statement planned once per session."""
+"""Title search among a member's few divisions on PostgreSQL (proone_title_search in
+divisions/database/title_search.sql): one newest-first scan per division, merged in one
+statement planned once per session."""
 
-import importlib
+import re
 from datetime import timedelta
 
 import pytest
@@ -9,13 +10,19 @@ from django.db import connection
 from django.utils import timezone
 
 from divisions import rls
+from divisions.database import source
 from divisions.scoping import acting_as, unscoped
 from jobs.models import Job
 from tests.factories import DivisionFactory, UserFactory, allow
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
-FEW = importlib.import_module("divisions.migrations.0008_title_search_by_division").FEW
+# The most divisions the search merges one by one, as the source states it.
+FEW = int(
+    re.search(
+        r"cardinality\(visible\) <= (\d+)", (source.DIRECTORY / "title_search.sql").read_text()
+    ).group(1)
+)
 NEEDLES_EACH = 10  # one job in three of each division's thirty
 
 

@@ -1,0 +1,109 @@
+"""`manage.py makesqlmigration`: migrations generated from divisions/database/ with literal SQL,
+and `--check` failing while the source is ahead of the migrations."""
+
+import ast
+import importlib.util
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from divisions.database import generate, source, statements
+
+
+def edited(replace):
+    """The source's objects with one edit applied to its text."""
+    text = source.text()
+    changed = text.replace(*replace)
+    assert changed != text
+    return statements.objects(changed)
+
+
+def test_the_migrations_hold_the_source():
+    """What `make test`'s lint runs: nothing pending."""
+    assert generate.pending()[0] == []
+    call_command("makesqlmigration", "--check")
+
+
+def test_check_fails_when_the_source_changed_without_a_migration(monkeypatch):
+    changed = edited(("RETURN visible;", "RETURN visible || 0::bigint;"))
+    monkeypatch.setattr(source, "objects", lambda: changed)
+    with pytest.raises(CommandError, match="makesqlmigration --name NAME") as refused:
+        call_command("makesqlmigration", "--check")
+    assert refused.value.returncode == 1
+
+
+def test_a_changed_function_is_replaced_and_its_reverse_is_the_old_text():
+    old = source.objects()
+    new = edited(("RETURN visible;", "RETURN visible || 0::bigint;"))
+    forward, reverse = generate.changes(old, new)
+    assert forward == [new["function proone_visible_divisions"]]
+    assert reverse == [old["function proone_visible_divisions"]]
+
+
+def test_a_changed_policy_is_dropped_and_created_both_ways():
+    old = source.objects()
+    key = "policy proone_scope on jobs_job"
+    new = dict(old, **{key: old[key].replace("proone_admin_tenant()", "proone_acting_tenant()")})
+    forward, reverse = generate.changes(old, new)
+    assert forward == ["DROP POLICY proone_scope ON jobs_job;", new[key]]
+    assert reverse == ["DROP POLICY proone_scope ON jobs_job;", old[key]]
+
+
+def test_added_and_removed_objects_in_dependency_order():
+    """A removed function goes after the policies that use it; its DROP names its input
+    arguments without defaults; an added object's reverse drops it."""
+    old = source.objects()
+    new = {k: v for k, v in old.items() if k != "function proone_title_search"}
+    new["function proone_extra"] = (
+        "CREATE OR REPLACE FUNCTION public.proone_extra(a bigint, b text DEFAULT 'x')\n"
+        " RETURNS bigint LANGUAGE sql AS $$ SELECT a $$;"
+    )
+    forward, reverse = generate.changes(old, new)
+    assert forward[0].startswith("DROP FUNCTION public.proone_title_search(term text, ")
+    assert "DEFAULT" not in forward[0]
+    assert forward[1] == new["function proone_extra"]
+    assert reverse == [
+        "DROP FUNCTION public.proone_extra(a bigint, b text);",
+        old["function proone_title_search"],
+    ]
+
+
+def test_a_generated_migration_is_literal_sql_that_moves_the_state_both_ways(monkeypatch, tmp_path):
+    old = source.objects()
+    new = edited(("RETURN visible;", "RETURN visible || 0::bigint;"))
+    monkeypatch.setattr(source, "objects", lambda: new)
+    path = generate.write("visible_list", "The visible list, changed.", directory=tmp_path)
+    text = path.read_text()
+    assert path.name == "0001_visible_list.py"  # numbered after the directory's newest
+    imported = {
+        node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
+        for node in ast.walk(ast.parse(text))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+    }
+    assert imported == {"django.db", "divisions.database.operations"}
+    assert ".replace(" not in text and "importlib" not in text
+    spec = importlib.util.spec_from_file_location("generated", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    state = generate.migrated_state()[0]
+    forward = statements.apply(dict(state), module.FORWARD)
+    assert generate.changes(forward, new) == ([], [])
+    back = statements.apply(forward, module.REVERSE)
+    assert generate.changes(back, old) == ([], [])
+    assert module.Migration.dependencies == [
+        ("divisions", "0006_squashed_0016_database_layer"),
+        ("api", "0001_squashed_0002_tokens"),
+    ]
+
+
+def test_statements_split_past_quotes_and_comments():
+    text = (
+        "-- a comment; not a statement\n"
+        "CREATE FUNCTION f() RETURNS text LANGUAGE sql AS $f$ SELECT 'a;b' $f$;\n"
+        "SELECT 'it''s; one';\n"
+        "CREATE POLICY p ON t USING (x = ';');"
+    )
+    parts = statements.split(text)
+    assert len(parts) == 3
+    assert statements.defines(parts[0]) == "function f"
+    assert statements.defines(parts[2]) == "policy p on t"

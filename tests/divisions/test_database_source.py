@@ -1,0 +1,243 @@
+"""
+The database layer's source (divisions/database/) and a migrated PostgreSQL, held equal both
+ways: what the catalog holds (functions, policies, triggers, row-level security flags, the
+principal's tables and function grants) is what the source states, and nothing else. The
+comparison runs the source itself in a transaction it rolls back, over a catalog cleared of
+every such object, so both sides are read back by the same catalog queries.
+"""
+
+import os
+import subprocess
+import sys
+
+import psycopg
+import pytest
+from django.conf import settings
+
+from divisions.database import catalog, source
+from divisions.grants import TENANT_ADMIN_GROUP
+from tests.pg_setup import ROOT, owner_conninfo, owner_url
+from tests.postgres_server import ThrowawayServer, url_with
+
+pytestmark = pytest.mark.postgres
+
+# The migration gate states its own append-only guard, in its released migrations.
+GATE_OWN = {
+    "function gate_audit_append_only",
+    "trigger gate_audit_no_truncate on gate_auditentry",
+    "trigger gate_audit_no_update_delete on gate_auditentry",
+}
+
+
+def drift(conninfo, text=None, before=None):
+    """{key: why} for every object installed but not stated, stated but not installed, or
+    stated otherwise than installed (after SQL `before`, all of it rolled back)."""
+    with psycopg.connect(**conninfo) as connection, connection.cursor() as cursor:
+        if before:
+            cursor.execute(before)
+        installed = catalog.objects(cursor)
+        catalog.clear(cursor)
+        cursor.execute(source.text() if text is None else text)
+        stated = catalog.objects(cursor)
+        connection.rollback()
+    differences = {}
+    for key in (installed.keys() | stated.keys()) - GATE_OWN:
+        if key not in stated:
+            differences[key] = "installed, not in the source"
+        elif key not in installed:
+            differences[key] = "in the source, not installed"
+        elif installed[key] != stated[key]:
+            differences[key] = f"installed as\n{installed[key]}\nstated as\n{stated[key]}"
+    return differences
+
+
+def source_without(key):
+    """The source's text with one object left out."""
+    objects = source.objects()
+    del objects[key]
+    return "\n\n".join(objects.values())
+
+
+def owner_runs(sql):
+    with psycopg.connect(**owner_conninfo(), autocommit=True) as connection:
+        connection.execute(sql)
+
+
+def test_the_migrated_database_holds_exactly_the_source():
+    assert drift(owner_conninfo()) == {}
+
+
+def test_a_function_created_by_hand_is_reported():
+    """Attack: a SECURITY DEFINER function slipped in behind the migrations (by hand, or by a
+    migration nobody generated from the source). The drift test names it."""
+    owner_runs(
+        "CREATE FUNCTION public.proone_backdoor() RETURNS bigint LANGUAGE sql "
+        "SECURITY DEFINER AS $$ SELECT 1::bigint $$"
+    )
+    try:
+        assert drift(owner_conninfo()) == {
+            "function proone_backdoor": "installed, not in the source"
+        }
+    finally:
+        owner_runs("DROP FUNCTION public.proone_backdoor()")
+
+
+def test_an_object_removed_from_the_source_is_reported():
+    """The job policy left out of the source: installed, not stated."""
+    assert drift(owner_conninfo(), source_without("policy proone_scope on jobs_job")) == {
+        "policy proone_scope on jobs_job": "installed, not in the source"
+    }
+
+
+def test_an_object_the_database_lacks_is_reported():
+    """A note policy dropped from the database: stated, not installed."""
+    assert drift(owner_conninfo(), before="DROP POLICY proone_read ON jobs_jobnote") == {
+        "policy proone_read on jobs_jobnote": "in the source, not installed"
+    }
+
+
+def test_a_changed_definition_is_reported():
+    text = source.text().replace("RETURN visible;", "RETURN visible || 0::bigint;")
+    assert text != source.text()
+    (key,) = drift(owner_conninfo(), text)
+    assert key == "function proone_visible_divisions"
+
+
+# The released history: the last commit whose newest migration is divisions 0015.
+RELEASED = "c8f15b58809156c786fb3504a03b5bdc464585b6"
+
+MIGRATE = """
+import sys
+import django
+from django.core.management import call_command
+django.setup()
+call_command("migrate", *sys.argv[1:], interactive=False, verbosity=0, skip_checks=True)
+"""
+
+
+def migrate(checkout, env, *target):
+    result = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", MIGRATE, *target],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def applied(conninfo):
+    with psycopg.connect(**conninfo) as connection:
+        return {
+            (app, name)
+            for app, name in connection.execute("SELECT app, name FROM django_migrations")
+        }
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory):
+    """An empty PostgreSQL migrated by the released history (divisions 0001 to 0015)."""
+    checkout = tmp_path_factory.mktemp("released")
+    archive = subprocess.run(  # noqa: S603
+        ["git", "archive", RELEASED],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+    )
+    if archive.returncode != 0:
+        pytest.fail(f"the released commit {RELEASED} is not in this clone's history")
+    subprocess.run(["tar", "-x", "-C", str(checkout)], input=archive.stdout, check=True)  # noqa: S603,S607
+    server = ThrowawayServer()
+    try:
+        admin_url = server.start()
+        owner = url_with(admin_url, "history_owner", "history-owner-pw", "history")
+        env = dict(
+            os.environ,
+            DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE,
+            DATABASE_URL=url_with(admin_url, "history_app", "history-app-pw", "history"),
+            DATABASE_MIGRATE_URL=owner,
+            DATABASE_ADMIN_URL=admin_url,
+        )
+        subprocess.run(  # noqa: S603
+            [sys.executable, "manage.py", "create_db_roles"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        env.pop("DATABASE_ADMIN_URL")
+        env["DATABASE_URL"] = owner
+        migrate(checkout, env)
+        yield (
+            env,
+            {
+                "dbname": "history",
+                "user": "history_owner",
+                "password": "history-owner-pw",
+                "host": "127.0.0.1",
+                "port": server.port,
+            },
+        )
+    finally:
+        server.stop()
+
+
+def test_a_database_at_the_released_history_moves_on_without_running_anything_again(released):
+    """A database at divisions 0015 applies 0016 alone (the unused functions go), is then
+    recorded at every squashed migration, and holds exactly the source; 0016 reverses to the
+    four functions exactly as they were."""
+    env, conninfo = released
+    before = applied(conninfo)
+    assert ("divisions", "0015_title_search_merge_planned_once") in before
+    assert set(drift(conninfo)) == {
+        "function proone_principal_kind",
+        "function proone_rls.sign",
+        "function proone_rls.transaction_binding",
+        "function proone_rls.well_formed",
+    }
+    migrate(ROOT, env)
+    after = applied(conninfo)
+    assert after - before == {
+        ("divisions", "0016_unused_functions_removed"),
+        ("divisions", "0001_squashed_0002_organisation"),
+        ("divisions", "0003_squashed_0005_same_tenant_keys"),
+        ("divisions", "0006_squashed_0016_database_layer"),
+        ("jobs", "0001_squashed_0002_jobs"),
+        ("jobs", "0003_squashed_0006_notes"),
+        ("api", "0001_squashed_0002_tokens"),
+    }
+    assert drift(conninfo) == {}
+    migrate(ROOT, env, "divisions", "0015_title_search_merge_planned_once")
+    assert set(drift(conninfo)) == {
+        "function proone_principal_kind",
+        "function proone_rls.sign",
+        "function proone_rls.transaction_binding",
+        "function proone_rls.well_formed",
+    }
+    migrate(ROOT, env)
+    assert drift(conninfo) == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_squashed_database_layer_reverses_and_applies_again(world):
+    """Backwards to the same-tenant keys: no policy, function or trigger of the layer is
+    left; forwards again: exactly the source."""
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE,
+        DATABASE_URL=owner_url(),
+        DATABASE_MIGRATE_URL=owner_url(),
+    )
+    migrate(ROOT, env, "divisions", "0003_squashed_0005_same_tenant_keys")
+    try:
+        with psycopg.connect(**owner_conninfo()) as connection, connection.cursor() as cursor:
+            assert set(catalog.objects(cursor)) == GATE_OWN
+    finally:
+        migrate(ROOT, env)
+    assert drift(owner_conninfo()) == {}
+
+
+def test_the_group_a_policy_names_is_the_tenant_admin_group():
+    """The user-groups policies let tenant admins add users to this group by name."""
+    assert f"(g.name)::text = '{TENANT_ADMIN_GROUP}'::text" in source.text()
