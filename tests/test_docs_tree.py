@@ -1,4 +1,4 @@
-"""The README's "where the code lives" table and the layers picture name files that exist."""
+"""The README's map, the layers picture and the security notes name what exists."""
 
 import re
 from pathlib import Path
@@ -12,11 +12,25 @@ def section(path, heading):
     return text.split(heading, 1)[1].split("\n#", 1)[0]
 
 
-def test_the_readme_table_names_existing_files():
-    table = section("README.md", "## Where the code for it lives")
+def test_the_readme_map_is_short_and_points_at_the_source():
+    """A front door: at most a dozen rows, each naming the source, none a migration (that the
+    files exist is tests/test_docs_names.py's)."""
+    table = section("README.md", "## Where things live")
+    rows = [line for line in table.splitlines() if line.startswith("| ")][2:]
+    assert 6 <= len(rows) <= 12
     paths = [p for p in re.findall(r"`([\w./]+)`", table) if "/" in p]
-    assert len(paths) > 10
-    assert [p for p in paths if not (ROOT / p).exists()] == []
+    assert len(paths) >= len(rows)
+    assert [p for p in paths if "migrations" in p] == []
+
+
+def test_the_readme_is_a_front_door():
+    """The two commands, the rule, the request path and where to go next, in about 100 lines."""
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 120
+    for heading in ("## The two commands", "## The rule", "## A request", "## Where to go next"):
+        assert heading in readme
+    assert "make run" in readme and "make test" in readme
+    assert "has no row-level security" in readme
 
 
 def test_the_layers_picture_names_existing_files():
