@@ -9,6 +9,7 @@ import pytest
 from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import connection, migrations, models
 
+from proone.gate import lint
 from proone.gate.lint import SQUAWK_PREFIX, codes_needing_ack, lint_migration
 
 from .test_lint import state
@@ -174,24 +175,24 @@ def test_safe_migrations_are_not_flagged(name):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
-    "name, built, dropped",
+    "name, built, dropped, codes",
     [
-        ("0004_sort_indexes", 2, 0),
-        ("0005_division_covering_index", 1, 1),
-        ("0006_division_title_index", 1, 0),
+        ("0004_sort_indexes", 2, 0, []),
+        ("0005_division_covering_index", 1, 1, ["MG117"]),
+        ("0006_division_title_index", 1, 0, ["MG117"]),
     ],
 )
-def test_the_job_index_migrations_run_concurrently_and_need_no_acknowledgement(
-    name, built, dropped
-):
-    """jobs 0004, 0005 and 0006 index the job table, large and written to: on PostgreSQL with
-    CREATE INDEX CONCURRENTLY and DROP INDEX CONCURRENTLY (no MG108, nothing for squawk),
-    outside a transaction; plainly on SQLite."""
+def test_the_job_index_migrations_run_concurrently(name, built, dropped, codes):
+    """jobs 0004, 0005 and 0006 (the history a database made before the squash still applies)
+    index the job table, large and written to: on PostgreSQL with CREATE INDEX CONCURRENTLY and
+    DROP INDEX CONCURRENTLY (no MG108, nothing for squawk), outside a transaction; plainly on
+    SQLite. 0005 and 0006 borrow 0004's operation class by importing it: MG117."""
     from django.db.migrations.loader import MigrationLoader
 
-    loader = MigrationLoader(connection)
+    loader = MigrationLoader(connection, replace_migrations=False)
     migration = loader.get_migration("jobs", name)
-    assert lint_migration(loader, migration, connection.vendor) == []
+    found = lint_migration(loader, migration, connection.vendor)
+    assert [finding.code for finding in found] == codes
     assert migration.atomic is False
     sql = loader.collect_sql([(migration, False)])
     creates = [s for s in sql if "CREATE INDEX" in s]
@@ -199,3 +200,20 @@ def test_the_job_index_migrations_run_concurrently_and_need_no_acknowledgement(
     assert (len(creates), len(drops)) == (built, dropped)
     if connection.vendor == "postgresql":
         assert all("INDEX CONCURRENTLY" in statement for statement in creates + drops), sql
+
+
+def test_the_squashed_migrations_import_no_other_migration():
+    """The squashed and generated migrations carry their SQL as literals (no MG117)."""
+    from django.db.migrations.loader import MigrationLoader
+
+    loader = MigrationLoader(None)
+    for app, name in (
+        ("divisions", "0006_squashed_0016_database_layer"),
+        ("divisions", "0016_unused_functions_removed"),
+        ("api", "0001_squashed_0002_tokens"),
+    ):
+        assert lint.migration_imports(loader.get_migration(app, name)) == []
+    old = MigrationLoader(None, replace_migrations=False).get_migration(
+        "divisions", "0015_title_search_merge_planned_once"
+    )
+    assert [finding.code for finding in lint.migration_imports(old)] == ["MG117"]
