@@ -8,6 +8,10 @@ from proone.gate.release import describe, release_to_review, sign_off_release
 from proone.gate.reviewer_prompt import add_reviewer_arguments, read_password
 
 
+def migrations(count):
+    return f"{count} migration{'' if count == 1 else 's'}"
+
+
 class Command(BaseCommand):
     help = (
         "Sign off, in one review with one password, every pending migration of the project's "
@@ -30,7 +34,7 @@ class Command(BaseCommand):
                     "already has a valid sign-off."
                 )
                 return
-            self.stdout.write(f"This release has {len(steps)} migrations to sign off:")
+            self.stdout.write(f"This release has {migrations(len(steps))} to sign off:")
             self.stdout.write("\n".join(describe(steps)))
             signoffs = sign_off_release(
                 alias,
@@ -49,5 +53,5 @@ class Command(BaseCommand):
                 f"acknowledged {acknowledged}, author {signoff.author}"
             )
         self.stdout.write(
-            f"Signed off {len(signoffs)} migrations as {signoffs[0].reviewer_username}."
+            f"Signed off {migrations(len(signoffs))} as {signoffs[0].reviewer_username}."
         )
