@@ -5,18 +5,22 @@
 #
 #     sh docs/deploy-runbook.sh STEP [more arguments for the step's command]
 #
-# First deploy: roles, bootstrap, reviewer, packages, plan, signoff (each pending migration of
-# the project's own apps), migrate, check, static, verify, serve.
-# Every later deploy: plan, signoff, migrate, static, verify, then restart serve.
+# First deploy: roles, bootstrap, reviewer, packages, plan, release, migrate, check, static,
+# verify, serve.
+# Every later deploy: plan, release, migrate, static, verify, then restart serve.
+# signoff APP MIGRATION signs off one migration: e.g. by a second reviewer, the ones that the
+# release's reviewer wrote, before that reviewer runs release for the rest.
 set -eu
 PY=${PY:-.venv/bin/python}
 step=${1:-help}
 [ $# -gt 0 ] && shift
 case "$step" in
-reviewer | packages | signoff) : "${REVIEWER:?set REVIEWER to the reviewer's username}" ;;
+reviewer | packages | release | signoff)
+    : "${REVIEWER:?set REVIEWER to the reviewer's username}"
+    ;;
 esac
-# The gate's steps (bootstrap, packages, plan, signoff, migrate, verify) need GATE_SIGNING_KEY
-# and GATE_AUDIT_ANCHOR from this shell; the application itself never holds them.
+# The gate's steps (bootstrap, packages, plan, release, signoff, migrate, verify) need
+# GATE_SIGNING_KEY and GATE_AUDIT_ANCHOR from this shell; the application never holds them.
 
 case "$step" in
 roles)
@@ -41,6 +45,12 @@ packages)
 plan)
     # What is pending, its sign-off state and lint findings; exit 1 while anything is missing.
     "$PY" manage.py migrate_secure --plan "$@" || true
+    ;;
+release)
+    # One review, one password, of every pending migration of the project's own apps, by a
+    # reviewer who is not a git author of any of them. Read the list it prints (hash, lint
+    # findings); each file gets its own signed sign-off, bound to its SHA-256.
+    "$PY" manage.py signoff_release --reviewer "$REVIEWER" "$@"
     ;;
 signoff)
     # One of the project's own migrations, by a reviewer who is not one of its git authors.
@@ -72,7 +82,7 @@ serve)
     exec "$PY" -m gunicorn -c proone/gunicorn.conf.py "$@"
     ;;
 *)
-    echo "usage: sh docs/deploy-runbook.sh roles|bootstrap|reviewer|packages|plan|signoff|migrate|check|static|verify|serve" >&2
+    echo "usage: sh docs/deploy-runbook.sh roles|bootstrap|reviewer|packages|plan|release|signoff|migrate|check|static|verify|serve" >&2
     exit 2
     ;;
 esac

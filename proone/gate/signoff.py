@@ -5,7 +5,7 @@ import re
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -93,6 +93,65 @@ def check_reviewer(alias, username, password, what):
     return reviewer
 
 
+def check_authors(reviewer, migrations):
+    """{label: author text} of each migration's file; GateError naming those `reviewer` wrote."""
+    identities = reviewer_identities(reviewer)
+    authors, own = {}, []
+    for migration in migrations:
+        label = f"{migration.app_label}.{migration.name}"
+        author, author_ids = author_of(migration_file(migration))
+        authors[label] = author
+        if author_ids & identities:
+            own.append(f"{label} ({author})")
+    if own:
+        plural = "s" if len(own) > 1 else ""
+        raise GateError(
+            f"{reviewer.get_username()!r} is an author of {', '.join(own)} and cannot sign off "
+            f"their own migration{plural}. Ask another reviewer; nothing was signed."
+        )
+    return authors
+
+
+def new_signoff(migration, sha256, reviewer, author, key, *, kind, acknowledged, note):
+    """An unsaved sign-off of `migration` as its file is now (`sha256`), signed with `key`."""
+    signoff = SignOff(
+        app_label=migration.app_label,
+        migration_name=migration.name,
+        kind=kind,
+        sha256=sha256,
+        reviewer=reviewer,
+        reviewer_username=reviewer.get_username(),
+        author=author,
+        acknowledged=acknowledged,
+        note=note or "",
+    )
+    signoff.signature = signing.sign(signoff, key)
+    return signoff
+
+
+def save_signoffs(alias, signoffs, started, context=""):
+    """Save `signoffs` all together or none, then audit each one; return them."""
+    with transaction.atomic(using=alias):
+        for signoff in signoffs:
+            signoff.save(using=alias)
+    # Audited after the commit: the anchor outside the database never names a rolled-back row.
+    for signoff in signoffs:
+        audit.record(
+            alias,
+            "signoff",
+            "ok",
+            started,
+            app_label=signoff.app_label,
+            migration_name=signoff.migration_name,
+            sha256=signoff.sha256,
+            signoff_id_ref=signoff.pk,
+            reviewer=signoff.reviewer_username,
+            acknowledged=signoff.acknowledged,
+            detail=f"kind={signoff.kind}; author={signoff.author}; {context}note={signoff.note}",
+        )
+    return signoffs
+
+
 def sign_off(
     alias,
     app_label,
@@ -110,7 +169,6 @@ def sign_off(
     require_gate_tables(alias)
     loader, migration = find_migration(alias, app_label, migration_name)
     label = f"{migration.app_label}.{migration.name}"
-    path = migration_file(migration)
     sha = migration_sha256(migration)
     package = package_of(migration)
     if package and kind == SignOff.Kind.APPLY:
@@ -129,12 +187,7 @@ def sign_off(
     )
     with refused:
         reviewer = check_reviewer(alias, reviewer_username, password, label)
-        author, author_ids = author_of(path)
-        if author_ids & reviewer_identities(reviewer):
-            raise GateError(
-                f"{reviewer_username!r} is an author of {label} ({author}) and cannot sign off "
-                "their own migration. Ask another reviewer."
-            )
+        author = check_authors(reviewer, [migration])[label]
         findings = lint_migration(loader, migration, connections[alias].vendor)
         acknowledged = []
         if kind == SignOff.Kind.APPLY:
@@ -147,30 +200,7 @@ def sign_off(
                 )
             if acknowledge_findings:
                 acknowledged = sorted({f.code for f in findings})
-        signoff = SignOff(
-            app_label=migration.app_label,
-            migration_name=migration.name,
-            kind=kind,
-            sha256=sha,
-            reviewer=reviewer,
-            reviewer_username=reviewer.get_username(),
-            author=author,
-            acknowledged=acknowledged,
-            note=note or "",
+        signoff = new_signoff(
+            migration, sha, reviewer, author, key, kind=kind, acknowledged=acknowledged, note=note
         )
-        signoff.signature = signing.sign(signoff, key)
-        signoff.save(using=alias)
-    audit.record(
-        alias,
-        "signoff",
-        "ok",
-        started,
-        app_label=migration.app_label,
-        migration_name=migration.name,
-        sha256=sha,
-        signoff_id_ref=signoff.pk,
-        reviewer=signoff.reviewer_username,
-        acknowledged=acknowledged,
-        detail=f"kind={kind}; author={author}; note={note or ''}",
-    )
-    return signoff
+    return save_signoffs(alias, [signoff], started)[0]

@@ -28,28 +28,6 @@ REPO = Path(__file__).resolve().parents[2]
 RUNBOOK = "docs/deploy-runbook.sh"
 DEVELOPER = "Proone Developer <dev@proone.example>"
 REVIEWER, REVIEWER_PASSWORD = "rita", secrets.token_urlsafe(12)
-# The project's migrations that bootstrap does not apply, in the order a reviewer signs them.
-REVIEWED_AFTER_BOOTSTRAP = [
-    ("divisions", "0004_untrusted_app_role"),
-    ("divisions", "0005_cheaper_principal"),
-    ("jobs", "0002_title_search_index"),
-    ("jobs", "0003_jobnote"),
-    ("divisions", "0006_jobnote_row_level_security"),
-    ("divisions", "0007_title_search"),
-    ("jobs", "0004_sort_indexes"),
-    ("api", "0001_initial"),
-    ("api", "0002_token_row_level_security"),
-    ("divisions", "0008_title_search_by_division"),
-    ("jobs", "0005_division_covering_index"),
-    ("divisions", "0009_title_search_trigram_first"),
-    ("divisions", "0010_visible_divisions_kept"),
-    ("jobs", "0006_division_title_index"),
-    ("divisions", "0011_proof_checked_where_it_grants"),
-    ("divisions", "0012_admin_log_row_level_security"),
-    ("divisions", "0013_job_policy_asks_the_list_first"),
-    ("divisions", "0014_title_matches_for_a_count"),
-    ("divisions", "0015_title_search_merge_planned_once"),
-]
 # A later migration: it follows the newest migration of the jobs app.
 LATEST_JOBS = max(path.stem for path in (REPO / "jobs" / "migrations").glob("0*.py"))
 LATER = f"{int(LATEST_JOBS[:4]) + 1:04d}_job_table_comment"
@@ -159,6 +137,16 @@ class Deploy:
         with psycopg.connect(self.admin_url, dbname=dbname, autocommit=True) as connection:
             cursor = connection.execute(sql)
             return cursor.fetchall() if cursor.description else None
+
+
+def pending_project_migrations(plan):
+    """The migrations `plan` output lists to apply without a valid sign-off: once the packages
+    step has reviewed the installed packages' migrations, the project's own."""
+    return [
+        label
+        for label, state in re.findall(r"^(\S+) +apply +(\S+)", plan, re.MULTILINE)
+        if state != "valid"
+    ]
 
 
 def refused(result, *fragments):
@@ -280,18 +268,17 @@ def test_first_deploy_then_a_reviewed_migration_exactly_as_the_runbook_says(depl
     # Indexes and unique constraints on tables the same plan creates lock nothing.
     assert "MG107" not in review.stdout and "MG108" not in review.stdout
 
-    # The project's own migrations after the bootstrap, reviewed one by one.
-    pending = deploy.ok("plan").stdout
-    for app, migration in REVIEWED_AFTER_BOOTSTRAP:
-        assert f"{app}.{migration}" in pending
-        deploy.ok(
-            "signoff",
-            app,
-            migration,
-            "--password-stdin",
-            "--acknowledge-findings",
-            stdin=REVIEWER_PASSWORD + "\n",
-        )
+    # The project's own migrations after the bootstrap, in one review with one password.
+    pending = pending_project_migrations(deploy.ok("plan").stdout)
+    assert pending
+    release = ("release", "--password-stdin")
+    refused(deploy.run(*release, stdin="not-the-password\n"), "Wrong password for reviewer")
+    refused(deploy.run(*release, stdin=REVIEWER_PASSWORD + "\n"), "--acknowledge-findings")
+    reviewed = deploy.ok(*release, "--acknowledge-findings", stdin=REVIEWER_PASSWORD + "\n")
+    # Exactly the pending ones the plan listed: the packages' were reviewed by their own step.
+    assert f"This release has {len(pending)} migrations to sign off" in reviewed.stdout
+    for label in pending:
+        assert f"{label}: sign-off #" in reviewed.stdout
     plan = deploy.ok("plan")
     # The sign-off column, not squawk's rule names (squawk:constraint-missing-not-valid).
     assert not re.search(r" apply +(missing|void)", plan.stdout), plan.stdout
@@ -383,7 +370,7 @@ def serving(deploy, client, port, log):
 
 
 def later_migration(deploy):
-    """A new committed migration: refused unsigned, signed by a non-author, voided by an edit."""
+    """A new committed migration: refused unsigned, released by a non-author, voided by an edit."""
     path = deploy.checkout / "jobs" / "migrations" / f"{LATER}.py"
     path.write_text(NEW_MIGRATION)
     git(deploy.checkout, "add", str(path))
@@ -393,9 +380,12 @@ def later_migration(deploy):
     assert unsigned.returncode == 1
     assert f"jobs.{LATER}: no sign-off" in unsigned.stderr
 
-    args = ("jobs", LATER, "--password-stdin", "--acknowledge-findings")
-    signed = deploy.ok("signoff", *args, stdin=REVIEWER_PASSWORD + "\n")
+    assert pending_project_migrations(deploy.ok("plan").stdout) == [f"jobs.{LATER}"]
+    release = ("release", "--password-stdin", "--acknowledge-findings")
+    signed = deploy.ok(*release, stdin=REVIEWER_PASSWORD + "\n")
+    assert "This release has 1 migration to sign off" in signed.stdout
     assert "author Proone Developer <dev@proone.example>" in signed.stdout
+    assert "Nothing to sign off" in deploy.ok(*release, stdin=REVIEWER_PASSWORD + "\n").stdout
 
     path.write_text(NEW_MIGRATION.replace("row-level security", "RLS"))
     git(deploy.checkout, "commit", "-q", "-am", "reword the comment", author=DEVELOPER)
@@ -404,6 +394,8 @@ def later_migration(deploy):
     assert "the sign-off by rita is void because the file changed" in changed.stderr
     assert deploy.admin("SELECT obj_description('jobs_job'::regclass)") == [(None,)]
 
+    # One migration again: the runbook's signoff step signs it alone.
+    args = ("jobs", LATER, "--password-stdin", "--acknowledge-findings")
     deploy.ok("signoff", *args, stdin=REVIEWER_PASSWORD + "\n")
     assert f"jobs.{LATER}" in deploy.ok("migrate").stdout
     assert deploy.admin("SELECT obj_description('jobs_job'::regclass)") == [

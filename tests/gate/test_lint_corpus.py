@@ -9,7 +9,7 @@ import pytest
 from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import connection, migrations, models
 
-from proone.gate import lint
+from proone.gate import lint as gate_lint
 from proone.gate.lint import SQUAWK_PREFIX, codes_needing_ack, lint_migration
 
 from .test_lint import state
@@ -212,8 +212,8 @@ def test_the_squashed_migrations_import_no_other_migration():
         ("divisions", "0016_unused_functions_removed"),
         ("api", "0001_squashed_0002_tokens"),
     ):
-        assert lint.migration_imports(loader.get_migration(app, name)) == []
+        assert gate_lint.migration_imports(loader.get_migration(app, name)) == []
     old = MigrationLoader(None, replace_migrations=False).get_migration(
         "divisions", "0015_title_search_merge_planned_once"
     )
-    assert [finding.code for finding in lint.migration_imports(old)] == ["MG117"]
+    assert [finding.code for finding in gate_lint.migration_imports(old)] == ["MG117"]

@@ -12,7 +12,8 @@ class Command(BaseCommand):
     help = (
         "Sign off, as one set, every pending migration of installed packages (Django's contrib "
         "apps, guardian, axes...), bound to each package's version and each file's SHA-256. "
-        "The project's own migrations are signed off one by one with signoff_migration."
+        "The project's own migrations are signed off with signoff_release (every pending one) "
+        "or signoff_migration (one)."
     )
 
     def add_arguments(self, parser):
