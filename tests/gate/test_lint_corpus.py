@@ -207,13 +207,12 @@ def test_the_squashed_migrations_import_no_other_migration():
     from django.db.migrations.loader import MigrationLoader
 
     loader = MigrationLoader(None)
-    for app, name in (
-        ("divisions", "0006_squashed_0016_database_layer"),
-        ("divisions", "0016_unused_functions_removed"),
-        ("api", "0001_squashed_0002_tokens"),
+    history = MigrationLoader(None, replace_migrations=False)
+    for migration in (
+        loader.get_migration("divisions", "0006_squashed_0016_database_layer"),
+        loader.get_migration("api", "0001_squashed_0002_tokens"),
+        history.get_migration("divisions", "0016_unused_functions_removed"),
     ):
-        assert gate_lint.migration_imports(loader.get_migration(app, name)) == []
-    old = MigrationLoader(None, replace_migrations=False).get_migration(
-        "divisions", "0015_title_search_merge_planned_once"
-    )
+        assert gate_lint.migration_imports(migration) == []
+    old = history.get_migration("divisions", "0015_title_search_merge_planned_once")
     assert [finding.code for finding in gate_lint.migration_imports(old)] == ["MG117"]
