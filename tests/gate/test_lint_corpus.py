@@ -215,4 +215,4 @@ def test_the_squashed_migrations_import_no_other_migration():
     ):
         assert gate_lint.migration_imports(migration) == []
     old = history.get_migration("divisions", "0015_title_search_merge_planned_once")
-    assert [finding.code for finding in gate_lint.migration_imports(old)] == ["MG117"]
+    assert {finding.code for finding in gate_lint.migration_imports(old)} == {"MG117"}
