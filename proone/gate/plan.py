@@ -198,6 +198,8 @@ def _step_problems(step):
                 f"{step.label} (from {step.package}): no package review covers it. A reviewer "
                 f"runs: {command}"
             ]
+        if step.kind == SignOff.Kind.APPLY:
+            command += " (or manage.py signoff_release --reviewer USERNAME for every one at once)"
         return [f"{step.label}: no sign-off {what} it. A reviewer (not its author) runs: {command}"]
     if step.state == "void (package version changed)":
         return [

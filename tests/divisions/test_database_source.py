@@ -15,7 +15,11 @@ import pytest
 from django.conf import settings
 
 from divisions.database import catalog, source
+from divisions.dbroles import APP_READS_ONLY, read_only_relations
 from divisions.grants import TENANT_ADMIN_GROUP
+from proone.gate.privileges import gate_relations
+from tests.gate.conftest import CREATE_USERS, PASSWORD
+from tests.history import released_checkout
 from tests.pg_setup import ROOT, owner_conninfo, owner_url
 from tests.postgres_server import ThrowawayServer, url_with
 
@@ -103,9 +107,6 @@ def test_a_changed_definition_is_reported():
     assert key == "function proone_visible_divisions"
 
 
-# The released history: the last commit whose newest migration is divisions 0015.
-RELEASED = "c8f15b58809156c786fb3504a03b5bdc464585b6"
-
 MIGRATE = """
 import sys
 import django
@@ -127,6 +128,18 @@ def migrate(checkout, env, *target):
     assert result.returncode == 0, result.stderr[-3000:]
 
 
+def manage(checkout, env, *args, stdin=None):
+    return subprocess.run(  # noqa: S603 - this interpreter, the checkout's manage.py
+        [sys.executable, "manage.py", *args],
+        cwd=checkout,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def applied(conninfo):
     with psycopg.connect(**conninfo) as connection:
         return {
@@ -138,16 +151,7 @@ def applied(conninfo):
 @pytest.fixture(scope="module")
 def released(tmp_path_factory):
     """An empty PostgreSQL migrated by the released history (divisions 0001 to 0015)."""
-    checkout = tmp_path_factory.mktemp("released")
-    archive = subprocess.run(  # noqa: S603
-        ["git", "archive", RELEASED],  # noqa: S607
-        cwd=ROOT,
-        capture_output=True,
-        check=False,
-    )
-    if archive.returncode != 0:
-        pytest.fail(f"the released commit {RELEASED} is not in this clone's history")
-    subprocess.run(["tar", "-x", "-C", str(checkout)], input=archive.stdout, check=True)  # noqa: S603,S607
+    checkout = released_checkout(tmp_path_factory.mktemp("released"))
     server = ThrowawayServer()
     try:
         admin_url = server.start()
@@ -168,7 +172,9 @@ def released(tmp_path_factory):
         )
         env.pop("DATABASE_ADMIN_URL")
         env["DATABASE_URL"] = owner
+        env["GATE_AUDIT_ANCHOR"] = str(checkout / "audit.anchor")
         migrate(checkout, env)
+        assert manage(checkout, env, "shell", "-c", CREATE_USERS).returncode == 0
         yield (
             env,
             {
@@ -184,9 +190,10 @@ def released(tmp_path_factory):
 
 
 def test_a_database_at_the_released_history_moves_on_without_running_anything_again(released):
-    """A database at divisions 0015 applies 0016 alone (the unused functions go), is then
-    recorded at every squashed migration, and holds exactly the source; 0016 reverses to the
-    four functions exactly as they were."""
+    """A database at divisions 0015: the gate's plan names 0016 alone, one release review signs
+    it, migrate_secure applies it (the unused functions go) and the database is then recorded
+    at every squashed migration and holds exactly the source; 0016 reverses to the four
+    functions exactly as they were."""
     env, conninfo = released
     before = applied(conninfo)
     assert ("divisions", "0015_title_search_merge_planned_once") in before
@@ -196,7 +203,23 @@ def test_a_database_at_the_released_history_moves_on_without_running_anything_ag
         "function proone_rls.transaction_binding",
         "function proone_rls.well_formed",
     }
-    migrate(ROOT, env)
+    plan = manage(ROOT, env, "migrate_secure", "--plan")
+    assert plan.returncode == 1
+    assert "divisions.0016_unused_functions_removed" in plan.stdout, plan.stdout
+    reviewed = manage(
+        ROOT,
+        env,
+        "signoff_release",
+        "--reviewer",
+        "rita",
+        "--password-stdin",
+        "--acknowledge-findings",
+        stdin=PASSWORD + "\n",
+    )
+    assert reviewed.returncode == 0, reviewed.stderr
+    assert "1 migration" in reviewed.stdout, reviewed.stdout
+    applied_now = manage(ROOT, env, "migrate_secure", "--noinput")
+    assert applied_now.returncode == 0, applied_now.stderr
     after = applied(conninfo)
     assert after - before == {
         ("divisions", "0016_unused_functions_removed"),
@@ -241,3 +264,36 @@ def test_the_squashed_database_layer_reverses_and_applies_again(world):
 def test_the_group_a_policy_names_is_the_tenant_admin_group():
     """The user-groups policies let tenant admins add users to this group by name."""
     assert f"(g.name)::text = '{TENANT_ADMIN_GROUP}'::text" in source.text()
+
+
+APP_GRANTS = """
+SELECT c.relname, c.relkind,
+       ARRAY(SELECT a.privilege_type FROM aclexplode(c.relacl) a
+             WHERE a.grantee = %(app)s::regrole ORDER BY 1)
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname IN ('public', 'proone_rls') AND c.relkind IN ('r', 'S', 'v', 'm', 'p')
+"""
+
+
+def test_the_app_role_holds_exactly_the_grants_create_db_roles_states():
+    """Data privileges on every table and sequence, nothing on the gate's or the principal's,
+    only SELECT on the tables only migrations write (divisions.dbroles.APP_READS_ONLY)."""
+    app = settings.DATABASES["default"]["USER"]
+    with psycopg.connect(**owner_conninfo()) as connection:
+        held = {
+            name: (kind, set(privileges))
+            for name, kind, privileges in connection.execute(APP_GRANTS, {"app": app})
+        }
+    none = set(gate_relations()) | set(read_only_relations()) - set(APP_READS_ONLY)
+    for name, (kind, privileges) in held.items():
+        if name in none or name == "signing_key":
+            expected = set()
+        elif name in APP_READS_ONLY:
+            expected = {"SELECT"}
+        elif kind == "S":
+            expected = {"SELECT", "USAGE"}
+        else:
+            expected = {"SELECT", "INSERT", "UPDATE", "DELETE"}
+        assert privileges == expected, name
+    assert {"jobs_job", "gate_signoff", "django_migrations", "signing_key"} <= held.keys()

@@ -44,11 +44,11 @@ for name, email, granted, active in [
 """
 
 
-def manage(env, *args, stdin=None, timeout=120):
-    """Run manage.py with `env`; return the CompletedProcess (text)."""
+def manage(env, *args, stdin=None, timeout=120, cwd=REPO):
+    """Run manage.py (of the checkout `cwd`) with `env`; return the CompletedProcess (text)."""
     return subprocess.run(  # noqa: S603
         [sys.executable, "manage.py", *args],
-        cwd=REPO,
+        cwd=cwd,
         env=env,
         input=stdin,
         capture_output=True,

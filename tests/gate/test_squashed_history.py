@@ -1,0 +1,84 @@
+"""
+The squashed migrations through the gate, on a database the released history migrated (SQLite
+here; tests/divisions/test_database_source.py runs the same history on PostgreSQL): the plan
+names divisions 0016 alone, a reviewer signs it, the gate applies it and adopts the squashed
+migrations the database already holds, and nothing runs twice.
+"""
+
+import shutil
+import sqlite3
+
+import pytest
+
+from tests.history import released_checkout
+
+from .conftest import CREATE_USERS, PASSWORD, base_env, manage
+
+SQUASHED = {
+    ("divisions", "0001_squashed_0002_organisation"),
+    ("divisions", "0003_squashed_0005_same_tenant_keys"),
+    ("divisions", "0006_squashed_0016_database_layer"),
+    ("jobs", "0001_squashed_0002_jobs"),
+    ("jobs", "0003_squashed_0006_notes"),
+    ("api", "0001_squashed_0002_tokens"),
+}
+
+
+@pytest.fixture(scope="module")
+def released_db(tmp_path_factory):
+    """A database migrated by the released checkout, with the gate's reviewers."""
+    checkout = released_checkout(tmp_path_factory.mktemp("released"))
+    db = tmp_path_factory.mktemp("history") / "db.sqlite3"
+    env = dict(base_env(db), PYTHONPATH=str(checkout))
+    for args in (("migrate", "--noinput"), ("shell", "-c", CREATE_USERS)):
+        result = manage(env, *args, cwd=checkout)
+        assert result.returncode == 0, result.stderr
+    return db
+
+
+def recorded(db):
+    with sqlite3.connect(db) as connection:
+        return set(connection.execute("SELECT app, name FROM django_migrations"))
+
+
+def test_the_released_history_moves_on_through_the_gate(released_db, tmp_path):
+    db = tmp_path / "db.sqlite3"
+    shutil.copy(released_db, db)
+    env = base_env(db)
+    before = recorded(db)
+    assert ("divisions", "0015_title_search_merge_planned_once") in before
+    assert not SQUASHED & before
+
+    plan = manage(env, "migrate_secure", "--plan")
+    assert plan.returncode == 1, plan.stderr
+    pending = [
+        line.split()[0]
+        for line in plan.stdout.splitlines()
+        if line.split() and line.split()[0].startswith(("divisions.", "jobs.", "api."))
+    ]
+    assert pending == ["divisions.0016_unused_functions_removed"], plan.stdout
+
+    signed = manage(
+        env,
+        "signoff_release",
+        "--reviewer",
+        "rita",
+        "--password-stdin",
+        "--acknowledge-findings",
+        stdin=PASSWORD + "\n",
+    )
+    assert signed.returncode == 0, signed.stderr
+    assert "divisions.0016_unused_functions_removed" in signed.stdout
+    applied = manage(env, "migrate_secure", "--noinput")
+    assert applied.returncode == 0, applied.stderr
+    assert recorded(db) - before == SQUASHED | {("divisions", "0016_unused_functions_removed")}
+    with sqlite3.connect(db) as connection:
+        runs = connection.execute(
+            "SELECT app_label || '.' || migration_name FROM gate_auditentry "
+            "WHERE event = 'apply' AND outcome = 'ok'"
+        ).fetchall()
+    assert runs == [("divisions.0016_unused_functions_removed",)]
+    again = manage(env, "migrate_secure", "--plan")
+    assert again.returncode == 0, again.stdout + again.stderr
+    verified = manage(env, "migrate_secure", "--verify-audit")
+    assert verified.returncode == 0, verified.stdout + verified.stderr

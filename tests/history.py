@@ -1,0 +1,29 @@
+"""The released history: a checkout of the last release before the squashed migrations, whose
+newest migrations are divisions 0015, jobs 0006 and api 0002. Databases it migrated must move on
+with the squashed tree without running anything again."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RELEASED = "c8f15b58809156c786fb3504a03b5bdc464585b6"
+
+
+def released_checkout(directory):
+    """The released commit's files in `directory` (from this clone's history)."""
+    archive = subprocess.run(  # noqa: S603
+        ["git", "archive", RELEASED],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+    )
+    if archive.returncode != 0:
+        pytest.fail(f"The released commit {RELEASED} is not in this clone's history.")
+    subprocess.run(  # noqa: S603
+        ["tar", "-x", "-C", str(directory)],  # noqa: S607
+        input=archive.stdout,
+        check=True,
+    )
+    return Path(directory)
