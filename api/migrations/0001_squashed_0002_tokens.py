@@ -140,7 +140,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
-        ("divisions", "0006_squashed_0016_database_layer"),
+        ("divisions", "0006_squashed_0015_database_layer"),
     ]
 
     operations = [

@@ -17,13 +17,13 @@ ATTACHED = re.compile(
     r"(?:GRANT|REVOKE|COMMENT) .*? ON (?P<kind>FUNCTION|SCHEMA) (?P<name>[\w.]+)", re.I | re.S
 )
 DROPS = [
-    ("function", re.compile(r"DROP FUNCTION (?P<name>[\w.]+)", re.I)),
-    ("policy", re.compile(r"DROP POLICY (?P<name>\w+) ON (?P<table>[\w.]+)", re.I)),
-    ("trigger", re.compile(r"DROP TRIGGER (?P<name>\w+) ON (?P<table>[\w.]+)", re.I)),
+    ("function", re.compile(r"DROP FUNCTION (?:IF EXISTS )?(?P<name>[\w.]+)", re.I)),
+    ("policy", re.compile(r"DROP POLICY (?:IF EXISTS )?(?P<name>\w+) ON (?P<table>[\w.]+)", re.I)),
+    ("trigger", re.compile(r"DROP TRIGGER (?:IF EXISTS )?(?P<name>\w+) ON (?P<table>[\w.]+)", re.I)),
     ("rls", re.compile(r"ALTER TABLE (?P<name>[\w.]+) DISABLE ROW LEVEL SECURITY$", re.I)),
     ("force rls", re.compile(r"ALTER TABLE (?P<name>[\w.]+) NO FORCE ROW LEVEL SECURITY$", re.I)),
-    ("table", re.compile(r"DROP TABLE (?P<name>[\w.]+)", re.I)),
-    ("schema", re.compile(r"DROP SCHEMA (?P<name>[\w.]+)", re.I)),
+    ("table", re.compile(r"DROP TABLE (?:IF EXISTS )?(?P<name>[\w.]+)", re.I)),
+    ("schema", re.compile(r"DROP SCHEMA (?:IF EXISTS )?(?P<name>[\w.]+)", re.I)),
 ]
 DOLLAR_QUOTE = re.compile(r"\$[A-Za-z_]*\$")
 

@@ -91,7 +91,7 @@ def test_a_generated_migration_is_literal_sql_that_moves_the_state_both_ways(mon
     back = statements.apply(forward, module.REVERSE)
     assert generate.changes(back, old) == ([], [])
     assert module.Migration.dependencies == [
-        ("divisions", "0006_squashed_0016_database_layer"),
+        ("divisions", "0016_unused_functions_removed"),
         ("api", "0001_squashed_0002_tokens"),
     ]
 

@@ -209,7 +209,7 @@ def test_the_squashed_migrations_import_no_other_migration():
     loader = MigrationLoader(None)
     history = MigrationLoader(None, replace_migrations=False)
     for migration in (
-        loader.get_migration("divisions", "0006_squashed_0016_database_layer"),
+        loader.get_migration("divisions", "0006_squashed_0015_database_layer"),
         loader.get_migration("api", "0001_squashed_0002_tokens"),
         history.get_migration("divisions", "0016_unused_functions_removed"),
     ):

@@ -17,7 +17,7 @@ from .conftest import CREATE_USERS, PASSWORD, base_env, manage
 SQUASHED = {
     ("divisions", "0001_squashed_0002_organisation"),
     ("divisions", "0003_squashed_0005_same_tenant_keys"),
-    ("divisions", "0006_squashed_0016_database_layer"),
+    ("divisions", "0006_squashed_0015_database_layer"),
     ("jobs", "0001_squashed_0002_jobs"),
     ("jobs", "0003_squashed_0006_notes"),
     ("api", "0001_squashed_0002_tokens"),

@@ -1825,7 +1825,6 @@ class Migration(migrations.Migration):
         ("divisions", "0013_job_policy_asks_the_list_first"),
         ("divisions", "0014_title_matches_for_a_count"),
         ("divisions", "0015_title_search_merge_planned_once"),
-        ("divisions", "0016_unused_functions_removed"),
     ]
 
     dependencies = [
