@@ -149,7 +149,9 @@ REVERSE = r"""
 
 
 class Migration(migrations.Migration):
-    dependencies = [{dependencies}]
+    dependencies = [
+{dependencies}
+    ]
 
     operations = [PostgresSQL(sql=FORWARD, reverse_sql=REVERSE)]
 '''
@@ -178,7 +180,7 @@ def write(name, description, directory=None):
             description=description,
             forward="\n\n".join(forward),
             reverse="\n\n".join(reverse),
-            dependencies=", ".join(f'("{app}", "{migration}")' for app, migration in leaves),
+            dependencies="\n".join(f'        ("{app}", "{name}"),' for app, name in leaves),
         )
     )
     return path

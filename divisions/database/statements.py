@@ -16,14 +16,16 @@ DEFINITIONS = [
 ATTACHED = re.compile(
     r"(?:GRANT|REVOKE|COMMENT) .*? ON (?P<kind>FUNCTION|SCHEMA) (?P<name>[\w.]+)", re.I | re.S
 )
+NAME = r"(?:IF EXISTS )?(?P<name>[\w.]+)"
+ON_TABLE = r" ON (?P<table>[\w.]+)"
 DROPS = [
-    ("function", re.compile(r"DROP FUNCTION (?:IF EXISTS )?(?P<name>[\w.]+)", re.I)),
-    ("policy", re.compile(r"DROP POLICY (?:IF EXISTS )?(?P<name>\w+) ON (?P<table>[\w.]+)", re.I)),
-    ("trigger", re.compile(r"DROP TRIGGER (?:IF EXISTS )?(?P<name>\w+) ON (?P<table>[\w.]+)", re.I)),
+    ("function", re.compile(r"DROP FUNCTION " + NAME, re.I)),
+    ("policy", re.compile(r"DROP POLICY " + NAME + ON_TABLE, re.I)),
+    ("trigger", re.compile(r"DROP TRIGGER " + NAME + ON_TABLE, re.I)),
     ("rls", re.compile(r"ALTER TABLE (?P<name>[\w.]+) DISABLE ROW LEVEL SECURITY$", re.I)),
     ("force rls", re.compile(r"ALTER TABLE (?P<name>[\w.]+) NO FORCE ROW LEVEL SECURITY$", re.I)),
-    ("table", re.compile(r"DROP TABLE (?:IF EXISTS )?(?P<name>[\w.]+)", re.I)),
-    ("schema", re.compile(r"DROP SCHEMA (?:IF EXISTS )?(?P<name>[\w.]+)", re.I)),
+    ("table", re.compile(r"DROP TABLE " + NAME, re.I)),
+    ("schema", re.compile(r"DROP SCHEMA " + NAME, re.I)),
 ]
 DOLLAR_QUOTE = re.compile(r"\$[A-Za-z_]*\$")
 

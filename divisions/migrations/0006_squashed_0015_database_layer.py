@@ -3,8 +3,11 @@ The database layer on an empty database: the notes' and the admin log's keys, th
 divisions/database/ states but the tokens' part (which comes with the tokens' table, in api),
 then the principal's signing key. PostgreSQL only; elsewhere the ORM alone scopes queries.
 
-FORWARD is the source as `manage.py makesqlmigration` renders it; later changes to the source
-come as further migrations generated the same way.
+FORWARD is the layer as the migrations it replaces left it, rendered as `manage.py
+makesqlmigration` renders the source: with four functions nothing calls any more
+(proone_principal_kind, proone_rls.sign, proone_rls.transaction_binding,
+proone_rls.well_formed), which 0016 removes on every database alike. Later changes to the
+source come as further migrations generated the same way.
 """
 
 from django.db import migrations
@@ -908,6 +911,47 @@ BEGIN
 END
 $function$;
 
+CREATE OR REPLACE FUNCTION public.proone_principal_kind()
+ RETURNS text
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$ BEGIN RETURN (proone_rls.verified_principal())[1]; END $function$;
+
+CREATE OR REPLACE FUNCTION proone_rls.sign(message text)
+ RETURNS text
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+    SELECT encode(sha256(k.outer_pad || sha256(k.inner_pad || convert_to(message, 'UTF8'))), 'hex')
+    FROM proone_rls.signing_key k WHERE k.id = 1
+$function$;
+REVOKE ALL ON FUNCTION proone_rls.sign(message text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION proone_rls.transaction_binding()
+ RETURNS text
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$ SELECT pg_backend_pid()::text || ':' || extract(epoch FROM now())::text $function$;
+REVOKE ALL ON FUNCTION proone_rls.transaction_binding() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION proone_rls.well_formed(kind text, id text)
+ RETURNS boolean
+ LANGUAGE sql
+ IMMUTABLE
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+    SELECT CASE kind
+        WHEN 'u' THEN id ~ '^[1-9][0-9]{0,17}$'
+        WHEN 's' THEN id = '0'
+        WHEN 'n' THEN id ~ '^([0-9a-f]{2})+$' AND length(id) <= 1200
+        ELSE false
+    END
+$function$;
+REVOKE ALL ON FUNCTION proone_rls.well_formed(kind text, id text) FROM PUBLIC;
+
 -- auth_group
 ALTER TABLE auth_group ENABLE ROW LEVEL SECURITY;
 
@@ -1749,6 +1793,14 @@ ALTER TABLE divisions_datascope DISABLE ROW LEVEL SECURITY;
 ALTER TABLE auth_group_permissions DISABLE ROW LEVEL SECURITY;
 
 ALTER TABLE auth_group DISABLE ROW LEVEL SECURITY;
+
+DROP FUNCTION proone_rls.well_formed(kind text, id text);
+
+DROP FUNCTION proone_rls.transaction_binding();
+
+DROP FUNCTION proone_rls.sign(message text);
+
+DROP FUNCTION public.proone_principal_kind();
 
 DROP FUNCTION public.proone_title_search(term text, only_status text, only_division bigint, wanted integer, before_created timestamp with time zone, before_id bigint);
 

@@ -26,7 +26,7 @@ PROJECT_MIGRATIONS = {
         "231d7c6681a2193dfae2ebe6e929cf068d564d88631233c4006fac14b5877a01"
     ),
     "divisions.0006_squashed_0015_database_layer": (
-        "4757951005c8559408a32b93490a93e61a75230f6b56d967f80220f104e88bd7"
+        "18c5e89a0a044f272db95037a15a00993d0821a5880a6170d31a65db6f4869a2"
     ),
     "jobs.0001_squashed_0002_jobs": (
         "e722261c7773297fa9d22f8683bbb74bdd7cce093f332974f2fc147020eb4edd"
