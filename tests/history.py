@@ -27,3 +27,12 @@ def released_checkout(directory):
         check=True,
     )
     return Path(directory)
+
+
+def generated_since():
+    """The divisions migrations generated after the squashed history, oldest first."""
+    return sorted(
+        path.stem
+        for path in (ROOT / "divisions" / "migrations").glob("0*.py")
+        if "squashed" not in path.stem and int(path.stem[:4]) > 15
+    )

@@ -20,9 +20,10 @@ CREATE TABLE proone_rls.signing_key (
     outer_pad bytea NOT NULL CHECK (length(outer_pad) = 64)
 );
 
--- The verified (kind, id) of this transaction's proof, or NULL for nobody. Owner only.
--- The same check as 0004's, with the HMAC (proone_rls.sign) and the transaction binding
--- (proone_rls.transaction_binding) written inline so their query plan is kept.
+-- The verified (kind, id) of this transaction's proof, or NULL for nobody; a proof that was
+-- forged or copied from another transaction is an error. Owner only. The HMAC and the
+-- transaction binding (backend pid, transaction start) are written inline so the function's
+-- plan is kept.
 CREATE OR REPLACE FUNCTION proone_rls.verified_principal()
  RETURNS text[]
  LANGUAGE plpgsql
@@ -87,8 +88,10 @@ END
 $function$;
 REVOKE ALL ON FUNCTION proone_rls.acting_user(OUT tenant_id bigint, OUT division_id bigint, OUT tenant_admin boolean) FROM PUBLIC;
 
--- Called once per transaction: 0004's checks and errors, with the key read once and both
--- HMACs (the token's and the proof's) computed inline.
+-- Called by the app once per transaction with a token it signed (kind:id:time:signature).
+-- Refuses a malformed or wrongly signed token, one older than ten seconds or dated more than
+-- two seconds ahead, then stores a proof bound to this transaction for the functions below.
+-- The key is read once and both HMACs (the token's and the proof's) computed inline.
 CREATE OR REPLACE FUNCTION public.proone_enter(token text)
  RETURNS void
  LANGUAGE plpgsql

@@ -36,9 +36,16 @@ BEGIN
 END
 $function$;
 
--- Rule 2, as 0005: divisions D of the user's tenant where D is the user's division, D's
--- scope is everyone, or the user's division is listed in D's scope. Kept for the
--- transaction under a seal (see the migration's docstring).
+-- Rule 2: divisions D of the user's tenant where D is the user's division, D's scope is
+-- everyone, or the user's division is listed in D's scope.
+--
+-- Every statement on jobs asks for this list, so the first call in a transaction keeps it in
+-- the transaction-local setting proone.visible, sealed (proone_rls.visible_seal) over the
+-- list, the principal's proof and the transaction; later calls return it while the seal
+-- matches. The app role can write the setting but not seal it: a value it writes, or one kept
+-- for another principal or transaction, does not match and is worked out again. A write to a
+-- table the list is read from forgets it (proone_forget_visible), so the next statement reads
+-- the change; what other transactions commit is read by the next transaction.
 CREATE OR REPLACE FUNCTION public.proone_visible_divisions()
  RETURNS bigint[]
  LANGUAGE plpgsql

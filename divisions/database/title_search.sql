@@ -39,7 +39,7 @@ BEGIN
             RETURN;
         END IF;
         -- A sample of each division's jobs (WALK in all, by the division index, in no
-        -- order): the word's density among them decides, as the newest WALK did.
+        -- order): the word's density among them decides.
         SELECT coalesce(array_agg(p.id) FILTER (WHERE p.hit), '{}') INTO found
         FROM unnest(searched) AS s(division_id)
         CROSS JOIN LATERAL (
@@ -55,8 +55,9 @@ BEGIN
             RETURN;
         END IF;
         IF cardinality(found) >= 3 OR cardinality(searched) <= 3 THEN
-            -- Read on in no order until `wanted` matches (the CASE hides the pattern, as
-            -- in 0007): the division index, division after division.
+            -- Read on in no order until `wanted` matches: the division index, division
+            -- after division. The CASE hides the pattern from the planner (no trigram
+            -- search, an estimate of one row in two), so it reads on and stops early.
             RETURN QUERY
             SELECT j.id FROM public.jobs_job j
             WHERE j.division_id = ANY (searched) AND j.tenant_id = acting.tenant_id
@@ -67,7 +68,7 @@ BEGIN
             RETURN;
         END IF;
     ELSE
-        -- 0007's first pass: the newest WALK visible jobs of the tenant.
+        -- A first pass: the newest WALK visible jobs of the tenant.
         SELECT coalesce(array_agg(w.id), '{}') INTO found
         FROM (SELECT n.id FROM (
                   SELECT j.id, upper(j.title::text) LIKE pattern AS hit
@@ -85,7 +86,8 @@ BEGIN
             RETURN;
         END IF;
         IF cardinality(found) >= 3 THEN
-            -- A common word: the tenant, in no order (see 0007 for the CASE).
+            -- A common word: the tenant, in no order; the CASE hides the pattern from
+            -- the planner, so it reads on and stops early.
             RETURN QUERY
             SELECT j.id FROM public.jobs_job j
             WHERE j.tenant_id = acting.tenant_id
@@ -97,7 +99,8 @@ BEGIN
             RETURN;
         END IF;
     END IF;
-    -- A rare word: the trigram index (jobs.0002), materialised as in 0007.
+    -- A rare word: the trigram index (job_title_trigrams) finds its few jobs. Materialised,
+    -- so that no LIMIT tempts the planner into walking the whole tenant newest first.
     RETURN QUERY
     WITH matches AS MATERIALIZED (
         SELECT j.id, j.created_at FROM public.jobs_job j
@@ -239,8 +242,8 @@ BEGIN
             RETURN;
         END IF;
         IF cardinality(found) >= 3 OR cardinality(searched) <= 3 THEN
-            -- Read on until `wanted` matches (the CASE hides the pattern, as in 0007), the
-            -- same merge planned once.
+            -- Read on until `wanted` matches (the CASE hides the pattern from the planner),
+            -- the same merge planned once.
             PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);
             RETURN QUERY
             SELECT u.id FROM (
@@ -328,7 +331,7 @@ BEGIN
             RETURN;
         END IF;
     ELSE
-        -- 0007's first pass: the newest WALK visible jobs of the tenant.
+        -- A first pass: the newest WALK visible jobs of the tenant.
         SELECT coalesce(array_agg(w.id), '{}') INTO found
         FROM (SELECT n.id FROM (
                   SELECT j.id, upper(j.title::text) LIKE pattern AS hit
@@ -346,7 +349,8 @@ BEGIN
             RETURN;
         END IF;
         IF cardinality(found) >= 3 THEN
-            -- A common word: the tenant newest first (see 0007 for the CASE).
+            -- A common word: the tenant newest first; the CASE hides the pattern from the
+            -- planner, so it walks the newest-first index and stops early.
             RETURN QUERY
             SELECT j.id FROM public.jobs_job j
             WHERE j.tenant_id = acting.tenant_id
@@ -359,7 +363,8 @@ BEGIN
             RETURN;
         END IF;
     END IF;
-    -- A rare word: the trigram index (jobs.0002), materialised as in 0007.
+    -- A rare word: the trigram index (job_title_trigrams) finds its few jobs. Materialised,
+    -- so that no LIMIT tempts the planner into walking the whole tenant newest first.
     RETURN QUERY
     WITH matches AS MATERIALIZED (
         SELECT j.id, j.created_at FROM public.jobs_job j

@@ -90,10 +90,9 @@ def test_a_generated_migration_is_literal_sql_that_moves_the_state_both_ways(mon
     assert generate.changes(forward, new) == ([], [])
     back = statements.apply(forward, module.REVERSE)
     assert generate.changes(back, old) == ([], [])
-    assert module.Migration.dependencies == [
-        ("divisions", "0016_unused_functions_removed"),
-        ("api", "0001_squashed_0002_tokens"),
-    ]
+    # After the newest migrations of the apps whose migrations state the layer.
+    assert module.Migration.dependencies == generate.migrated_state()[1]
+    assert {app for app, _ in module.Migration.dependencies} == {"divisions", "api"}
 
 
 def test_statements_split_past_quotes_and_comments():
