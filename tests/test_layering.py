@@ -14,6 +14,7 @@ PACKAGES = ("divisions", "jobs", "api", "demo", "proone")
 # Lowest first. A module belongs to the first layer with a prefix that names it or a parent.
 LAYERS = [
     ("the signed principal", ["divisions.rls"]),
+    ("the read replica's transaction", ["divisions.replica_reads"]),
     ("who acts", ["divisions.scoping"]),
     ("scoped managers", ["divisions.managers"]),
     ("models", ["divisions.models"]),
