@@ -44,7 +44,7 @@ def render(
         f"in **{seed_seconds:.0f} s** (including Django start-up)",
         "- **Users**: one of each shape below, loaded as a request loads its user: with the "
         "divisions whose jobs it may see, which its scoped queries then name as a list "
-        "(`divisions.visibility.with_visible_divisions`)",
+        "(`divisions.visibility.loaded_divisions.with_visible_divisions`)",
         "",
         "## The list query, by visibility shape",
         "",

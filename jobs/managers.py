@@ -4,8 +4,9 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from divisions import rls
+from divisions.lookups import InSubqueryArray
 from divisions.managers import NOTHING, ScopedManager, ScopedQuerySet
-from divisions.visibility import InSubqueryArray, job_filter
+from divisions.visibility.rule import job_filter
 
 
 class JobQuerySet(ScopedQuerySet):
@@ -66,7 +67,7 @@ class JobQuerySet(ScopedQuerySet):
 
 
 class JobManager(ScopedManager.from_queryset(JobQuerySet)):
-    """Scoped by the visibility rule (divisions.visibility.job_filter)."""
+    """Scoped by the visibility rule (divisions.visibility.rule.job_filter)."""
 
     def scope_filter(self, principal):
         return job_filter(principal)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from divisions.managers import ScopedForeignKey
 from divisions.models import Division, Tenant, User, check_same_tenant
 from divisions.scoping import OutOfScope, acting_principal
-from divisions.visibility import may_place_job
+from divisions.visibility.writes import may_place_job
 
 from .managers import JobManager, JobNoteManager
 

@@ -375,7 +375,7 @@ class TestBadInput:
 REQUEST_TRANSACTION = 2 if connection.vendor == "postgresql" else 0
 SESSION = 0 if connection.vendor == "postgresql" else 1
 # A member's division choices: on PostgreSQL the user row brings them (and the ids the rule
-# names: divisions.visibility.with_visible_divisions); on SQLite they are a query of their own.
+# names: divisions.visibility.loaded_divisions); on SQLite they are a query of their own.
 CHOICES = 0 if connection.vendor == "postgresql" else 1
 
 
