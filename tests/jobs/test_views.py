@@ -409,3 +409,14 @@ class TestQueryCount:
         # and the case of the rule that shows it, its notes.
         with django_assert_num_queries(3 + SESSION + REQUEST_TRANSACTION):
             assert client.get(world.jobs.electrical.get_absolute_url()).status_code == 200
+
+    def test_status_change_is_pinned(self, client, world, django_assert_num_queries):
+        client.force_login(world.u.alice)
+        url = f"{world.jobs.hq.get_absolute_url()}status/"
+        # session, user, the job with the case of the rule; in a savepoint (SAVEPOINT, RELEASE):
+        # the job's stored place (Job.save asks once), its UPDATE, the note's job tenant and
+        # the note's INSERT.
+        with django_assert_num_queries(2 + 2 + 4 + SESSION + REQUEST_TRANSACTION):
+            assert client.post(url, {"status": "done"}).status_code == 302
+        with unscoped("check"):
+            assert Job.objects.get(pk=world.jobs.hq.pk).status == "done"
