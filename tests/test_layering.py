@@ -120,6 +120,31 @@ def test_no_function_local_import_of_a_product_module():
     assert local == []
 
 
+# The migration gate is an app of its own: what it needs from the project it names in settings
+# (proone/gate/project.py), so it imports none of the apps it guards.
+GATE = "proone.gate"
+GUARDED_APPS = ("divisions", "jobs", "api", "demo")
+
+
+def gate_imports_of_guarded_apps(graph):
+    """`module:line imports target` for each import of a guarded app by a gate module."""
+    return [
+        f"{module}:{line} imports {target}"
+        for module, targets in graph.items()
+        if module == GATE or module.startswith(GATE + ".")
+        for target, line in targets
+        if target.split(".")[0] in GUARDED_APPS
+    ]
+
+
+def test_the_gate_imports_none_of_the_apps_it_guards():
+    assert gate_imports_of_guarded_apps(import_graph()) == []
+    planted = {"proone.gate.execute": [("divisions.scoping", 8), ("proone.gate.lock", 9)]}
+    assert gate_imports_of_guarded_apps(planted) == [
+        "proone.gate.execute:8 imports divisions.scoping"
+    ]
+
+
 def cycles(graph):
     """The strongly connected groups of more than one module (Tarjan's algorithm)."""
     index, low, stack, on_stack, found = {}, {}, [], set(), []
