@@ -17,7 +17,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from divisions.models import User
 from divisions.scoping import acting_as
-from divisions.visibility import with_visible_divisions
+from divisions.visibility.loaded_divisions import with_visible_divisions
 
 from . import tokens
 

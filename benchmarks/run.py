@@ -55,10 +55,10 @@ SEARCHES = (("common term", "boiler"), ("selective term", "#12345"))
 def measured_users(shapes=SHAPES):
     """(shape, user) for each of `shapes` ((shape, username) pairs), each user loaded as a
     request loads it (divisions.middleware): with the divisions whose jobs it may see, which
-    its scoped queries then name as a list (divisions.visibility.with_visible_divisions)."""
+    its scoped queries then name as a list (divisions.visibility.loaded_divisions)."""
     from divisions.models import User
     from divisions.scoping import unscoped
-    from divisions.visibility import with_visible_divisions
+    from divisions.visibility.loaded_divisions import with_visible_divisions
 
     with unscoped("benchmark: the measured users"):
         return [
@@ -125,7 +125,8 @@ def variants(user):
     from django.db.models import QuerySet
 
     from divisions.scoping import acting_as
-    from divisions.visibility import divisions_with_visible_jobs, is_tenant_admin
+    from divisions.visibility.cases import is_tenant_admin
+    from divisions.visibility.visible_divisions import divisions_with_visible_jobs
     from jobs.models import Job
 
     def floor():
@@ -692,7 +693,8 @@ def main():
         django.setup()
         users = measured_users()
         # The parts that scope the ORM load their users afresh: signing in (the pages) saves a
-        # user, after which a loaded list is no longer used (divisions.visibility._loaded).
+        # user, after which a loaded list is no longer used
+        # (divisions.visibility.loaded_divisions.loaded).
         measured = {}
         if "queries" in parts:
             print("measuring the list queries...", flush=True)

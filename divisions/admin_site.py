@@ -15,7 +15,7 @@ from guardian.shortcuts import get_objects_for_user
 
 from .models import DataScope
 from .scoping import is_principal, unscoped
-from .visibility import is_tenant_admin
+from .visibility.cases import is_tenant_admin
 
 PLATFORM_OPERATOR = "platform operator"
 TENANT_ADMIN = "tenant admin"

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from django.db.models import Count, QuerySet
 
 from .models import Division, User
-from .visibility import divisions_with_visible_jobs, is_tenant_admin
+from .visibility.cases import is_tenant_admin
+from .visibility.visible_divisions import divisions_with_visible_jobs
 
 
 @dataclass(frozen=True)

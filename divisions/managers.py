@@ -4,7 +4,7 @@ Managers that filter for the acting principal and refuse to run when no scope is
 Generic, like Django's CurrentSiteManager(field_name) and django-scopes'
 ScopedManager(tenant="tenant"): a model names the field that holds its tenant, and its rows
 are those of the principal's tenant. A model with a finer rule (Job) overrides scope_filter
-with the rule from divisions/visibility.py, which sits above this module.
+with the rule from divisions/visibility/rule.py, which sits above this module.
 
 A manager scopes the queries that start from its model. A join that starts elsewhere and
 reaches a scoped model (Division.objects.filter(jobs__title=...)) does not pass through that

@@ -5,7 +5,7 @@ from django.contrib.auth import SESSION_KEY
 from django.utils.functional import SimpleLazyObject, empty
 
 from .scoping import acting_as
-from .visibility import with_visible_divisions
+from .visibility.loaded_divisions import with_visible_divisions
 
 
 def session_user_id(request):

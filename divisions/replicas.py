@@ -6,9 +6,9 @@ admin, its browser wrote nothing in the last READ_YOUR_WRITES seconds (a signed 
 every request that wrote), and the replica is reachable and at most DATABASE_REPLICA_MAX_LAG
 seconds behind (checked at most every CHECK_INTERVAL seconds per process). `ReplicaRouter`
 then sends the request scope's reads there; the scope enters its signed principal on the
-replica's connection on the first such read (divisions/scoping.py). Everything else (writes,
-a request's reads after its first write, nested scopes, the admin, the migration gate's own
-connection, management commands) uses the primary.
+replica's connection on the first such read (divisions/replica_reads.py). Everything else
+(writes, a request's reads after its first write, nested scopes, the admin, the migration
+gate's own connection, management commands) uses the primary.
 
 The standby runs the same policies and proone_enter() as the primary (migration 0005: they
 write nothing), so a read there is scoped exactly as on the primary; without a principal the
@@ -25,7 +25,8 @@ from django.core.exceptions import MiddlewareNotUsed
 from django.core.signing import BadSignature
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
-from .scoping import REPLICA, replica_allowed, replica_reads
+from .replica_reads import REPLICA, replica_allowed, replica_reads
+from .scoping import current_scope
 
 logger = logging.getLogger("proone.replicas")
 
@@ -157,7 +158,7 @@ class ReplicaRouter:
         if not self._ours(hints):
             return None
         reads = replica_reads()
-        if reads is not None and reads.serves():
+        if reads is not None and reads.serves(current_scope()):
             if reads.enter():
                 return REPLICA
             # It failed between two checks: the next requests skip it until the next one.

@@ -141,23 +141,26 @@ def hardened(using=DEFAULT_DB_ALIAS):
 # count (0014). Both take (term, status, division id, wanted, before created_at, before id).
 TITLE_SEARCH = "proone_title_search"
 TITLE_MATCHES = "proone_title_matches"
+TITLE_FUNCTIONS = (TITLE_SEARCH, TITLE_MATCHES)
 # (alias, database name, function) seen to exist; positive answers only.
 _searchable = set()
 
 
-def title_search_ready(using=DEFAULT_DB_ALIAS, function=TITLE_SEARCH):
-    """True when the title search `function` exists (checked until seen)."""
+def title_search_functions(using=DEFAULT_DB_ALIAS):
+    """The title search functions that exist: one statement asks about those not seen yet."""
     connection = connections[using]
-    key = (using, connection.settings_dict["NAME"], function)
-    if key not in _searchable:
+    database = connection.settings_dict["NAME"]
+    unseen = [f for f in TITLE_FUNCTIONS if (using, database, f) not in _searchable]
+    if unseen:
+        exists = ", ".join(["to_regprocedure(%s) IS NOT NULL"] * len(unseen))
+        signature = "public.{}(text, text, bigint, integer, timestamptz, bigint)"
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT to_regprocedure(%s) IS NOT NULL",
-                [f"public.{function}(text, text, bigint, integer, timestamptz, bigint)"],
-            )
-            if cursor.fetchone()[0]:
-                _searchable.add(key)
-    return key in _searchable
+            cursor.execute(f"SELECT {exists}", [signature.format(f) for f in unseen])
+            answers = cursor.fetchone()
+        _searchable.update(
+            (using, database, f) for f, ok in zip(unseen, answers, strict=True) if ok
+        )
+    return {f for f in TITLE_FUNCTIONS if (using, database, f) in _searchable}
 
 
 def enforced(using=DEFAULT_DB_ALIAS):

@@ -2,13 +2,14 @@
 
 import contextvars
 import logging
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, SynchronousOnlyOperation
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from . import rls
+from .replica_reads import replica_transaction
 
 logger = logging.getLogger("proone.scoping")
 
@@ -41,80 +42,6 @@ class Scope:
 
 
 _current = contextvars.ContextVar("proone_scope", default=None)
-
-# The read replica (DATABASE_REPLICA_URL), its alias, and the request's reads served by it.
-REPLICA = "replica"
-_replica_wanted = contextvars.ContextVar("proone_replica_wanted", default=False)
-_replica_reads = contextvars.ContextVar("proone_replica_reads", default=None)
-
-
-class ReplicaReads:
-    """The reads of one outermost scope served by the replica, in a transaction of its own.
-
-    The replica's transaction is opened, and the principal entered there, on the first read
-    routed to it (divisions/replicas.py): a scope that never reads from the replica sends it
-    nothing. Reads go to the primary once the scope has written (read-your-writes), inside a
-    nested scope (its principal lives on the primary's connection only), or when the replica
-    could not be reached.
-    """
-
-    def __init__(self, scope):
-        self.scope = scope
-        self.principal = scope
-        self.wrote = False
-        self.failed = False
-        self._stack = None
-
-    def serves(self):
-        """True when the next read of the current scope may go to the replica."""
-        return not (self.wrote or self.failed) and _current.get() is self.scope
-
-    def enter(self):
-        """Open the replica's transaction acting for the principal; False if unreachable."""
-        if self._stack is not None:
-            return True
-        import psycopg
-
-        stack = ExitStack()
-        try:
-            stack.enter_context(transaction.atomic(using=REPLICA))
-            rls.set_principal(self.principal, using=REPLICA)
-        except (DatabaseError, psycopg.Error) as error:
-            # set_principal speaks to psycopg directly: its errors are psycopg's own.
-            # The rollback of a connection that is gone fails too; it is closed just below.
-            with suppress(DatabaseError, psycopg.Error):
-                stack.__exit__(type(error), error, error.__traceback__)
-            connections[REPLICA].close()
-            self.failed = True
-            return False
-        self._stack = stack
-        return True
-
-    def act_for(self, scope):
-        """Act for `scope` (None: nobody) on the replica too, from now on."""
-        self.principal = scope
-        if self._stack is not None:
-            rls.set_principal(scope, using=REPLICA)
-
-    def close(self, exc_info=(None, None, None)):
-        if self._stack is not None:
-            self._stack.__exit__(*exc_info)
-            self._stack = None
-
-
-@contextmanager
-def replica_allowed():
-    """Let the outermost scope entered inside the block read from the replica."""
-    token = _replica_wanted.set(True)
-    try:
-        yield
-    finally:
-        _replica_wanted.reset(token)
-
-
-def replica_reads():
-    """The ReplicaReads of the running scope, or None when reads stay on the primary."""
-    return _replica_reads.get()
 
 
 def current_scope():
@@ -195,25 +122,6 @@ def _is_user(user, user_id):
 
 
 @contextmanager
-def _replica_transaction(scope, outer):
-    """ReplicaReads for an outermost scope inside replica_allowed(); else None."""
-    if outer is not None or not _replica_wanted.get() or REPLICA not in connections:
-        yield None
-        return
-    reads = ReplicaReads(scope)
-    token = _replica_reads.set(reads)
-    try:
-        yield reads
-    except BaseException as error:
-        reads.close((type(error), error, error.__traceback__))
-        raise
-    else:
-        reads.close()
-    finally:
-        _replica_reads.reset(token)
-
-
-@contextmanager
 def _entered(scope, database=True):
     """Make `scope` current; on PostgreSQL, run the block in a transaction acting for it."""
     outer = _current.get()
@@ -225,7 +133,7 @@ def _entered(scope, database=True):
             return
         try:
             # The principal lives exactly as long as this transaction (or savepoint).
-            with transaction.atomic(), _replica_transaction(scope, outer) as reads:
+            with transaction.atomic(), replica_transaction(scope, outer) as reads:
                 rls.set_principal(scope)
                 if scope.principal_id is not None and not _is_user(
                     scope.principal, scope.principal_id

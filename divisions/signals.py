@@ -9,7 +9,7 @@ from django.dispatch import receiver
 
 from .models import DataScope, DataScopeDivision, Division, User
 from .scoping import acting_as
-from .visibility import rule_written
+from .visibility.loaded_divisions import rule_written
 
 
 def update_last_login(sender, user, **kwargs):

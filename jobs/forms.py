@@ -2,7 +2,7 @@
 
 from django import forms
 
-from divisions.visibility import division_choices
+from divisions.visibility.choices import division_choices
 
 from .models import NOTE_MAX_LENGTH, Job
 from .pagination import NEWEST, ORDERS, Cursor

@@ -4,8 +4,9 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from divisions import rls
+from divisions.lookups import InSubqueryArray
 from divisions.managers import NOTHING, ScopedManager, ScopedQuerySet
-from divisions.visibility import InSubqueryArray, job_filter
+from divisions.visibility.rule import job_filter
 
 
 class JobQuerySet(ScopedQuerySet):
@@ -49,11 +50,13 @@ class JobQuerySet(ScopedQuerySet):
             or scope.is_unscoped
             or scope.login_name is not None
             or not rls.enforced(self.db)
-            or not rls.title_search_ready(self.db)
         ):
             return self
+        ready = rls.title_search_functions(self.db)
+        if rls.TITLE_SEARCH not in ready:
+            return self
         function = rls.TITLE_SEARCH
-        if not in_order and rls.title_search_ready(self.db, rls.TITLE_MATCHES):
+        if not in_order and rls.TITLE_MATCHES in ready:
             function = rls.TITLE_MATCHES
         term, status, division_id = self._search
         created, pk = (before.created_at, before.pk) if before is not None else (None, None)
@@ -66,7 +69,7 @@ class JobQuerySet(ScopedQuerySet):
 
 
 class JobManager(ScopedManager.from_queryset(JobQuerySet)):
-    """Scoped by the visibility rule (divisions.visibility.job_filter)."""
+    """Scoped by the visibility rule (divisions.visibility.rule.job_filter)."""
 
     def scope_filter(self, principal):
         return job_filter(principal)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from divisions.managers import ScopedForeignKey
 from divisions.models import Division, Tenant, User, check_same_tenant
 from divisions.scoping import OutOfScope, acting_principal
-from divisions.visibility import may_place_job
+from divisions.visibility.writes import may_place_job
 
 from .managers import JobManager, JobNoteManager
 
@@ -74,14 +74,14 @@ class Job(models.Model):
         return self.title
 
     def save(self, *args, **kwargs):
-        check_same_tenant(self, division=self.division_id)
         principal = acting_principal()
-        if principal is not None:
-            if not self._state.adding and not Job.objects.filter(pk=self.pk).exists():
-                raise Job.DoesNotExist("No job matches the given query.")
-            if not may_place_job(principal, self.tenant_id, self.division_id):
-                raise OutOfScope("A job can only be saved into a division you can see.")
-        super().save(*args, **kwargs)
+        if principal is not None and not self._state.adding and self._stays_where_it_is():
+            # Seen where it is stored, and staying there: the checks below would prove no more.
+            return super().save(*args, **kwargs)
+        check_same_tenant(self, division=self.division_id)
+        if principal is not None and not may_place_job(principal, self.tenant_id, self.division_id):
+            raise OutOfScope("A job can only be saved into a division you can see.")
+        return super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("jobs:detail", args=[self.pk])
@@ -96,6 +96,22 @@ class Job(models.Model):
         super().clean()
         if self.division_id is not None and self.tenant_id is not None:
             check_same_tenant(self, division=self.division_id)
+
+    def _stays_where_it_is(self):
+        """True when the acting principal sees this job stored with its tenant and division, a
+        division of that tenant; raises Job.DoesNotExist when the principal does not see it.
+        One statement: the scoped row and its division's tenant."""
+        stored = (
+            Job.objects.filter(pk=self.pk)
+            .values_list("tenant_id", "division_id", "division__tenant_id")
+            .first()
+        )
+        if stored is None:
+            raise Job.DoesNotExist("No job matches the given query.")
+        tenant_id, division_id, division_tenant_id = stored
+        return (tenant_id, division_id) == (self.tenant_id, self.division_id) and (
+            division_id is None or division_tenant_id == tenant_id
+        )
 
     def change_status(self, status, by):
         """Set the status and record the change as a note in `by`'s name (one transaction);

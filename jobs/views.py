@@ -10,7 +10,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
-from divisions.visibility import may_change_status, why_visible_case
+from divisions.visibility.why import why_visible_case
+from divisions.visibility.writes import may_change_status
 
 from .forms import SORT_LABELS, JobFilterForm, NoteForm, StatusForm
 from .models import Job, JobNote

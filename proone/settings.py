@@ -32,6 +32,15 @@ API_TOKEN_RATE               requests one API token may make, e.g. 120/minute (t
                              counted per process unless CACHES names a shared cache.
 LOG_LEVEL                    level of the product's own log lines on stderr (default: INFO).
 
+Stated in this file, not read from the environment: what the migration gate (proone/gate), an
+app that imports none of the others, takes from the project it guards (system check gate.E001):
+GATE_SYSTEM_SCOPE            dotted path of the context manager factory, called as
+                             f(reason, database=...), that the gate's work runs in: the
+                             project's unscoped system scope (divisions.scoping.unscoped).
+GATE_APP_READS_ONLY          dotted path of the tuple of tables only migrations write, which the
+                             gate leaves the app role only SELECT on after every migration run
+                             (divisions.dbroles.APP_READS_ONLY).
+
 Read by the migration gate's commands from their own environment, never by these settings, and
 never set in the application's environment (`check --deploy` warns, gate.W005):
 GATE_SIGNING_KEY             signs and checks migration sign-offs (reviewers and operators only).
@@ -68,6 +77,8 @@ else:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
 MIGRATIONS_REQUIRE_SIGNOFF = env.bool("MIGRATIONS_REQUIRE_SIGNOFF", default=not DEBUG)
+GATE_SYSTEM_SCOPE = "divisions.scoping.unscoped"
+GATE_APP_READS_ONLY = "divisions.dbroles.APP_READS_ONLY"
 
 INSTALLED_APPS = [
     # The migration gate first: its `migrate` command replaces Django's (first app wins).

@@ -2,6 +2,8 @@
 
 STYLE.md: scoping → managers → models → visibility → jobs → the API, with the organisation's other
 modules above the rule, and the migration gate, the demo data and the site above them all.
+Inside visibility: the rule's cases → a user's visible divisions → those a user row brought →
+the job filter, the "why", the write checks and the filter's choices.
 A module may import its own layer and the layers below it, nothing higher.
 """
 
@@ -13,11 +15,16 @@ PACKAGES = ("divisions", "jobs", "api", "demo", "proone")
 
 # Lowest first. A module belongs to the first layer with a prefix that names it or a parent.
 LAYERS = [
+    ("SQL lookups", ["divisions.lookups"]),
     ("the signed principal", ["divisions.rls"]),
+    ("the read replica's transaction", ["divisions.replica_reads"]),
     ("who acts", ["divisions.scoping"]),
     ("scoped managers", ["divisions.managers"]),
     ("models", ["divisions.models"]),
-    ("the rule", ["divisions.visibility"]),
+    ("the rule's cases", ["divisions.visibility.cases"]),
+    ("a user's visible divisions", ["divisions.visibility.visible_divisions"]),
+    ("the visible divisions a user row brought", ["divisions.visibility.loaded_divisions"]),
+    ("the rule and its answers (filter, why, writes, choices)", ["divisions.visibility"]),
     ("the organisation", ["divisions"]),
     ("jobs", ["jobs"]),
     ("the API", ["api"]),
@@ -113,6 +120,31 @@ def test_no_function_local_import_of_a_product_module():
     assert local == []
 
 
+# The migration gate is an app of its own: what it needs from the project it names in settings
+# (proone/gate/project.py), so it imports none of the apps it guards.
+GATE = "proone.gate"
+GUARDED_APPS = ("divisions", "jobs", "api", "demo")
+
+
+def gate_imports_of_guarded_apps(graph):
+    """`module:line imports target` for each import of a guarded app by a gate module."""
+    return [
+        f"{module}:{line} imports {target}"
+        for module, targets in graph.items()
+        if module == GATE or module.startswith(GATE + ".")
+        for target, line in targets
+        if target.split(".")[0] in GUARDED_APPS
+    ]
+
+
+def test_the_gate_imports_none_of_the_apps_it_guards():
+    assert gate_imports_of_guarded_apps(import_graph()) == []
+    planted = {"proone.gate.execute": [("divisions.scoping", 8), ("proone.gate.lock", 9)]}
+    assert gate_imports_of_guarded_apps(planted) == [
+        "proone.gate.execute:8 imports divisions.scoping"
+    ]
+
+
 def cycles(graph):
     """The strongly connected groups of more than one module (Tarjan's algorithm)."""
     index, low, stack, on_stack, found = {}, {}, [], set(), []
@@ -156,7 +188,10 @@ def test_the_checker_sees_an_upward_import_and_a_cycle():
     graph = {"divisions.models": {"divisions.managers"}, "divisions.managers": {"divisions.models"}}
     assert cycles(graph) == [["divisions.managers", "divisions.models"]]
     assert layer_of("divisions.models") > layer_of("divisions.managers")
-    assert layer_of("jobs.views") > layer_of("divisions.visibility")
+    assert layer_of("jobs.views") > layer_of("divisions.visibility.rule")
+    assert layer_of("divisions.visibility.rule") > layer_of("divisions.visibility.loaded_divisions")
+    assert layer_of("divisions.visibility.why") > layer_of("divisions.visibility.cases")
+    assert layer_of("divisions.visibility.cases") > layer_of("divisions.models")
     assert layer_of("proone.gate.execute") > layer_of("jobs.models")
 
 

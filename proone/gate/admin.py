@@ -9,12 +9,11 @@ from django.db import connections, router
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from divisions.scoping import unscoped
-
 from . import GateError
 from .connection import default_alias
 from .models import AppliedMigration, AuditEntry, SignOff
 from .plan import build_plan
+from .project import system_scope
 
 
 def readable(model):
@@ -77,7 +76,7 @@ class AuditEntryAdmin(ReadOnlyAdmin):
             raise PermissionDenied
         error, rows, reasons = "", [], []
         try:
-            with unscoped("migration gate admin page"):
+            with system_scope("migration gate admin page"):
                 plan = build_plan(default_alias())
             for step in plan.steps:
                 sql = plan.executor.loader.collect_sql([(step.migration, step.backwards)])

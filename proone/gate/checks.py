@@ -1,15 +1,29 @@
-"""System checks: a readable .env, migration credentials equal to the app's, the gate off, the
-gate key in the application's environment."""
+"""System checks: the gate's project settings, a readable .env, migration credentials equal to
+the app's, the gate off, the gate key in the application's environment."""
 
 import os
 import stat
 from pathlib import Path
 
 from django.conf import settings
-from django.core.checks import Tags, Warning, register
+from django.core.checks import Error, Tags, Warning, register
 from django.db import connections
 
 from .connection import MIGRATE_ALIAS, same_credentials_as_app
+from .project import setting_problems
+
+
+@register()
+def check_project_settings(app_configs, **kwargs):
+    """Error when a setting that names what the gate takes from the project is unusable."""
+    return [
+        Error(
+            problem,
+            hint=f"Set {name} in the settings to a dotted path (proone/settings.py says which).",
+            id="gate.E001",
+        )
+        for name, problem in setting_problems()
+    ]
 
 
 @register(Tags.security, deploy=False)

@@ -5,8 +5,6 @@ from django.db import connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from divisions.scoping import unscoped
-
 from . import GateError, audit
 from .bootstrap import ROW_LEVEL_SECURITY, released_sha256
 from .connection import described, same_credentials_as_app
@@ -23,6 +21,7 @@ from .plan import (
     require_gate_tables,
     unrecorded_applied,
 )
+from .project import system_scope
 from .vcs import is_committed
 
 EVENT = {"apply": "apply", "fake": "fake", "unapply": "unapply"}
@@ -168,7 +167,7 @@ def migrate_secure(alias, app_label=None, migration_name=None, *, fake=False, lo
         return audit.record(alias, "run", outcome, started, **fields)
 
     try:
-        with migration_lock(alias, lock_timeout), unscoped("migration gate", database=False):
+        with migration_lock(alias, lock_timeout), system_scope("migration gate", database=False):
             # Rebuilt under the lock: another run may have applied part of it meanwhile.
             plan = build_plan(alias, app_label, migration_name, fake=fake)
             plan.interrupted = _close_interrupted(alias, started)
@@ -219,7 +218,8 @@ def rehearse(alias, app_label=None, migration_name=None, *, lock_timeout=60):
         )
     started = timezone.now()
     require_gate_tables(alias)
-    with migration_lock(alias, lock_timeout), unscoped("migration gate rehearsal", database=False):
+    scope = system_scope("migration gate rehearsal", database=False)
+    with migration_lock(alias, lock_timeout), scope:
         plan = build_plan(alias, app_label, migration_name)
         if plan.refused:
             # Unsigned code is never run, not even inside a transaction that is rolled back.
@@ -269,7 +269,8 @@ def bootstrap(alias, *, lock_timeout=60):
             "credentials, which may not create tables. Set DATABASE_MIGRATE_URL to the owner "
             "role (docs/deploy.md)."
         )
-    with migration_lock(alias, lock_timeout), unscoped("migration gate bootstrap", database=False):
+    scope = system_scope("migration gate bootstrap", database=False)
+    with migration_lock(alias, lock_timeout), scope:
         executor = MigrationExecutor(connections[alias])
         graph = executor.loader.graph
         targets = [key for key in graph.leaf_nodes() if key[0] == "gate"]

@@ -3,15 +3,15 @@
 create_db_roles' default privileges grant the app role data access to every table the owner
 creates; after every migration run the gate takes that back on its own tables and sequences,
 and leaves other roles only SELECT on the tables that only migrations write
-(`divisions.dbroles.APP_READS_ONLY`: Django's migration recorder, content types and
-permissions). A row written in the recorder by the app role would mark a pending migration
-applied, and the gate would never run it.
+(settings.GATE_APP_READS_ONLY: Django's migration recorder, content types and permissions).
+A row written in the recorder by the app role would mark a pending migration applied, and the
+gate would never run it.
 """
 
 from django.apps import apps
 from django.db import connections
 
-from divisions.dbroles import APP_READS_ONLY, read_only_relations
+from .project import app_reads_only
 
 GRANTS = """
 SELECT DISTINCT c.relkind, c.relname,
@@ -35,15 +35,17 @@ def revoke_app_privileges(using="default", **kwargs):
     connection = connections[using]
     if connection.vendor != "postgresql":
         return
+    reads_only = app_reads_only()
+    sequences = [f"{table}_id_seq" for table in reads_only]
     with connection.cursor() as cursor:
         # Only the owner's run finds rows here: the app role owns nothing.
-        cursor.execute(GRANTS, [gate_relations() + read_only_relations()])
+        cursor.execute(GRANTS, [gate_relations() + [*reads_only, *sequences]])
         quote = connection.ops.quote_name
         for kind, relation, grantee in cursor.fetchall():
             target = "SEQUENCE" if kind == "S" else "TABLE"
             who = "PUBLIC" if grantee == "PUBLIC" else quote(grantee)
             cursor.execute(f"REVOKE ALL ON {target} {quote(relation)} FROM {who}")
-            if relation in APP_READS_ONLY and grantee != "PUBLIC":
+            if relation in reads_only and grantee != "PUBLIC":
                 # Reading stays: Django's checks list unapplied migrations, and the app
                 # looks content types and permissions up.
                 cursor.execute(f"GRANT SELECT ON TABLE {quote(relation)} TO {who}")

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from divisions.models import DataScope, DataScopeDivision, Division, Tenant, User
 from divisions.scoping import OutOfScope, acting_as, unscoped
-from divisions.visibility import division_choices
+from divisions.visibility.choices import division_choices
 from jobs.models import Job
 
 

@@ -12,7 +12,8 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
 from divisions import replicas, rls
-from divisions.scoping import REPLICA, acting_as, replica_allowed, unscoped
+from divisions.replica_reads import REPLICA, replica_allowed
+from divisions.scoping import acting_as, unscoped
 from jobs.models import Job
 from tests import oracle
 from tests.factories import JobFactory

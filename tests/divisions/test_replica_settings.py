@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from divisions.scoping import REPLICA
+from divisions.replica_reads import REPLICA
 from tests.settings_probe import settings_print
 
 

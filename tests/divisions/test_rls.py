@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from divisions.models import DataScopeChange, User
 from divisions.rls import GUARDED_TABLES, RULE_TABLES
 from divisions.scoping import acting_as, unscoped
-from divisions.visibility import with_visible_divisions
+from divisions.visibility.loaded_divisions import with_visible_divisions
 from jobs.models import Job, JobNote
 from tests import oracle
 from tests.strategies import build, worlds

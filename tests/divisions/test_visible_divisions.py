@@ -1,5 +1,5 @@
 """A user loaded for a request brings the divisions whose jobs they may see, worked out by the
-ORM's rule in the user row's own statement (divisions.visibility.with_visible_divisions): the
+ORM's rule in the user row's own statement (divisions.visibility.loaded_divisions): the
 request's queries name that list, one statement each, and a change to what it comes from
 counts from the next query."""
 
@@ -10,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 
 from divisions.models import DataScopeDivision, Division, User
 from divisions.scoping import acting_as, unscoped
-from divisions.visibility import why_visible_case, with_visible_divisions
+from divisions.visibility.loaded_divisions import with_visible_divisions
+from divisions.visibility.why import why_visible_case
 from jobs.models import Job
 from tests import oracle
 from tests.api.conftest import bearer, mint

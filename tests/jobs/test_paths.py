@@ -1,8 +1,11 @@
 """Every ORM path the SPEC lists is scoped: reads, writes, relations, base-manager paths."""
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Count, Max
 from django.db.models.deletion import RestrictedError
+from django.test.utils import CaptureQueriesContext
 
 from divisions import rls
 from divisions.models import DataScope, Division, Tenant
@@ -336,3 +339,40 @@ class TestJoinsIntoJobs:
             assert list(divisions) == []
         except ScopeError:
             assert not rls.enforced()
+
+
+class TestSaveStatements:
+    """Job.save() inside a scope asks the database once before it writes, and still refuses
+    what it refused."""
+
+    @pytest.mark.parametrize("who", ["alice", "acme_admin"])
+    def test_a_status_change_is_one_select_and_the_update(self, world, who):
+        with acting_as(getattr(world.u, who)):
+            job = Job.objects.get(pk=world.jobs.hq.pk)
+            job.status = Job.Status.DONE
+            with CaptureQueriesContext(connection) as captured:
+                job.save(update_fields=["status", "updated_at"])
+        statements = [query["sql"].split()[0] for query in captured.captured_queries]
+        assert statements == ["SELECT", "UPDATE"]
+        with unscoped("check"):
+            assert Job.objects.get(pk=job.pk).status == Job.Status.DONE
+
+    def test_a_move_is_checked_in_full(self, world):
+        with acting_as(world.u.alice):
+            job = Job.objects.get(pk=world.jobs.hq.pk)
+            job.division = world.d.electrical
+            job.save()
+        with unscoped("check"):
+            assert Job.objects.get(pk=job.pk).division_id == world.d.electrical.pk
+
+    @pytest.mark.skipif(
+        connection.vendor == "postgresql", reason="PostgreSQL's foreign key refuses the row"
+    )
+    def test_a_stored_job_in_another_tenants_division_is_refused_on_save(self, world):
+        with unscoped("corrupt the row past save()"):
+            Job.objects.filter(pk=world.jobs.acme_unassigned.pk).update(division=world.d.ops)
+        with acting_as(world.u.acme_admin):
+            job = Job.objects.get(pk=world.jobs.acme_unassigned.pk)
+            job.title = "x"
+            with pytest.raises(ValidationError):
+                job.save()

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from divisions.models import DataScope, Division, User
 from divisions.scoping import acting_as, unscoped
-from divisions.visibility import division_choices, with_visible_divisions
+from divisions.visibility.choices import division_choices
+from divisions.visibility.loaded_divisions import with_visible_divisions
 from jobs.models import Job, JobNote
 from tests import oracle
 from tests.strategies import build, worlds
@@ -74,7 +75,7 @@ def test_every_path_matches_the_oracle(db, description):
         world = oracle.snapshot()
         all_job_ids = list(world.jobs)
         # Each user as the tests make it, and as a request loads it (on PostgreSQL with the
-        # divisions it may see: divisions.visibility.with_visible_divisions).
+        # divisions it may see: divisions.visibility.loaded_divisions).
         loaded = [
             with_visible_divisions(lambda pk=user.pk: User.objects.get(pk=pk)) for user in users
         ]

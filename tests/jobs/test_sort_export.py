@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from divisions.models import User
 from divisions.scoping import acting_as, unscoped
-from divisions.visibility import with_visible_divisions
+from divisions.visibility.loaded_divisions import with_visible_divisions
 from jobs import pagination, views
 from jobs.models import Job
 from jobs.pagination import NEWER, ORDERS, ordering, page_of

@@ -111,13 +111,11 @@ def test_before_migration_0014_the_count_reads_the_newest(world, yard, monkeypat
     """Code deployed before its migration: without proone_title_matches the total narrows to
     proone_title_search, and counts the same."""
     member = yard[0]
-    real = rls.title_search_ready
+    real = rls.title_search_functions
     monkeypatch.setattr(
         rls,
-        "title_search_ready",
-        lambda using="default", function=rls.TITLE_SEARCH: (
-            function != rls.TITLE_MATCHES and real(using, function)
-        ),
+        "title_search_functions",
+        lambda using="default": real(using) - {rls.TITLE_MATCHES},
     )
     with acting_as(member):
         jobs = filtered_jobs({"q": "boiler", "status": "", "division": None})
@@ -125,3 +123,23 @@ def test_before_migration_0014_the_count_reads_the_newest(world, yard, monkeypat
             assert capped_count(jobs) == DIVISIONS * JOBS_EACH // EVERY
     (sql,) = [query["sql"] for query in captured.captured_queries if "COUNT" in query["sql"]]
     assert "proone_title_search(" in sql and "proone_title_matches(" not in sql
+
+
+def test_a_search_asks_once_which_title_search_functions_exist(world, yard):
+    """Asked once, both functions in one statement (the page and its count), then
+    remembered: a search never asks again for each function it may use."""
+    rls._searchable.clear()
+    member = yard[0]
+
+    def asked(captured):
+        return sum("to_regprocedure" in query["sql"] for query in captured.captured_queries)
+
+    with acting_as(member):
+        jobs = filtered_jobs({"q": "boiler", "status": "", "division": None})
+        with CaptureQueriesContext(connection) as first:
+            page_of(jobs, None)
+            capped_count(jobs)
+        with CaptureQueriesContext(connection) as again:
+            page_of(jobs, None)
+            capped_count(jobs)
+    assert (asked(first), asked(again)) == (1, 0)

@@ -375,7 +375,7 @@ class TestBadInput:
 REQUEST_TRANSACTION = 2 if connection.vendor == "postgresql" else 0
 SESSION = 0 if connection.vendor == "postgresql" else 1
 # A member's division choices: on PostgreSQL the user row brings them (and the ids the rule
-# names: divisions.visibility.with_visible_divisions); on SQLite they are a query of their own.
+# names: divisions.visibility.loaded_divisions); on SQLite they are a query of their own.
 CHOICES = 0 if connection.vendor == "postgresql" else 1
 
 
@@ -409,3 +409,14 @@ class TestQueryCount:
         # and the case of the rule that shows it, its notes.
         with django_assert_num_queries(3 + SESSION + REQUEST_TRANSACTION):
             assert client.get(world.jobs.electrical.get_absolute_url()).status_code == 200
+
+    def test_status_change_is_pinned(self, client, world, django_assert_num_queries):
+        client.force_login(world.u.alice)
+        url = f"{world.jobs.hq.get_absolute_url()}status/"
+        # session, user, the job with the case of the rule; in a savepoint (SAVEPOINT, RELEASE):
+        # the job's stored place (Job.save asks once), its UPDATE, the note's job tenant and
+        # the note's INSERT.
+        with django_assert_num_queries(2 + 2 + 4 + SESSION + REQUEST_TRANSACTION):
+            assert client.post(url, {"status": "done"}).status_code == 302
+        with unscoped("check"):
+            assert Job.objects.get(pk=world.jobs.hq.pk).status == "done"

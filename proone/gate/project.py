@@ -1,0 +1,53 @@
+"""What the gate takes from the project it guards, named by settings so that it imports none
+of the project's apps: the system scope its work runs in (GATE_SYSTEM_SCOPE) and the tables
+the app role may only read (GATE_APP_READS_ONLY)."""
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+SYSTEM_SCOPE = "GATE_SYSTEM_SCOPE"
+APP_READS_ONLY = "GATE_APP_READS_ONLY"
+
+
+def system_scope(reason, *, database=True):
+    """The project's system scope for the gate's work, `reason` logged; database=False for
+    work on the gate's own connection only (no transaction on the app's)."""
+    return _named(SYSTEM_SCOPE)(reason, database=database)
+
+
+def app_reads_only():
+    """The tables only migrations write, which the app role may read and nothing more."""
+    return tuple(_named(APP_READS_ONLY))
+
+
+def setting_problems():
+    """(setting, what is wrong) for each of the gate's project settings that is unusable."""
+    problems = []
+    for name, usable, expected in (
+        (SYSTEM_SCOPE, callable, "a context manager factory called as f(reason, database=...)"),
+        (APP_READS_ONLY, _table_names, "a list or tuple of table names"),
+    ):
+        try:
+            value = _named(name)
+        except ImproperlyConfigured as error:
+            problems.append((name, str(error)))
+            continue
+        if not usable(value):
+            problems.append((name, f"{name} = {getattr(settings, name)!r} is not {expected}."))
+    return problems
+
+
+def _table_names(value):
+    return isinstance(value, list | tuple) and all(isinstance(name, str) for name in value)
+
+
+def _named(name):
+    """The object the dotted path in setting `name` names."""
+    path = getattr(settings, name, None)
+    if not isinstance(path, str) or not path:
+        raise ImproperlyConfigured(f"{name} is not set: name a dotted path in the settings.")
+    try:
+        return import_string(path)
+    except ImportError as error:
+        raise ImproperlyConfigured(f"{name} = {path!r} cannot be imported: {error}") from error
