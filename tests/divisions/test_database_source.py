@@ -18,7 +18,7 @@ from divisions.database import catalog, source
 from divisions.dbroles import APP_READS_ONLY, read_only_relations
 from divisions.grants import TENANT_ADMIN_GROUP
 from proone.gate.privileges import gate_relations
-from tests.gate.conftest import CREATE_USERS, PASSWORD
+from tests.gate.conftest import CREATE_USERS, manage, release
 from tests.history import generated_since, released_checkout
 from tests.pg_setup import ROOT, owner_conninfo, owner_url
 from tests.postgres_server import ThrowawayServer, url_with
@@ -107,37 +107,10 @@ def test_a_changed_definition_is_reported():
     assert key == "function proone_visible_divisions"
 
 
-MIGRATE = """
-import sys
-import django
-from django.core.management import call_command
-django.setup()
-call_command("migrate", *sys.argv[1:], interactive=False, verbosity=0, skip_checks=True)
-"""
-
-
 def migrate(checkout, env, *target):
-    result = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
-        [sys.executable, "-c", MIGRATE, *target],
-        cwd=checkout,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    """`manage.py migrate` of the checkout, as the owner role."""
+    result = manage(env, "migrate", "--noinput", "--skip-checks", *target, cwd=checkout)
     assert result.returncode == 0, result.stderr[-3000:]
-
-
-def manage(checkout, env, *args, stdin=None):
-    return subprocess.run(  # noqa: S603 - this interpreter, the checkout's manage.py
-        [sys.executable, "manage.py", *args],
-        cwd=checkout,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 def applied(conninfo):
@@ -174,7 +147,7 @@ def released(tmp_path_factory):
         env["DATABASE_URL"] = owner
         env["GATE_AUDIT_ANCHOR"] = str(checkout / "audit.anchor")
         migrate(checkout, env)
-        assert manage(checkout, env, "shell", "-c", CREATE_USERS).returncode == 0
+        assert manage(env, "shell", "-c", CREATE_USERS, cwd=checkout).returncode == 0
         yield (
             env,
             {
@@ -214,24 +187,15 @@ def test_a_database_at_the_released_history_moves_on_without_running_anything_ag
     before = applied(conninfo)
     assert ("divisions", "0015_title_search_merge_planned_once") in before
     assert set(drift(conninfo)) >= UNUSED
-    plan = manage(ROOT, env, "migrate_secure", "--plan")
+    plan = manage(env, "migrate_secure", "--plan")
     assert plan.returncode == 1
     generated = generated_since()
     for name in generated:
         assert f"divisions.{name}" in plan.stdout, plan.stdout
-    reviewed = manage(
-        ROOT,
-        env,
-        "signoff_release",
-        "--reviewer",
-        "rita",
-        "--password-stdin",
-        "--acknowledge-findings",
-        stdin=PASSWORD + "\n",
-    )
+    reviewed = release(env, "--acknowledge-findings")
     assert reviewed.returncode == 0, reviewed.stderr
     assert f"{len(generated)} migration" in reviewed.stdout, reviewed.stdout
-    applied_now = manage(ROOT, env, "migrate_secure", "--noinput")
+    applied_now = manage(env, "migrate_secure", "--noinput")
     assert applied_now.returncode == 0, applied_now.stderr
     assert applied(conninfo) - before == SQUASHED | {("divisions", name) for name in generated}
     assert drift(conninfo) == {}

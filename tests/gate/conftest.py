@@ -58,6 +58,19 @@ def manage(env, *args, stdin=None, timeout=120, cwd=REPO):
     )
 
 
+def release(env, *extra, reviewer="rita", password=PASSWORD):
+    """`manage.py signoff_release` as a reviewer runs it, the password on standard input."""
+    return manage(
+        env,
+        "signoff_release",
+        "--reviewer",
+        reviewer,
+        "--password-stdin",
+        *extra,
+        stdin=password + "\n",
+    )
+
+
 def base_env(db, apps_dir=None, protected=False, label="sampleapp"):
     """The environment of one operator shell: settings, database file, sample app, anchor."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "GATE_"))}

@@ -10,6 +10,7 @@ from proone.gate.models import SignOff
 from proone.gate.signing import gate_key, signature_valid
 
 from .conftest import CREATE_USERS, PASSWORD, base_env, manage
+from .conftest import release as run_release
 
 BOB = "Bob Builder <bob@example.com>"
 
@@ -21,10 +22,8 @@ def release_gate(gate):
     return gate
 
 
-def release(gate, *extra, reviewer="rita", password=PASSWORD):
-    return gate.manage(
-        "signoff_release", "--reviewer", reviewer, "--password-stdin", *extra, stdin=password + "\n"
-    )
+def release(gate, *extra, **reviewer):
+    return run_release(gate.env(), *extra, **reviewer)
 
 
 def signoffs(query):
@@ -158,15 +157,7 @@ def test_installed_packages_migrations_are_not_part_of_a_release(bootstrapped, t
         with sqlite3.connect(db) as connection:
             return connection.execute(sql).fetchall()
 
-    result = manage(
-        env,
-        "signoff_release",
-        "--reviewer",
-        "rita",
-        "--password-stdin",
-        "--acknowledge-findings",
-        stdin=PASSWORD + "\n",
-    )
+    result = run_release(env, "--acknowledge-findings")
     assert result.returncode == 0, result.stderr
     signed = {f"{s.app_label}.{s.migration_name}" for s in signoffs(query)}
     assert signed and all(label in result.stdout for label in signed)

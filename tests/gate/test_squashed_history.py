@@ -12,7 +12,7 @@ import pytest
 
 from tests.history import generated_since, released_checkout
 
-from .conftest import CREATE_USERS, PASSWORD, base_env, manage
+from .conftest import CREATE_USERS, base_env, manage, release
 
 SQUASHED = {
     ("divisions", "0001_squashed_0002_organisation"),
@@ -60,15 +60,7 @@ def test_the_released_history_moves_on_through_the_gate(released_db, tmp_path):
     assert generated[0] == "divisions.0016_unused_functions_removed"
     assert pending == generated, plan.stdout
 
-    signed = manage(
-        env,
-        "signoff_release",
-        "--reviewer",
-        "rita",
-        "--password-stdin",
-        "--acknowledge-findings",
-        stdin=PASSWORD + "\n",
-    )
+    signed = release(env, "--acknowledge-findings")
     assert signed.returncode == 0, signed.stderr
     for label in generated:
         assert label in signed.stdout
