@@ -1,12 +1,11 @@
 """Reviewing the pending migrations of installed packages as one set, bound to release and hash."""
 
-from django.db import transaction
 from django.utils import timezone
 
 from . import GateError, audit, signing
 from .models import SignOff
 from .plan import build_plan, package_author, require_gate_tables
-from .signoff import check_reviewer
+from .signoff import check_reviewer, new_signoff, save_signoffs
 
 
 def packages_to_review(alias):
@@ -50,35 +49,16 @@ def review_packages(alias, steps, reviewer_username, password, *, acknowledge=Fa
                 "--acknowledge-findings. Nothing signed."
             )
         signoffs = [
-            SignOff(
-                app_label=step.migration.app_label,
-                migration_name=step.migration.name,
+            new_signoff(
+                step.migration,
+                step.sha256,
+                reviewer,
+                package_author(step.package),
+                key,
                 kind=SignOff.Kind.APPLY,
-                sha256=step.sha256,
-                reviewer=reviewer,
-                reviewer_username=reviewer.get_username(),
-                author=package_author(step.package),
                 acknowledged=sorted({f.code for f in step.findings}) if acknowledge else [],
                 note=f"{summary}. {note}".strip(),
             )
             for step in steps
         ]
-        with transaction.atomic(using=alias):
-            for signoff in signoffs:
-                signoff.signature = signing.sign(signoff, key)
-                signoff.save(using=alias)
-    for signoff in signoffs:
-        audit.record(
-            alias,
-            "signoff",
-            "ok",
-            started,
-            app_label=signoff.app_label,
-            migration_name=signoff.migration_name,
-            sha256=signoff.sha256,
-            signoff_id_ref=signoff.pk,
-            reviewer=signoff.reviewer_username,
-            acknowledged=signoff.acknowledged,
-            detail=f"kind=apply; {signoff.author}; {summary}; note={note or ''}",
-        )
-    return signoffs
+    return save_signoffs(alias, signoffs, started, f"{summary}; ")

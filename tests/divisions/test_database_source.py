@@ -19,7 +19,7 @@ from divisions.dbroles import APP_READS_ONLY, read_only_relations
 from divisions.grants import TENANT_ADMIN_GROUP
 from proone.gate.privileges import gate_relations
 from tests.gate.conftest import CREATE_USERS, manage, release
-from tests.history import generated_since, released_checkout
+from tests.history import SQUASHED, generated_since, released_checkout
 from tests.pg_setup import ROOT, owner_conninfo, owner_url
 from tests.postgres_server import ThrowawayServer, url_with
 
@@ -167,14 +167,6 @@ UNUSED = {
     "function proone_rls.sign",
     "function proone_rls.transaction_binding",
     "function proone_rls.well_formed",
-}
-SQUASHED = {
-    ("divisions", "0001_squashed_0002_organisation"),
-    ("divisions", "0003_squashed_0005_same_tenant_keys"),
-    ("divisions", "0006_squashed_0015_database_layer"),
-    ("jobs", "0001_squashed_0002_jobs"),
-    ("jobs", "0003_squashed_0006_notes"),
-    ("api", "0001_squashed_0002_tokens"),
 }
 
 

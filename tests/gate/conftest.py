@@ -88,6 +88,18 @@ def base_env(db, apps_dir=None, protected=False, label="sampleapp"):
 
 
 @pytest.fixture(scope="session")
+def bootstrapped_db(tmp_path_factory):
+    """A database after --bootstrap, with four reviewers: the packages' migrations that the
+    database layer does not stand on, and the project's newer ones, pending (built once)."""
+    db = tmp_path_factory.mktemp("bootstrapped") / "db.sqlite3"
+    env = base_env(db)
+    for args in (("migrate_secure", "--bootstrap"), ("shell", "-c", CREATE_USERS)):
+        result = manage(env, *args)
+        assert result.returncode == 0, result.stderr
+    return db
+
+
+@pytest.fixture(scope="session")
 def template_db(tmp_path_factory):
     """A database with every project migration applied and four reviewers (built once)."""
     db = tmp_path_factory.mktemp("gate-template") / "db.sqlite3"

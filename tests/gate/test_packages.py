@@ -8,24 +8,13 @@ import pytest
 from proone.gate.models import SignOff
 from proone.gate.signing import gate_key, sign
 
-from .conftest import CREATE_USERS, PASSWORD, base_env, manage
-
-
-@pytest.fixture(scope="module")
-def bootstrapped(tmp_path_factory):
-    """A database after --bootstrap: every package migration but contenttypes/auth pending."""
-    db = tmp_path_factory.mktemp("packages") / "db.sqlite3"
-    env = base_env(db)
-    for args in (("migrate_secure", "--bootstrap"), ("shell", "-c", CREATE_USERS)):
-        result = manage(env, *args)
-        assert result.returncode == 0, result.stderr
-    return db
+from .conftest import PASSWORD, base_env, manage
 
 
 @pytest.fixture
-def env(bootstrapped, tmp_path):
+def env(bootstrapped_db, tmp_path):
     db = tmp_path / "db.sqlite3"
-    db.write_bytes(bootstrapped.read_bytes())
+    db.write_bytes(bootstrapped_db.read_bytes())
     return base_env(db)
 
 

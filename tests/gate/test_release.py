@@ -9,7 +9,7 @@ from proone.gate.fingerprint import normalised_sha256
 from proone.gate.models import SignOff
 from proone.gate.signing import gate_key, signature_valid
 
-from .conftest import CREATE_USERS, PASSWORD, base_env, manage
+from .conftest import PASSWORD, base_env, manage
 from .conftest import release as run_release
 
 BOB = "Bob Builder <bob@example.com>"
@@ -137,20 +137,9 @@ def test_a_bad_reviewer_signs_nothing_and_is_told_in_one_line(
     assert [e["outcome"] for e in gate.audit(event="signoff")] == ["refused"]
 
 
-@pytest.fixture(scope="module")
-def bootstrapped(tmp_path_factory):
-    """A database after --bootstrap: the project's and the packages' migrations pending."""
-    db = tmp_path_factory.mktemp("release") / "db.sqlite3"
-    env = base_env(db)
-    for args in (("migrate_secure", "--bootstrap"), ("shell", "-c", CREATE_USERS)):
-        result = manage(env, *args)
-        assert result.returncode == 0, result.stderr
-    return db
-
-
-def test_installed_packages_migrations_are_not_part_of_a_release(bootstrapped, tmp_path):
+def test_installed_packages_migrations_are_not_part_of_a_release(bootstrapped_db, tmp_path):
     db = tmp_path / "db.sqlite3"
-    db.write_bytes(bootstrapped.read_bytes())
+    db.write_bytes(bootstrapped_db.read_bytes())
     env = base_env(db)
 
     def query(sql):

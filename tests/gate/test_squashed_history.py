@@ -10,18 +10,9 @@ import sqlite3
 
 import pytest
 
-from tests.history import generated_since, released_checkout
+from tests.history import SQUASHED, generated_since, released_checkout
 
 from .conftest import CREATE_USERS, base_env, manage, release
-
-SQUASHED = {
-    ("divisions", "0001_squashed_0002_organisation"),
-    ("divisions", "0003_squashed_0005_same_tenant_keys"),
-    ("divisions", "0006_squashed_0015_database_layer"),
-    ("jobs", "0001_squashed_0002_jobs"),
-    ("jobs", "0003_squashed_0006_notes"),
-    ("api", "0001_squashed_0002_tokens"),
-}
 
 
 @pytest.fixture(scope="module")
