@@ -254,6 +254,23 @@ def unrecorded_applied(alias, loader):
     ]
 
 
+def partial_squashes(loader):
+    """A squashed migration part of whose history this database holds: Django would run the
+    squash over what is there, so the history must be finished first, by the release before."""
+    problems = []
+    for key, migration in sorted(loader.replacements.items()):
+        applied = [name for name in migration.replaces if name in loader.applied_migrations]
+        if applied and len(applied) < len(migration.replaces):
+            newest = migration.replaces[-1]
+            problems.append(
+                f"This database holds {len(applied)} of the {len(migration.replaces)} migrations "
+                f"{key[0]}.{key[1]} replaces (up to {applied[-1][0]}.{applied[-1][1]}): apply "
+                f"the rest with the release that still has them (up to {newest[0]}.{newest[1]}),"
+                " then this one; nothing was applied. See docs/migrations.md, 'Squashed history'."
+            )
+    return problems
+
+
 def drift_problems(loader):
     """Model changes that have no migration yet (what `makemigrations --check` reports)."""
     autodetector = MigrationAutodetector(
@@ -305,6 +322,7 @@ def build_plan(alias, app_label=None, migration_name=None, *, fake=False):
             )
         steps.append(step)
     plan = Plan(alias, executor, targets, steps, fake, ignored=ignored)
+    plan.problems += partial_squashes(executor.loader)
     plan.problems += integrity_problems(alias, executor.loader)
     plan.problems += drift_problems(executor.loader)
     if protected() and same_credentials_as_app(alias):

@@ -68,3 +68,36 @@ def test_the_released_history_moves_on_through_the_gate(released_db, tmp_path):
     assert again.returncode == 0, again.stdout + again.stderr
     verified = manage(env, "migrate_secure", "--verify-audit")
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+@pytest.fixture(scope="module")
+def part_way_db(tmp_path_factory):
+    """A database the released checkout migrated only to jobs 0003 (divisions 0005)."""
+    checkout = released_checkout(tmp_path_factory.mktemp("part-way"))
+    db = tmp_path_factory.mktemp("part-way-db") / "db.sqlite3"
+    env = dict(base_env(db), PYTHONPATH=str(checkout))
+    for args in (("migrate", "--noinput", "jobs", "0003_jobnote"), ("migrate", "--noinput", "gate")):
+        result = manage(env, *args, cwd=checkout)
+        assert result.returncode == 0, result.stderr
+    return db
+
+
+def test_a_database_part_way_through_the_squashed_history_is_refused(part_way_db, tmp_path):
+    """Mistake: deploying this release over a database that the release before it left part
+    way (jobs 0003: the squashes would create what is there or miss what is not). Refused in
+    one line naming the release to finish with; nothing applied."""
+    db = tmp_path / "db.sqlite3"
+    shutil.copy(part_way_db, db)
+    env = base_env(db)
+    before = recorded(db)
+    plan = manage(env, "migrate_secure", "--plan")
+    assert plan.returncode == 1
+    assert (
+        "of the 4 migrations jobs.0003_squashed_0006_notes replaces (up to jobs.0003_jobnote)"
+        in (plan.stdout + plan.stderr)
+    )
+    assert "Traceback" not in plan.stderr
+    plain = manage(env, "migrate", "--noinput")
+    assert plain.returncode == 1 and "Traceback" not in plain.stderr
+    assert "apply the rest with the release that still has them" in plain.stderr
+    assert recorded(db) == before

@@ -1,14 +1,16 @@
-"""Plain `migrate`: refused and audited in protected environments, pointing to migrate_secure."""
+"""Plain `migrate`: refused and audited in protected environments, pointing to migrate_secure;
+refused everywhere on a database part-way through a squashed history."""
 
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.core.management.commands.migrate import Command as DjangoMigrate
-from django.db import DatabaseError
+from django.db import DatabaseError, connections
+from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
 
 from proone.gate import GateError, audit
 from proone.gate.connection import default_alias
-from proone.gate.plan import gate_tables_exist
+from proone.gate.plan import gate_tables_exist, partial_squashes
 
 
 def audit_refusal(alias, argv):
@@ -46,4 +48,8 @@ class Command(DjangoMigrate):
                 "`manage.py migrate_secure --plan` to see what is pending, then "
                 f"`manage.py migrate_secure`. See docs/migrations.md.{note}"
             )
+        loader = MigrationLoader(connections[options.get("database") or "default"])
+        problems = partial_squashes(loader)
+        if problems:
+            raise CommandError(" ".join(problems))
         return super().handle(*args, **options)
