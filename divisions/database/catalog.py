@@ -1,23 +1,43 @@
-"""What a PostgreSQL database holds of the database layer, read from its catalog as SQL."""
+"""What a PostgreSQL database holds of the database layer, read from its catalog as SQL.
 
-# Functions, policies, triggers and row-level security flags of these schemas are the
-# database layer's; extensions' own functions (pg_trgm) are not.
-SCHEMAS = ("public", "proone_rls")
+Every schema but PostgreSQL's own is read, so nothing installed beside the layer (a function
+in another schema, a view, a procedure, a grant) escapes the comparison with the source.
+Extensions' own functions are left out only while a superuser owns them: a trusted extension's
+members are the bootstrap superuser's, so a function the owner role slips into an extension
+(ALTER EXTENSION ... ADD) is still read.
+"""
+
+SCHEMAS = """
+SELECT n.oid FROM pg_namespace n
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname !~ '^pg_(toast|temp_)'
+"""
+
+# The functions of the layer: not those a superuser owns as an extension's member.
+OWN_FUNCTIONS = """
+SELECT p.oid FROM pg_proc p
+WHERE p.pronamespace IN ({schemas}) AND p.prokind IN ('f', 'p')
+  AND NOT (EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                   AND d.objid = p.oid AND d.deptype = 'e')
+           AND (SELECT r.rolsuper FROM pg_roles r WHERE r.oid = p.proowner))
+"""
 
 FUNCTIONS = """
-SELECT n.nspname || '.' || p.proname,
+SELECT regexp_replace(p.oid::regproc::text, '^public\\.', ''),
+       pg_get_function_identity_arguments(p.oid),
        pg_get_functiondef(p.oid),
-       NOT has_function_privilege('public', p.oid, 'EXECUTE'),
-       pg_get_function_identity_arguments(p.oid)
+       pg_get_userbyid(p.proowner),
+       ARRAY(SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END
+             FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+             WHERE a.grantee <> p.proowner ORDER BY 1),
+       EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+               AND d.objid = p.oid AND d.deptype = 'e')
 FROM pg_proc p
-JOIN pg_namespace n ON n.oid = p.pronamespace
-WHERE n.nspname = ANY(%(schemas)s) AND p.prokind = 'f'
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                  WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+WHERE p.oid IN ({own_functions})
 """
 
 POLICIES = """
-SELECT c.relname, p.polname, p.polpermissive, p.polcmd,
+SELECT c.oid::regclass::text, p.polname, p.polpermissive, p.polcmd,
        ARRAY(SELECT CASE WHEN r = 0 THEN 'public'
                          WHEN r = c.relowner THEN 'owner'
                          ELSE pg_get_userbyid(r) END
@@ -25,28 +45,45 @@ SELECT c.relname, p.polname, p.polpermissive, p.polcmd,
        pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)
 FROM pg_policy p
 JOIN pg_class c ON c.oid = p.polrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = ANY(%(schemas)s)
+WHERE c.relnamespace IN ({schemas})
 """
 
 TRIGGERS = """
-SELECT c.relname, t.tgname, pg_get_triggerdef(t.oid, true)
+SELECT c.oid::regclass::text, t.tgname, pg_get_triggerdef(t.oid, true)
 FROM pg_trigger t
 JOIN pg_class c ON c.oid = t.tgrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = ANY(%(schemas)s) AND NOT t.tgisinternal
+WHERE c.relnamespace IN ({schemas}) AND NOT t.tgisinternal
 """
 
+EVENT_TRIGGERS = "SELECT evtname, evtevent, evtfoid::regproc::text FROM pg_event_trigger"
+
 ROW_LEVEL_SECURITY = """
-SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity
+SELECT c.oid::regclass::text, c.relrowsecurity, c.relforcerowsecurity
 FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = ANY(%(schemas)s) AND c.relkind IN ('r', 'p')
+WHERE c.relnamespace IN ({schemas}) AND c.relkind IN ('r', 'p')
   AND (c.relrowsecurity OR c.relforcerowsecurity)
 """
 
+VIEWS = """
+SELECT c.oid::regclass::text, c.relkind, pg_get_viewdef(c.oid)
+FROM pg_class c
+WHERE c.relnamespace IN ({schemas}) AND c.relkind IN ('v', 'm')
+"""
+
+# Schemas of the layer's own (not public, whose grants create_db_roles makes) and who may
+# use them besides their owner.
+OWN_SCHEMAS = """
+SELECT n.nspname,
+       ARRAY(SELECT a.privilege_type || ' ' || CASE WHEN a.grantee = 0 THEN 'PUBLIC'
+                                                    ELSE pg_get_userbyid(a.grantee) END
+             FROM aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
+             WHERE a.grantee <> n.nspowner ORDER BY 1)
+FROM pg_namespace n
+WHERE n.oid IN ({schemas}) AND n.nspname <> 'public'
+"""
+
 SCHEMA_TABLES = """
-SELECT n.nspname || '.' || c.relname,
+SELECT c.oid::regclass::text,
        ARRAY(SELECT a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
                     || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END
              FROM pg_attribute a
@@ -54,44 +91,62 @@ SELECT n.nspname || '.' || c.relname,
              ORDER BY a.attnum),
        ARRAY(SELECT pg_get_constraintdef(k.oid) FROM pg_constraint k
              WHERE k.conrelid = c.oid ORDER BY 1),
-       c.relacl IS NULL OR NOT has_table_privilege('public', c.oid, 'SELECT')
+       ARRAY(SELECT a.privilege_type || ' ' || CASE WHEN a.grantee = 0 THEN 'PUBLIC'
+                                                    ELSE pg_get_userbyid(a.grantee) END
+             FROM aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a
+             WHERE a.grantee <> c.relowner ORDER BY 1)
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = ANY(%(schemas)s) AND n.nspname <> 'public' AND c.relkind = 'r'
+WHERE n.oid IN ({schemas}) AND n.nspname <> 'public' AND c.relkind = 'r'
 """
+
+
+def _run(cursor, query):
+    """Execute `query` with its {own_functions} and {schemas} filled in, and fetch its rows."""
+    cursor.execute(query.replace("{own_functions}", OWN_FUNCTIONS).replace("{schemas}", SCHEMAS))
+    return cursor.fetchall() if cursor.description else []
+
 
 COMMANDS = {"r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE", "*": "ALL"}
 
 
-def objects(cursor, schemas=SCHEMAS):
-    """{key: SQL} for every function, policy, trigger, RLS flag and owned table installed."""
+def objects(cursor):
+    """{key: SQL} for every function, policy, trigger, RLS flag, view, schema of its own and
+    table in one, as installed."""
     found = {}
-    args = {"schemas": list(schemas)}
-    cursor.execute(FUNCTIONS, args)
-    for name, definition, revoked, identity in cursor.fetchall():
-        sql = definition.rstrip() + ";"
-        if revoked:
-            sql += f"\nREVOKE ALL ON FUNCTION {name}({identity}) FROM PUBLIC;"
-        found[f"function {name.removeprefix('public.')}"] = sql
-    cursor.execute(POLICIES, args)
-    for table, name, permissive, command, roles, using, check in cursor.fetchall():
+    for name, identity, definition, owner, grantees, member in _run(cursor, FUNCTIONS):
+        signature = f"{name}({identity})"
+        lines = [definition.rstrip() + ";", f"-- owned by {owner}"]
+        if member:
+            lines.append("-- a member of an extension")
+        if "PUBLIC" not in grantees:
+            lines.append(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC;")
+        lines += [
+            f"GRANT EXECUTE ON FUNCTION {signature} TO {grantee};"
+            for grantee in grantees
+            if grantee != "PUBLIC"
+        ]
+        found[f"function {signature}"] = "\n".join(lines)
+    for table, name, permissive, command, roles, using, check in _run(cursor, POLICIES):
         found[f"policy {name} on {table}"] = policy_sql(
             table, name, permissive, COMMANDS[command], roles, using, check
         )
-    cursor.execute(TRIGGERS, args)
-    for table, name, definition in cursor.fetchall():
+    for table, name, definition in _run(cursor, TRIGGERS):
         found[f"trigger {name} on {table}"] = definition + ";"
-    cursor.execute(ROW_LEVEL_SECURITY, args)
-    for table, enabled, forced in cursor.fetchall():
+    for name, event, function in _run(cursor, EVENT_TRIGGERS):
+        found[f"event trigger {name}"] = f"-- ON {event} EXECUTE {function}"
+    for table, enabled, forced in _run(cursor, ROW_LEVEL_SECURITY):
         if enabled:
             found[f"rls {table}"] = f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;"
         if forced:
             found[f"force rls {table}"] = f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY;"
-    cursor.execute(SCHEMA_TABLES, args)
-    for name, columns, constraints, private in cursor.fetchall():
-        found[f"table {name}"] = (
-            f"-- {name}: " + "; ".join([*columns, *constraints]) + ("" if private else " (public)")
-        )
+    for name, kind, definition in _run(cursor, VIEWS):
+        what = "MATERIALIZED VIEW" if kind == "m" else "VIEW"
+        found[f"view {name}"] = f"CREATE {what} {name} AS {definition}"
+    for name, grants in _run(cursor, OWN_SCHEMAS):
+        found[f"schema {name}"] = "\n".join([f"CREATE SCHEMA {name};", *grants])
+    for name, columns, constraints, grants in _run(cursor, SCHEMA_TABLES):
+        found[f"table {name}"] = f"-- {name}: " + "; ".join([*columns, *constraints, *grants])
     return found
 
 
@@ -117,43 +172,59 @@ DECLARE
     found record;
 BEGIN
     FOR found IN
+        SELECT c.oid::regclass AS relation, c.relkind FROM pg_class c
+        WHERE c.relnamespace IN ({schemas}) AND c.relkind IN ('v', 'm')
+    LOOP
+        EXECUTE format('DROP %s IF EXISTS %s CASCADE',
+                       CASE found.relkind WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'VIEW' END,
+                       found.relation);
+    END LOOP;
+    FOR found IN
         SELECT p.polname, c.oid::regclass AS relation FROM pg_policy p
-        JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = ANY({schemas})
+        JOIN pg_class c ON c.oid = p.polrelid WHERE c.relnamespace IN ({schemas})
     LOOP
         EXECUTE format('DROP POLICY %I ON %s', found.polname, found.relation);
     END LOOP;
     FOR found IN
         SELECT t.tgname, c.oid::regclass AS relation FROM pg_trigger t
-        JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = ANY({schemas}) AND NOT t.tgisinternal
+        JOIN pg_class c ON c.oid = t.tgrelid
+        WHERE c.relnamespace IN ({schemas}) AND NOT t.tgisinternal
     LOOP
         EXECUTE format('DROP TRIGGER %I ON %s', found.tgname, found.relation);
     END LOOP;
     FOR found IN
         SELECT c.oid::regclass AS relation FROM pg_class c
-        JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = ANY({schemas}) AND (c.relrowsecurity OR c.relforcerowsecurity)
+        WHERE c.relnamespace IN ({schemas}) AND (c.relrowsecurity OR c.relforcerowsecurity)
     LOOP
         EXECUTE format('ALTER TABLE %s DISABLE ROW LEVEL SECURITY, NO FORCE ROW LEVEL SECURITY',
                        found.relation);
     END LOOP;
     FOR found IN
-        SELECT p.oid::regprocedure AS function FROM pg_proc p
-        JOIN pg_namespace n ON n.oid = p.pronamespace
-        WHERE n.nspname = ANY({schemas}) AND p.prokind = 'f'
-          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
-                          AND d.objid = p.oid AND d.deptype = 'e')
+        SELECT p.oid::regprocedure AS function, p.prokind,
+               (SELECT e.extname FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
+                WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                  AND d.deptype = 'e') AS extension
+        FROM pg_proc p WHERE p.oid IN ({own_functions})
     LOOP
-        EXECUTE format('DROP FUNCTION %s', found.function);
+        IF found.extension IS NOT NULL THEN
+            EXECUTE format('ALTER EXTENSION %I DROP FUNCTION %s', found.extension,
+                           found.function);
+        END IF;
+        EXECUTE format('DROP %s %s', CASE found.prokind WHEN 'p' THEN 'PROCEDURE'
+                                                        ELSE 'FUNCTION' END, found.function);
     END LOOP;
-    DROP SCHEMA IF EXISTS proone_rls CASCADE;
+    FOR found IN
+        SELECT n.nspname FROM pg_namespace n
+        WHERE n.oid IN ({schemas}) AND n.nspname <> 'public'
+    LOOP
+        EXECUTE format('DROP SCHEMA %I CASCADE', found.nspname);
+    END LOOP;
 END
 $$
 """
 
 
-def clear(cursor, schemas=SCHEMAS):
-    """Remove every object `objects` reads (inside a transaction the caller rolls back)."""
-    listed = ", ".join(f"'{name}'" for name in schemas)
-    cursor.execute(CLEAR.replace("{schemas}", f"ARRAY[{listed}]::name[]"))
+def clear(cursor):
+    """Remove every object `objects` reads (inside a transaction the caller rolls back): what
+    the source states is then all there is to read."""
+    _run(cursor, CLEAR)

@@ -54,7 +54,8 @@ def drop(key, sql):
     what = kind(key)
     name = key.removeprefix(what + " ")
     if what == "function":
-        return f"DROP FUNCTION {_qualified(name)}({_input_arguments(sql)});"
+        bare = name.split("(", 1)[0]
+        return f"DROP FUNCTION {name if '.' in bare else 'public.' + name};"
     if what in ("policy", "trigger"):
         return f"DROP {what.upper()} {name.replace(' on ', ' ON ')};"
     if what == "rls":
@@ -64,29 +65,24 @@ def drop(key, sql):
     return f"DROP {what.upper()} {name};"
 
 
-def _qualified(name):
-    return name if "." in name else f"public.{name}"
+RETURNS = re.compile(
+    r"\bRETURNS\s+(.+?)\s+(?:LANGUAGE|AS|IMMUTABLE|STABLE|VOLATILE|SECURITY|SET|STRICT"
+    r"|CALLED|PARALLEL|COST|ROWS|WINDOW|LEAKPROOF|NOT|TRANSFORM|SUPPORT)\b",
+    re.I | re.S,
+)
 
 
-def _input_arguments(sql):
-    """The argument list of a CREATE FUNCTION, without defaults (DROP FUNCTION takes none)."""
-    body = statements.code(sql)
-    start = body.index("(") + 1
-    depth, end = 1, start
-    while depth:
-        depth += {"(": 1, ")": -1}.get(body[end], 0)
-        end += 1
-    arguments, depth, current = [], 0, ""
-    for char in body[start : end - 1]:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if char == "," and depth == 0:
-            arguments.append(current)
-            current = ""
-        else:
-            current += char
-    arguments.append(current)
-    kept = [re.split(r"\s+DEFAULT\s+|\s*=\s*", a.strip(), flags=re.I)[0] for a in arguments]
-    return ", ".join(a for a in kept if a)
+def _result(sql):
+    found = RETURNS.search(statements.code(sql))
+    return " ".join(found.group(1).split()).lower() if found else None
+
+
+def _replaced_whole(key, old, new):
+    """Whether a change to `key` needs DROP and CREATE: always for a policy or a trigger, for
+    a function when its result type changes (CREATE OR REPLACE cannot change it)."""
+    if kind(key) in ("policy", "trigger"):
+        return True
+    return kind(key) == "function" and _result(old) != _result(new)
 
 
 def changes(old, new):
@@ -95,18 +91,19 @@ def changes(old, new):
     created = [k for k in new if k not in old]
     removed = [k for k in old if k not in new]
     changed = [k for k in new if k in old and normal(old[k]) != normal(new[k])]
-    for key in changed:
+    for key in changed + removed:
         if kind(key) in ("table", "schema"):
             raise ValueError(
-                f"{key} changed: a table or schema of the source changes only in a migration "
-                "written for it (its data must be kept)."
+                f"{key} changed or went: a table or schema of the source changes only in a "
+                "migration written for it (its data must be kept)."
             )
+    whole = [k for k in changed if _replaced_whole(k, old[k], new[k])]
     for what in reversed(KINDS):
         for key in reversed(removed):
             if kind(key) == what:
                 forward.append(drop(key, old[key]))
-        for key in reversed(changed):
-            if kind(key) == what and what in ("policy", "trigger"):
+        for key in reversed(whole):
+            if kind(key) == what:
                 forward.append(drop(key, old[key]))
                 reverse.append(drop(key, new[key]))
         for key in reversed(created):

@@ -44,6 +44,23 @@ $$;
 """
 
 UNDO_KEYS = r"""
+DO $$
+DECLARE
+    found record;
+BEGIN
+    SELECT c.conname, pg_get_constraintdef(c.oid) AS definition INTO found
+    FROM pg_catalog.pg_constraint c
+    JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+    WHERE c.conrelid = 'public.django_admin_log'::regclass AND c.contype = 'f'
+      AND a.attname = 'user_id';
+    EXECUTE format('ALTER TABLE public.django_admin_log DROP CONSTRAINT %I', found.conname);
+    EXECUTE format(
+        'ALTER TABLE public.django_admin_log ADD CONSTRAINT %I %s DEFERRABLE INITIALLY DEFERRED',
+        found.conname,
+        regexp_replace(found.definition, ' (ON DELETE .*|DEFERRABLE.*)$', '')
+    );
+END
+$$;
 DELETE FROM django_admin_log WHERE user_id IS NULL;
 ALTER TABLE django_admin_log ALTER COLUMN user_id SET NOT NULL;
 ALTER TABLE django_admin_log DROP COLUMN tenant_id;

@@ -13,7 +13,10 @@ TITLE_TRIGRAMS = """
 CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
 CREATE INDEX job_title_trigrams ON jobs_job USING gin (upper(title::text) gin_trgm_ops);
 """
-UNDO_TITLE_TRIGRAMS = "DROP INDEX job_title_trigrams;"
+UNDO_TITLE_TRIGRAMS = """
+DROP INDEX job_title_trigrams;
+DROP EXTENSION IF EXISTS pg_trgm;
+"""
 
 
 class Migration(migrations.Migration):

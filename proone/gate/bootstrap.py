@@ -26,10 +26,10 @@ PROJECT_MIGRATIONS = {
         "231d7c6681a2193dfae2ebe6e929cf068d564d88631233c4006fac14b5877a01"
     ),
     "divisions.0006_squashed_0015_database_layer": (
-        "18c5e89a0a044f272db95037a15a00993d0821a5880a6170d31a65db6f4869a2"
+        "31cde6d3b13265cd81f3e5eda4e14909eaa2121f727fa44f2e2bddf3d74a9f1f"
     ),
     "jobs.0001_squashed_0002_jobs": (
-        "e722261c7773297fa9d22f8683bbb74bdd7cce093f332974f2fc147020eb4edd"
+        "279e5a577fc1597fe97e85ab190fc2993ff60566ae5b44302379ff7bec85ec41"
     ),
     "jobs.0003_squashed_0006_notes": (
         "0f07660161693f7f428f2a56b8865a17507f783f6c872b5a8b7193da0679128e"

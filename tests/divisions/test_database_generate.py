@@ -36,8 +36,8 @@ def test_a_changed_function_is_replaced_and_its_reverse_is_the_old_text():
     old = source.objects()
     new = edited(("RETURN visible;", "RETURN visible || 0::bigint;"))
     forward, reverse = generate.changes(old, new)
-    assert forward == [new["function proone_visible_divisions"]]
-    assert reverse == [old["function proone_visible_divisions"]]
+    assert forward == [new["function proone_visible_divisions()"]]
+    assert reverse == [old["function proone_visible_divisions()"]]
 
 
 def test_a_changed_policy_is_dropped_and_created_both_ways():
@@ -53,18 +53,19 @@ def test_added_and_removed_objects_in_dependency_order():
     """A removed function goes after the policies that use it; its DROP names its input
     arguments without defaults; an added object's reverse drops it."""
     old = source.objects()
-    new = {k: v for k, v in old.items() if k != "function proone_title_search"}
-    new["function proone_extra"] = (
+    (search,) = [k for k in old if k.startswith("function proone_title_search(")]
+    new = {k: v for k, v in old.items() if k != search}
+    new["function proone_extra(a bigint, b text)"] = (
         "CREATE OR REPLACE FUNCTION public.proone_extra(a bigint, b text DEFAULT 'x')\n"
         " RETURNS bigint LANGUAGE sql AS $$ SELECT a $$;"
     )
     forward, reverse = generate.changes(old, new)
     assert forward[0].startswith("DROP FUNCTION public.proone_title_search(term text, ")
     assert "DEFAULT" not in forward[0]
-    assert forward[1] == new["function proone_extra"]
+    assert forward[1] == new["function proone_extra(a bigint, b text)"]
     assert reverse == [
         "DROP FUNCTION public.proone_extra(a bigint, b text);",
-        old["function proone_title_search"],
+        old[search],
     ]
 
 
@@ -99,10 +100,48 @@ def test_statements_split_past_quotes_and_comments():
     text = (
         "-- a comment; not a statement\n"
         "CREATE FUNCTION f() RETURNS text LANGUAGE sql AS $f$ SELECT 'a;b' $f$;\n"
-        "SELECT 'it''s; one';\n"
+        "SELECT 'it''s; one', E'\\'; still', \"odd;name\" /* a ; ' comment */;\n"
+        "CREATE FUNCTION g(a int DEFAULT (1 + 2), b text = ';') RETURNS int LANGUAGE sql "
+        "AS $b1$ SELECT 1; $b1$;\n"
+        "COMMENT ON FUNCTION g(a int, b text) IS 'why; because';\n"
+        "CREATE TABLE IF NOT EXISTS s.t (id int);\n"
         "CREATE POLICY p ON t USING (x = ';');"
     )
     parts = statements.split(text)
-    assert len(parts) == 3
-    assert statements.defines(parts[0]) == "function f"
-    assert statements.defines(parts[2]) == "policy p on t"
+    assert len(parts) == 6
+    assert statements.defines(parts[0]) == "function f()"
+    assert statements.defines(parts[2]) == "function g(a int, b text)"
+    assert statements.attaches_to(parts[3]) == "function g(a int, b text)"
+    assert statements.defines(parts[4]) == "table s.t"
+    assert statements.defines(parts[5]) == "policy p on t"
+
+
+def test_a_migration_that_alters_an_object_in_place_is_refused():
+    """Its state could not be followed: the generator would write the wrong next migration."""
+    with pytest.raises(ValueError, match="state the object whole"):
+        statements.apply({}, "ALTER FUNCTION public.proone_principal() SECURITY INVOKER;")
+
+
+def test_overloads_are_objects_of_their_own():
+    text = (
+        "CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql AS $$ SELECT a $$;\n"
+        "CREATE FUNCTION f(a text) RETURNS text LANGUAGE sql AS $$ SELECT a $$;"
+    )
+    assert list(statements.objects(text)) == ["function f(a int)", "function f(a text)"]
+
+
+def test_a_function_whose_result_type_changes_is_dropped_and_created():
+    """CREATE OR REPLACE cannot change a result type: both ways drop, then create."""
+    key = "function f(a int)"
+    old = {key: "CREATE OR REPLACE FUNCTION public.f(a int) RETURNS int LANGUAGE sql AS $$ 1 $$;"}
+    new = {key: old[key].replace("RETURNS int", "RETURNS bigint")}
+    forward, reverse = generate.changes(old, new)
+    assert forward == ["DROP FUNCTION public.f(a int);", new[key]]
+    assert reverse == ["DROP FUNCTION public.f(a int);", old[key]]
+
+
+def test_a_table_of_the_source_is_never_dropped_by_a_generated_migration():
+    old = source.objects()
+    new = {k: v for k, v in old.items() if k != "table proone_rls.signing_key"}
+    with pytest.raises(ValueError, match="its data must be kept"):
+        generate.changes(old, new)

@@ -76,7 +76,10 @@ def part_way_db(tmp_path_factory):
     checkout = released_checkout(tmp_path_factory.mktemp("part-way"))
     db = tmp_path_factory.mktemp("part-way-db") / "db.sqlite3"
     env = dict(base_env(db), PYTHONPATH=str(checkout))
-    for args in (("migrate", "--noinput", "jobs", "0003_jobnote"), ("migrate", "--noinput", "gate")):
+    for args in (
+        ("migrate", "--noinput", "jobs", "0003_jobnote"),
+        ("migrate", "--noinput", "gate"),
+    ):
         result = manage(env, *args, cwd=checkout)
         assert result.returncode == 0, result.stderr
     return db
