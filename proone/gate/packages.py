@@ -4,19 +4,13 @@ from django.utils import timezone
 
 from . import GateError, audit, signing
 from .models import SignOff
-from .plan import build_plan, package_author, require_gate_tables
+from .plan import package_author, unsigned_steps
 from .signoff import check_reviewer, new_signoff, save_signoffs
 
 
 def packages_to_review(alias):
     """The plan's steps that apply an installed package's migration without a valid sign-off."""
-    require_gate_tables(alias)
-    plan = build_plan(alias)
-    return [
-        step
-        for step in plan.steps
-        if step.package and step.kind == SignOff.Kind.APPLY and step.state != "valid"
-    ]
+    return unsigned_steps(alias, packages=True)
 
 
 def describe(steps):

@@ -254,6 +254,19 @@ def unrecorded_applied(alias, loader):
     ]
 
 
+def unsigned_steps(alias, *, packages):
+    """The plan's steps that apply a migration without a valid sign-off: installed packages'
+    (reviewed as a set with signoff_packages) or the project's own (signoff_release)."""
+    require_gate_tables(alias)
+    return [
+        step
+        for step in build_plan(alias).steps
+        if bool(step.package) == packages
+        and step.kind == SignOff.Kind.APPLY
+        and step.state != "valid"
+    ]
+
+
 def partial_squashes(loader):
     """A squashed migration part of whose history this database holds: Django would run the
     squash over what is there, so the history must be finished first, by the release before."""

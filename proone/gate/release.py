@@ -5,20 +5,13 @@ from django.utils import timezone
 from . import GateError, audit, signing
 from .lint import codes_needing_ack
 from .models import SignOff
-from .plan import build_plan, require_gate_tables
+from .plan import unsigned_steps
 from .signoff import check_authors, check_reviewer, new_signoff, save_signoffs
 
 
 def release_to_review(alias):
     """The plan's steps that apply one of the project's own migrations without a valid sign-off."""
-    require_gate_tables(alias)
-    plan = build_plan(alias)
-    return [
-        step
-        for step in plan.steps
-        # Installed packages' migrations are reviewed per release with signoff_packages.
-        if not step.package and step.kind == SignOff.Kind.APPLY and step.state != "valid"
-    ]
+    return unsigned_steps(alias, packages=False)
 
 
 def describe(steps):
