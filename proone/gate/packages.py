@@ -34,7 +34,6 @@ def review_packages(alias, steps, reviewer_username, password, *, acknowledge=Fa
             raise GateError(
                 "No migration of an installed package is waiting for review; nothing signed."
             )
-        reviewer = check_reviewer(alias, reviewer_username, password, "these migrations")
         needing = [step.label for step in steps if any(f.needs_ack for f in step.findings)]
         if needing and not acknowledge:
             raise GateError(
@@ -42,6 +41,7 @@ def review_packages(alias, steps, reviewer_username, password, *, acknowledge=Fa
                 f"({', '.join(needing)}); after reading them, run again with "
                 "--acknowledge-findings. Nothing signed."
             )
+        reviewer = check_reviewer(alias, reviewer_username, password, "these migrations")
         signoffs = [
             new_signoff(
                 step.migration,

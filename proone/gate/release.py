@@ -25,15 +25,14 @@ def describe(steps):
 
 
 def sign_off_release(alias, steps, reviewer_username, password, *, acknowledge=False, note=""):
-    """Check the reviewer once and record a signed sign-off of each step's file: all or none."""
+    """Check the reviewer once and record a signed sign-off of each step's file: all or none.
+    Findings that need acknowledgement refuse it before the reviewer is asked for anything."""
     if not steps:
         return []
     started = timezone.now()
     key = signing.gate_key()
     summary = f"release review of {len(steps)} migrations"
     with audit.refusals(alias, "signoff", started, reviewer=reviewer_username, detail=summary):
-        reviewer = check_reviewer(alias, reviewer_username, password, "this release")
-        authors = check_authors(reviewer, [step.migration for step in steps])
         needing = [
             f"{step.label} ({', '.join(codes_needing_ack(step.findings))})"
             for step in steps
@@ -46,6 +45,8 @@ def sign_off_release(alias, steps, reviewer_username, password, *, acknowledge=F
                 f"{', '.join(needing)}. Read them in the list above; if the data loss or risk is "
                 "intended, run again with --acknowledge-findings. Nothing signed."
             )
+        reviewer = check_reviewer(alias, reviewer_username, password, "this release")
+        authors = check_authors(reviewer, [step.migration for step in steps])
         signoffs = [
             new_signoff(
                 step.migration,

@@ -76,8 +76,11 @@ def _find_reviewer(alias, username):
 
 
 def check_reviewer(alias, username, password, what):
-    """The reviewer `username` after checking password, activity and permission; else GateError."""
+    """The reviewer `username` after checking password, activity and permission; else GateError.
+    `password` may be a function that asks for it: it is asked only once the reviewer exists."""
     reviewer = _find_reviewer(alias, username)
+    if callable(password):
+        password = password()
     if not reviewer.check_password(password or ""):
         raise GateError(
             f"Wrong password for reviewer {username!r}. Nothing signed; run the command again."

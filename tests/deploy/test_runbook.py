@@ -248,13 +248,13 @@ def test_first_deploy_then_a_reviewed_migration_exactly_as_the_runbook_says(depl
     assert "apply them with `manage.py migrate_secure`" in reviewer.stdout
 
     refused(
-        deploy.run("packages", "--password-stdin", stdin="not-the-password\n"),
+        deploy.run(
+            "packages", "--password-stdin", "--acknowledge-findings", stdin="not-the-password\n"
+        ),
         "Wrong password for reviewer 'rita'",
     )
-    refused(
-        deploy.run("packages", "--password-stdin", stdin=REVIEWER_PASSWORD + "\n"),
-        "--acknowledge-findings",
-    )
+    # Findings are refused before the password is asked.
+    refused(deploy.run("packages", stdin=""), "--acknowledge-findings")
     review = deploy.ok(
         "packages",
         "--password-stdin",
@@ -279,10 +279,10 @@ def test_first_deploy_then_a_reviewed_migration_exactly_as_the_runbook_says(depl
     # The project's own migrations after the bootstrap, in one review with one password.
     pending = pending_project_migrations(deploy.ok("plan").stdout)
     assert pending
-    release = ("release", "--password-stdin")
+    release = ("release", "--password-stdin", "--acknowledge-findings")
     refused(deploy.run(*release, stdin="not-the-password\n"), "Wrong password for reviewer")
-    refused(deploy.run(*release, stdin=REVIEWER_PASSWORD + "\n"), "--acknowledge-findings")
-    reviewed = deploy.ok(*release, "--acknowledge-findings", stdin=REVIEWER_PASSWORD + "\n")
+    refused(deploy.run("release", stdin=""), "--acknowledge-findings")
+    reviewed = deploy.ok(*release, stdin=REVIEWER_PASSWORD + "\n")
     # Exactly the pending ones the plan listed: the packages' were reviewed by their own step.
     assert f"This release has {len(pending)} migrations to sign off" in reviewed.stdout
     for label in pending:

@@ -139,10 +139,11 @@ def test_a_new_package_version_or_a_changed_file_voids_the_review(env):
 @pytest.mark.parametrize(
     "extra, password, reviewer, message",
     [
-        ((), "wrong", "rita", "Wrong password for reviewer 'rita'"),
-        ((), PASSWORD, "nope", "lacks the permission"),
-        ((), PASSWORD, "gone", "inactive"),
-        ((), PASSWORD, "rita", "run again with --acknowledge-findings"),
+        (("--acknowledge-findings",), "wrong", "rita", "Wrong password for reviewer 'rita'"),
+        (("--acknowledge-findings",), PASSWORD, "nope", "lacks the permission"),
+        (("--acknowledge-findings",), PASSWORD, "gone", "inactive"),
+        # Refused before any password is asked (a wrong one does not matter).
+        ((), "wrong", "rita", "run again with --acknowledge-findings"),
     ],
 )
 def test_bad_reviews_sign_nothing_and_say_so_in_one_line(env, extra, password, reviewer, message):

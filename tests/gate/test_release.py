@@ -100,12 +100,16 @@ def test_an_author_of_any_of_them_refuses_the_whole_release(release_gate):
 
 def test_findings_are_listed_before_the_password_and_need_acknowledgement(release_gate):
     gate = release_gate
-    # No terminal and no --password-stdin: refused at the prompt, after the list.
-    unprompted = gate.manage("signoff_release", "--reviewer", "rita")
+    # Findings refuse the review after the list and before any password is asked: no
+    # terminal is needed to be told.
+    unacknowledged = gate.manage("signoff_release", "--reviewer", "rita")
+    one_line_refusal(unacknowledged, "run again with --acknowledge-findings")
+    assert "sampleapp.0001_initial" in unacknowledged.stdout
+    assert "sampleapp.0002_remove_widget_note" in unacknowledged.stdout
+    assert "    MG102 Remove field note from widget" in unacknowledged.stdout
+    # Acknowledged, with no terminal and no --password-stdin: refused at the prompt.
+    unprompted = gate.manage("signoff_release", "--reviewer", "rita", "--acknowledge-findings")
     one_line_refusal(unprompted, "No terminal to ask the password on")
-    assert "sampleapp.0001_initial" in unprompted.stdout
-    assert "sampleapp.0002_remove_widget_note" in unprompted.stdout
-    assert "    MG102 Remove field note from widget" in unprompted.stdout
 
     result = release(gate)
     one_line_refusal(

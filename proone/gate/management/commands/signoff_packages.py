@@ -27,12 +27,11 @@ class Command(BaseCommand):
             if steps:
                 self.stdout.write(f"This review covers {len(steps)} migrations:")
                 self.stdout.write("\n".join(describe(steps)))
-            password = read_password(options) if steps else ""
             signoffs = review_packages(
                 alias,
                 steps,
                 options["reviewer"],
-                password,
+                lambda: read_password(options),
                 acknowledge=options["acknowledge_findings"],
                 note=options["note"],
             )

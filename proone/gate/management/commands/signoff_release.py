@@ -40,7 +40,7 @@ class Command(BaseCommand):
                 alias,
                 steps,
                 options["reviewer"],
-                read_password(options),
+                lambda: read_password(options),
                 acknowledge=options["acknowledge_findings"],
                 note=options["note"],
             )
