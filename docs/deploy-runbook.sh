@@ -7,7 +7,8 @@
 #
 # First deploy: roles, bootstrap, reviewer, packages, plan, release, migrate, check, static,
 # verify, serve.
-# Every later deploy: plan, release, migrate, static, verify, then restart serve.
+# Every later deploy: plan, release (and packages after a dependency upgrade), migrate, static,
+# verify, then restart serve.
 # signoff APP MIGRATION signs off one migration: e.g. by a second reviewer, the ones that the
 # release's reviewer wrote, before that reviewer runs release for the rest.
 set -eu

@@ -1,6 +1,6 @@
 -- The visibility rule (SPEC "The visibility rule"), worked out inside the database from the
--- tables and the verified principal. The ORM states the same rule in divisions/visibility.py;
--- tests/oracle.py states it once more for checking both.
+-- tables and the verified principal. The ORM states the same rule in
+-- divisions/visibility/rule.py; tests/oracle.py states it once more for checking both.
 
 -- The acting user's tenant, when the user is active (NULL otherwise: nothing is visible).
 CREATE OR REPLACE FUNCTION public.proone_acting_tenant()

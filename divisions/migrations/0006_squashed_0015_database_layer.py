@@ -91,9 +91,10 @@ CREATE TABLE proone_rls.signing_key (
     outer_pad bytea NOT NULL CHECK (length(outer_pad) = 64)
 );
 
--- The verified (kind, id) of this transaction's proof, or NULL for nobody. Owner only.
--- The same check as 0004's, with the HMAC (proone_rls.sign) and the transaction binding
--- (proone_rls.transaction_binding) written inline so their query plan is kept.
+-- The verified (kind, id) of this transaction's proof, or NULL for nobody; a proof that was
+-- forged or copied from another transaction is an error. Owner only. The HMAC and the
+-- transaction binding (backend pid, transaction start) are written inline so the function's
+-- plan is kept.
 CREATE OR REPLACE FUNCTION proone_rls.verified_principal()
  RETURNS text[]
  LANGUAGE plpgsql
@@ -158,8 +159,10 @@ END
 $function$;
 REVOKE ALL ON FUNCTION proone_rls.acting_user(OUT tenant_id bigint, OUT division_id bigint, OUT tenant_admin boolean) FROM PUBLIC;
 
--- Called once per transaction: 0004's checks and errors, with the key read once and both
--- HMACs (the token's and the proof's) computed inline.
+-- Called by the app once per transaction with a token it signed (kind:id:time:signature).
+-- Refuses a malformed or wrongly signed token, one older than ten seconds or dated more than
+-- two seconds ahead, then stores a proof bound to this transaction for the functions below.
+-- The key is read once and both HMACs (the token's and the proof's) computed inline.
 CREATE OR REPLACE FUNCTION public.proone_enter(token text)
  RETURNS void
  LANGUAGE plpgsql
@@ -276,8 +279,8 @@ END
 $function$;
 
 -- The visibility rule (SPEC "The visibility rule"), worked out inside the database from the
--- tables and the verified principal. The ORM states the same rule in divisions/visibility.py;
--- tests/oracle.py states it once more for checking both.
+-- tables and the verified principal. The ORM states the same rule in
+-- divisions/visibility/rule.py; tests/oracle.py states it once more for checking both.
 
 -- The acting user's tenant, when the user is active (NULL otherwise: nothing is visible).
 CREATE OR REPLACE FUNCTION public.proone_acting_tenant()
@@ -313,9 +316,16 @@ BEGIN
 END
 $function$;
 
--- Rule 2, as 0005: divisions D of the user's tenant where D is the user's division, D's
--- scope is everyone, or the user's division is listed in D's scope. Kept for the
--- transaction under a seal (see the migration's docstring).
+-- Rule 2: divisions D of the user's tenant where D is the user's division, D's scope is
+-- everyone, or the user's division is listed in D's scope.
+--
+-- Every statement on jobs asks for this list, so the first call in a transaction keeps it in
+-- the transaction-local setting proone.visible, sealed (proone_rls.visible_seal) over the
+-- list, the principal's proof and the transaction; later calls return it while the seal
+-- matches. The app role can write the setting but not seal it: a value it writes, or one kept
+-- for another principal or transaction, does not match and is worked out again. A write to a
+-- table the list is read from forgets it (proone_forget_visible), so the next statement reads
+-- the change; what other transactions commit is read by the next transaction.
 CREATE OR REPLACE FUNCTION public.proone_visible_divisions()
  RETURNS bigint[]
  LANGUAGE plpgsql

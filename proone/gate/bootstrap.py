@@ -26,7 +26,7 @@ PROJECT_MIGRATIONS = {
         "231d7c6681a2193dfae2ebe6e929cf068d564d88631233c4006fac14b5877a01"
     ),
     "divisions.0006_squashed_0015_database_layer": (
-        "31cde6d3b13265cd81f3e5eda4e14909eaa2121f727fa44f2e2bddf3d74a9f1f"
+        "5d304d693e6c8c20004b27461902657822ead92f17e918b70c697bb69058d279"
     ),
     "jobs.0001_squashed_0002_jobs": (
         "279e5a577fc1597fe97e85ab190fc2993ff60566ae5b44302379ff7bec85ec41"

@@ -24,7 +24,8 @@ class Command(BaseCommand):
                 if forward:
                     raise CommandError(
                         f"divisions/database/ changed without a migration ({len(forward)} "
-                        "statements pending): run `manage.py makesqlmigration --name NAME`.",
+                        f"statement{'' if len(forward) == 1 else 's'} pending): run "
+                        "`manage.py makesqlmigration --name NAME`.",
                         returncode=1,
                     )
                 self.stdout.write("The database layer's migrations match its source.")
