@@ -49,8 +49,8 @@ def normal(sql):
     return "\n".join(statements.code(part) for part in statements.split(sql))
 
 
-def drop(key, sql):
-    """The statement that removes the object `key` defined by `sql`."""
+def drop(key):
+    """The statement that removes the object `key` names."""
     what = kind(key)
     name = key.removeprefix(what + " ")
     if what == "function":
@@ -101,14 +101,14 @@ def changes(old, new):
     for what in reversed(KINDS):
         for key in reversed(removed):
             if kind(key) == what:
-                forward.append(drop(key, old[key]))
+                forward.append(drop(key))
         for key in reversed(whole):
             if kind(key) == what:
-                forward.append(drop(key, old[key]))
-                reverse.append(drop(key, new[key]))
+                forward.append(drop(key))
+                reverse.append(drop(key))
         for key in reversed(created):
             if kind(key) == what:
-                reverse.append(drop(key, new[key]))
+                reverse.append(drop(key))
     for what in KINDS:
         for key in new:
             if kind(key) == what and (key in created or key in changed):
