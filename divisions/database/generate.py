@@ -171,13 +171,15 @@ def write(name, description, directory=None):
     directory = Path(directory or Path(apps.get_app_config(APP_LABEL).path) / "migrations")
     if not re.fullmatch(r"[a-z0-9_]+", name):
         raise ValueError("A migration name is lower-case letters, digits and underscores.")
+    if any('"""' in sql for sql in forward + reverse):
+        raise ValueError('The source holds """, which a generated migration cannot quote.')
     path = directory / f"{next_number(directory):04d}_{name}.py"
     path.write_text(
         TEMPLATE.format(
             description=description,
             forward="\n\n".join(forward),
             reverse="\n\n".join(reverse),
-            dependencies="\n".join(f'        ("{app}", "{name}"),' for app, name in leaves),
+            dependencies="\n".join(f'        ("{app}", "{node}"),' for app, node in leaves),
         )
     )
     return path
