@@ -24,7 +24,8 @@ from .models import AccessToken
 
 PREFIX = "proone_pat_"
 _FORMAT = re.compile(rf"{PREFIX}[A-Za-z0-9_-]{{43}}")
-# The last-used time is written at most once a minute per token (stated again in 0002).
+# The last-used time is written at most once a minute per token (stated again in
+# proone_token_user(), divisions/database/tokens.sql).
 LAST_USED_EVERY = timedelta(minutes=1)
 
 

@@ -41,7 +41,8 @@ class InArray(Lookup):
     Python per statement (docs/benchmarks.md). Cast to the column's own type, the array is the
     same constant PostgreSQL makes of `IN (...)`, and it is planned the same way. One id is
     sent as `column = %s`, as PostgreSQL reads `IN` of one value: an index scan can then
-    return rows in the index's order (a one-division member's list by title, jobs 0006),
+    return rows in the index's order (a one-division member's list by title,
+    job_division_title),
     which no index scan under `= ANY(...)` does in PostgreSQL 15.
     """
 

@@ -10,9 +10,9 @@ replica's connection on the first such read (divisions/replica_reads.py). Everyt
 (writes, a request's reads after its first write, nested scopes, the admin, the migration
 gate's own connection, management commands) uses the primary.
 
-The standby runs the same policies and proone_enter() as the primary (migration 0005: they
-write nothing), so a read there is scoped exactly as on the primary; without a principal the
-standby shows no row.
+The standby runs the same policies and proone_enter() as the primary (they write nothing),
+so a read there is scoped exactly as on the primary; without a principal the standby shows
+no row.
 """
 
 import contextvars

@@ -115,15 +115,17 @@ def _loaded(user):
     return not (isinstance(user, SimpleLazyObject) and user._wrapped is empty)
 
 
-# (alias, database name) pairs seen with migration 0004 applied; positive answers only.
+# (alias, database name) pairs seen with the guards installed; positive answers only.
 _hardened = set()
 
 
 def hardened(using=DEFAULT_DB_ALIAS):
-    """True when migration 0004 is applied: sessions by key, the sign-in look-up principal.
+    """True when the guards of divisions/database/ are installed: sessions by key, the
+    sign-in look-up principal.
 
     New code may run against a database not yet migrated (a deploy applies migrations after
-    the code lands); until then sessions and sign-in work as before 0004. Checked until seen.
+    the code lands); until then sessions and sign-in go through Django's tables directly.
+    Checked until seen.
     """
     connection = connections[using]
     if connection.vendor != "postgresql":
@@ -137,8 +139,9 @@ def hardened(using=DEFAULT_DB_ALIAS):
     return key in _hardened
 
 
-# The title search functions: the newest matches (migration 0007) and any matches, for a
-# count (0014). Both take (term, status, division id, wanted, before created_at, before id).
+# The title search functions (divisions/database/title_search.sql): the newest matches, and
+# any matches for a count. Both take (term, status, division id, wanted, before created_at,
+# before id).
 TITLE_SEARCH = "proone_title_search"
 TITLE_MATCHES = "proone_title_matches"
 TITLE_FUNCTIONS = (TITLE_SEARCH, TITLE_MATCHES)
@@ -174,7 +177,7 @@ def set_principal(scope, using=DEFAULT_DB_ALIAS):
     connection = connections[using]
     token = token_for(scope)
     if scope is not None and scope.login_name is not None and not hardened(using):
-        # Before 0004 the user table has no policy: the look-up needs no principal.
+        # Without the guards the user table has no policy: the look-up needs no principal.
         token = None
     if token is None:
         execute_bound(connection, "SELECT set_config(%s, '', true)", [SETTING])

@@ -2,8 +2,9 @@
 
 The app role sees no row of `django_session` (row-level security, no policy for it), so SQL
 run as the app role cannot list live session keys. Each call names one key; the database
-stores a SHA-256 of it (proone_rls.session_id in divisions/database/guards.sql). On other databases,
-and on PostgreSQL before 0004 is applied, this is Django's database backend unchanged.
+stores a SHA-256 of it (proone_rls.session_id in divisions/database/guards.sql). On other
+databases, and on a PostgreSQL database the layer is not installed on yet, this is Django's
+database backend unchanged.
 """
 
 from asgiref.sync import sync_to_async

@@ -39,10 +39,10 @@ class JobQuerySet(ScopedQuerySet):
     def among_first_matches(self, wanted, before=None, in_order=True):
         """The same rows for any slice of at most `wanted` newest first (older than `before`,
         a job or cursor): a search() acting for a user on PostgreSQL is also narrowed to the
-        ids the database's title search finds by index (divisions migrations 0007 and 0008),
+        ids the database's title search finds by index (proone_title_search),
         since the planner cannot search titles well under row-level security. The filter and
         the policy still apply; the ids only narrow. With in_order=False only the number of
-        rows, up to `wanted`, is the same: a capped count's narrowing (migration 0014)."""
+        rows, up to `wanted`, is the same: a capped count's narrowing (proone_title_matches)."""
         scope = self._made_under
         if (
             self._search is None

@@ -51,7 +51,7 @@ class Job(models.Model):
             models.Index(fields=["tenant", "-created_at", "-id"], name="job_tenant_newest"),
             # One division's jobs newest first, carrying what the rule and the title search
             # read: a member's capped count and the search's per-division walk read this
-            # index alone, not one table page per job (migration 0005; PostgreSQL only,
+            # index alone, not one table page per job (the INCLUDE columns are PostgreSQL's;
             # SQLite keeps the key columns).
             models.Index(
                 fields=["division", "-created_at", "-id"],
@@ -59,12 +59,12 @@ class Job(models.Model):
                 name="job_division_covering",
             ),
             # sort=title and sort=status: a keyset page reads its rows in order, no sort of
-            # every visible job (migration 0004, built concurrently).
+            # every visible job.
             models.Index(fields=["tenant", "title", "-created_at", "-id"], name="job_tenant_title"),
             models.Index(
                 fields=["tenant", "status", "-created_at", "-id"], name="job_tenant_status"
             ),
-            # sort=title for a member who sees one division's jobs (migration 0006).
+            # sort=title for a member who sees one division's jobs.
             models.Index(
                 fields=["division", "title", "-created_at", "-id"], name="job_division_title"
             ),

@@ -151,7 +151,7 @@ DATABASE_MIGRATE = env.db("DATABASE_MIGRATE_URL") if "DATABASE_MIGRATE_URL" in e
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
-# Covering indexes (INCLUDE, jobs migration 0005) are PostgreSQL's: SQLite builds their key
+# Covering indexes (INCLUDE, job_division_covering) are PostgreSQL's: SQLite builds their key
 # columns only, which Django would otherwise warn about on every command (models.W040).
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
 

@@ -49,7 +49,7 @@ BEGIN
         IF cardinality(searched) = 0 THEN
             RETURN;
         END IF;
-        -- A sample of each division's jobs (WALK in all, by the division index, in no
+        -- A sample of each division's jobs (300 in all, by the division index, in no
         -- order): the word's density among them decides.
         SELECT coalesce(array_agg(p.id) FILTER (WHERE p.hit), '{}') INTO found
         FROM unnest(searched) AS s(division_id)
@@ -79,7 +79,7 @@ BEGIN
             RETURN;
         END IF;
     ELSE
-        -- A first pass: the newest WALK visible jobs of the tenant.
+        -- A first pass: the newest 300 visible jobs of the tenant.
         SELECT coalesce(array_agg(w.id), '{}') INTO found
         FROM (SELECT n.id FROM (
                   SELECT j.id, upper(j.title::text) LIKE pattern AS hit
@@ -165,11 +165,12 @@ BEGIN
         IF cardinality(searched) = 0 THEN
             RETURN;
         END IF;
-        -- The first matches among the newest WALK jobs of those divisions: one newest-first
+        -- The first matches among the newest 300 jobs of those divisions: one newest-first
         -- scan per division, merged (a UNION ALL of ordered, limited branches is what
         -- PostgreSQL reads as a Merge Append of the covering division index, which stops
-        -- once the LIMIT is reached). One static statement of FEW branches, the k-th over
-        -- the k-th division (past the last, NULL: no rows), planned once (see the docstring).
+        -- once the LIMIT is reached). One static statement of 10 branches, the k-th over
+        -- the k-th division (past the last, NULL: no rows), planned once per session (a
+        -- statement built and run with EXECUTE would be planned again at every call).
         PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);
         SELECT coalesce(array_agg(n.id), '{}') INTO found
         FROM (SELECT n.id FROM (
@@ -342,7 +343,7 @@ BEGIN
             RETURN;
         END IF;
     ELSE
-        -- A first pass: the newest WALK visible jobs of the tenant.
+        -- A first pass: the newest 300 visible jobs of the tenant.
         SELECT coalesce(array_agg(w.id), '{}') INTO found
         FROM (SELECT n.id FROM (
                   SELECT j.id, upper(j.title::text) LIKE pattern AS hit

@@ -3,6 +3,7 @@ and `--check` failing while the source is ahead of the migrations."""
 
 import ast
 import importlib.util
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -145,3 +146,13 @@ def test_a_table_of_the_source_is_never_dropped_by_a_generated_migration():
     new = {k: v for k, v in old.items() if k != "table proone_rls.signing_key"}
     with pytest.raises(ValueError, match="its data must be kept"):
         generate.changes(old, new)
+
+
+def test_a_bad_migration_name_is_one_line_and_writes_nothing(monkeypatch):
+    changed = edited(("RETURN visible;", "RETURN visible || 0::bigint;"))
+    monkeypatch.setattr(source, "objects", lambda: changed)
+    migrations = Path(generate.__file__).resolve().parents[1] / "migrations"
+    before = sorted(migrations.glob("0*.py"))
+    with pytest.raises(CommandError, match="lower-case letters, digits and underscores"):
+        call_command("makesqlmigration", "--name", "Visible List")
+    assert sorted(migrations.glob("0*.py")) == before

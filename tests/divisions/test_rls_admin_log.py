@@ -1,5 +1,6 @@
 """
-SQL injection as the app role against the Django admin's log (divisions 0012).
+SQL injection as the app role against the Django admin's log (its policies and
+proone_rls.admin_log_stamp, divisions/database/).
 
 Each entry names an object and what changed (a job's title, a user's name), so an injection
 that reads the log reads what tenant admins of every tenant did, and one that writes it fakes

@@ -211,8 +211,9 @@ class TestExport:
 @pytest.mark.postgres
 @pytest.mark.parametrize("order", ["title", "status"])
 def test_a_later_sorted_page_starts_its_index_scan_at_the_cursor(world, order):
-    """sort=title|status: a later page reads the order from its index (jobs 0004), starting at
-    the cursor's value, rather than sorting every visible job or walking from the list's start.
+    """sort=title|status: a later page reads the order from its index (job_tenant_title or
+    job_tenant_status), starting at the cursor's value, rather than sorting every visible job
+    or walking from the list's start.
     Sorts and sequential scans are priced out so the tiny test table shows the plan a large
     one gets."""
     from django.db import connection
@@ -235,11 +236,11 @@ def test_a_later_sorted_page_starts_its_index_scan_at_the_cursor(world, order):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_one_division_members_title_order_comes_from_the_division_index(world):
-    """Gina sees one division's jobs (Field's): her list by title reads jobs 0006's division
-    title index in order, with no sort. Sent as `division_id = ANY(array)`, her one division
-    would have no index scan give the order (PostgreSQL 15), and at a million jobs the page
-    took 4x the floor's (docs/benchmarks.md). Sorts and sequential scans are priced out so the
-    tiny test table shows the plan a large one gets.
+    """Gina sees one division's jobs (Field's): her list by title reads the division title
+    index (job_division_title) in order, with no sort. Sent as `division_id = ANY(array)`, her
+    one division would have no index scan give the order (PostgreSQL 15), and at a million jobs
+    the page took 4x the floor's (benchmarks/journal.md). Sorts and sequential scans are priced
+    out so the tiny test table shows the plan a large one gets.
 
     The world is committed and the owner analyses the table first: with statistics left from
     other tests' rows, both her tenant and her division look as rare as each other, and the

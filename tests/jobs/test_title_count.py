@@ -1,4 +1,4 @@
-"""The list's capped total for a title search on PostgreSQL (divisions migration 0014): any
+"""The list's capped total for a title search on PostgreSQL (proone_title_matches): any
 matches count as the newest do, on each way the database reads them."""
 
 from datetime import timedelta
@@ -17,8 +17,8 @@ from tests.factories import DivisionFactory, TenantAdminFactory, UserFactory, al
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
-DIVISIONS = 4  # more than 0008's FEW_WALK: a rare word among them is the trigram index's
-JOBS_EACH = 120  # more than each division's share of 0007's WALK (a sample, not all of them)
+DIVISIONS = 4  # more than 3: a rare word among them is the trigram index's
+JOBS_EACH = 120  # more than each division's share of the 300-job sample (not all of them)
 EVERY = 4  # one job in four is a "boiler" job
 CALL = "SELECT count(*), array_agg(x) FROM public.{}(%s, NULL, %s, %s, NULL, NULL) x"
 

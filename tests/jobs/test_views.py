@@ -90,7 +90,8 @@ class TestListShowsExactlyTheOraclesJobs:
         self, client, crowd, who, query, keep
     ):
         """On PostgreSQL the search is narrowed to the ids the database's title search finds
-        for each page and for the total (divisions migration 0007): the same rows."""
+        for each page and for the total (proone_title_search, proone_title_matches): the same
+        rows."""
         user = getattr(crowd.u, who)
         client.force_login(user)
         query = query.replace("electrical", str(crowd.d.electrical.pk))
