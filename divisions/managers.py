@@ -15,12 +15,12 @@ import functools
 from contextlib import nullcontext
 
 from django.db import DEFAULT_DB_ALIAS, models
-from django.db.models import BooleanField, Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.db.models.expressions import Col, Expression
 from django.db.models.fields.related import ManyToOneRel
 
 from . import rls
-from .scoping import Scope, ScopeError, current_scope, is_principal, within
+from .scoping import OutOfScope, Scope, ScopeError, current_scope, is_principal, within
 
 NOTHING = Q(pk__in=[])
 
@@ -88,11 +88,67 @@ class ScopedQuerySet(models.QuerySet):
     contains = _evaluated_in_scope(models.QuerySet.contains)
     aggregate = _evaluated_in_scope(models.QuerySet.aggregate)
     in_bulk = _evaluated_in_scope(models.QuerySet.in_bulk)
-    update = _evaluated_in_scope(models.QuerySet.update)
-    _update = _evaluated_in_scope(models.QuerySet._update)
-    delete = _evaluated_in_scope(models.QuerySet.delete)
-    _raw_delete = _evaluated_in_scope(models.QuerySet._raw_delete)
     explain = _evaluated_in_scope(models.QuerySet.explain)
+
+    # Writes reach only the rows the principal may write (the manager's write_filter), in the
+    # same statement.
+    def update(self, **kwargs):
+        columns = {self.model._meta.get_field(name).attname: v for name, v in kwargs.items()}
+        return self._writable(columns)._written(models.QuerySet.update, **kwargs)
+
+    update.alters_data = True
+
+    def _update(self, values):
+        columns = {field.attname: value for field, _, value in values}
+        return self._writable(columns)._written(models.QuerySet._update, values)
+
+    def delete(self):
+        return self._writable(None)._written(models.QuerySet.delete)
+
+    delete.alters_data = True
+
+    def _raw_delete(self, using):
+        return self._writable(None)._written(models.QuerySet._raw_delete, using)
+
+    def _written(self, write, *args, **kwargs):
+        """Run `write`, a QuerySet method, in the scope this queryset was made in."""
+        with self._database_scope():
+            return write(self, *args, **kwargs)
+
+    def _writable(self, values):
+        """This queryset narrowed to the rows its principal may update with `values`
+        ({attname: value}), or delete when None."""
+        self._refuse_if_unscoped()
+        scope = self._made_under
+        if scope is None or scope.is_unscoped:
+            return self
+        rule = self.model._default_manager.write_filter(scope.principal, values)
+        return self if rule is None else self.filter(rule)
+
+    def refusal(self, pk, values=None):
+        """Why the principal may not update row `pk` with `values` (delete it when None): the
+        model's DoesNotExist when it does not see the row, OutOfScope when it sees the row but
+        may not write it; None when it may. One statement."""
+        self._refuse_if_unscoped()
+        rows = self.filter(pk=pk)
+        scope = self._made_under
+        try:
+            rule = None
+            if not scope.is_unscoped:
+                rule = self.model._default_manager.write_filter(scope.principal, values)
+        except OutOfScope as refused:
+            return refused if rows.exists() else self.model.DoesNotExist()
+        if rule is None or rule is NOTHING:
+            writable = [rule is None] if rows.exists() else []
+        else:
+            writable = rows.annotate(
+                _writable=ExpressionWrapper(rule, output_field=BooleanField())
+            ).values_list("_writable", flat=True)[:1]
+        if not writable:
+            return self.model.DoesNotExist(f"No {self.model._meta.object_name} matches.")
+        if not writable[0]:
+            return OutOfScope(f"You may not change this {self.model._meta.verbose_name}.")
+        return None
 
     def _iterator(self, use_chunked_fetch, chunk_size):
         self._refuse_if_unscoped()
@@ -133,6 +189,12 @@ class ScopedManager(models.Manager.from_queryset(ScopedQuerySet)):
         if not is_principal(principal):
             return NOTHING
         return Q(**{self.tenant_field: principal.tenant_id})
+
+    def write_filter(self, principal, values):
+        """The Q that limits an update with `values` ({attname: value}), or a delete when
+        None, beyond what `principal` sees; None when seeing a row is writing it (the admin's
+        models, whose writes the admin's permissions decide)."""
+        return None
 
     def get_queryset(self):
         queryset = super().get_queryset()

@@ -7,6 +7,7 @@ from divisions import rls
 from divisions.lookups import InSubqueryArray
 from divisions.managers import NOTHING, ScopedManager, ScopedQuerySet
 from divisions.visibility.rule import job_filter
+from divisions.visibility.writes import job_write_filter, note_write_filter
 
 
 class JobQuerySet(ScopedQuerySet):
@@ -74,6 +75,10 @@ class JobManager(ScopedManager.from_queryset(JobQuerySet)):
     def scope_filter(self, principal):
         return job_filter(principal)
 
+    def write_filter(self, principal, values):
+        """And written by the write rule (divisions.visibility.writes.job_write_filter)."""
+        return job_write_filter(principal, values)
+
 
 class JobNoteManager(ScopedManager):
     """Scoped through the note's job: the notes of the jobs the principal may see."""
@@ -85,3 +90,7 @@ class JobNoteManager(ScopedManager):
         # Job is reached through the field: this module sits below jobs.models.
         jobs = QuerySet(self.model._meta.get_field("job").related_model)
         return Q(tenant_id=principal.tenant_id, job__in=jobs.filter(rule).values("pk"))
+
+    def write_filter(self, principal, values):
+        """And written by the write rule (divisions.visibility.writes.note_write_filter)."""
+        return note_write_filter(principal, values)

@@ -10,9 +10,16 @@ from django.utils import timezone
 from divisions.managers import ScopedForeignKey
 from divisions.models import Division, Tenant, User, check_same_tenant
 from divisions.scoping import OutOfScope, acting_principal
-from divisions.visibility.writes import may_place_job
+from divisions.visibility.writes import (
+    MEMBERS_CHANGE_STATUS,
+    STATUS_COLUMNS,
+    may_change_columns,
+    may_place_job,
+)
 
 from .managers import JobManager, JobNoteManager
+
+PLACEMENT_FIELDS = frozenset({"tenant", "tenant_id", "division", "division_id"})
 
 
 class Job(models.Model):
@@ -74,44 +81,68 @@ class Job(models.Model):
         return self.title
 
     def save(self, *args, **kwargs):
+        """Under a principal, by the write rule (divisions.visibility.writes): a new job, or
+        one moved to another tenant or division, only by the tenant's admin; a change only of
+        a job the principal may write (see _do_update)."""
         principal = acting_principal()
-        if principal is not None and not self._state.adding and self._stays_where_it_is():
-            # Seen where it is stored, and staying there: the checks below would prove no more.
-            return super().save(*args, **kwargs)
-        check_same_tenant(self, division=self.division_id)
-        if principal is not None and not may_place_job(principal, self.tenant_id, self.division_id):
-            raise OutOfScope("A job can only be saved into a division you can see.")
-        return super().save(*args, **kwargs)
+        if self._placed_anew(kwargs.get("update_fields")):
+            if principal is not None and not may_place_job(principal, self.tenant_id):
+                raise OutOfScope("Only the tenant's admins create jobs or move them.")
+            check_same_tenant(self, division=self.division_id)
+        super().save(*args, **kwargs)
+        self._loaded_placement = (self.tenant_id, self.division_id)
 
     def get_absolute_url(self):
         return reverse("jobs:detail", args=[self.pk])
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        job = super().from_db(db, field_names, values)
+        # Where it was stored when loaded: a save that keeps it there needs no placement check.
+        job._loaded_placement = (job.__dict__.get("tenant_id"), job.__dict__.get("division_id"))
+        return job
+
+    def refresh_from_db(self, *args, **kwargs):
+        super().refresh_from_db(*args, **kwargs)
+        self._loaded_placement = (self.__dict__.get("tenant_id"), self.__dict__.get("division_id"))
+
+    def _placed_anew(self, update_fields):
+        """True when this save creates the job or may change its tenant or division."""
+        if self._state.adding:
+            return True
+        if update_fields is not None and not PLACEMENT_FIELDS & set(update_fields):
+            return False
+        loaded = getattr(self, "_loaded_placement", None)
+        return (self.tenant_id, self.division_id) != loaded
+
+    def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
+        """The UPDATE of save(), through the scoped base manager: it reaches the row only when
+        the principal may write it. A member's save writes the status and updated_at, on the
+        condition (in the same statement) that every other column is as stored: changing one
+        of them is refused, not silently dropped."""
+        principal = acting_principal()
+        if principal is not None and not may_change_columns(
+            principal, (field.attname for field, _, _ in values)
+        ):
+            kept = {f.attname: v for f, _, v in values if f.attname not in STATUS_COLUMNS}
+            base_qs = base_qs.filter(**kept)
+            values = [(f, m, v) for f, m, v in values if f.attname in STATUS_COLUMNS]
+        updated = super()._do_update(base_qs, using, pk_val, values, update_fields, forced_update)
+        if principal is not None and not updated and not self._state.adding:
+            refusal = Job.objects.refusal(pk_val, {"status": self.status})
+            raise refusal or OutOfScope(MEMBERS_CHANGE_STATUS)
+        return updated
+
     def delete(self, *args, **kwargs):
         # Model.delete() goes by primary key, not through the scoped manager.
-        if acting_principal() is not None and not Job.objects.filter(pk=self.pk).exists():
-            raise Job.DoesNotExist("No job matches the given query.")
+        if acting_principal() is not None and (refusal := Job.objects.refusal(self.pk)):
+            raise refusal
         return super().delete(*args, **kwargs)
 
     def clean(self):
         super().clean()
         if self.division_id is not None and self.tenant_id is not None:
             check_same_tenant(self, division=self.division_id)
-
-    def _stays_where_it_is(self):
-        """True when the acting principal sees this job stored with its tenant and division, a
-        division of that tenant; raises Job.DoesNotExist when the principal does not see it.
-        One statement: the scoped row and its division's tenant."""
-        stored = (
-            Job.objects.filter(pk=self.pk)
-            .values_list("tenant_id", "division_id", "division__tenant_id")
-            .first()
-        )
-        if stored is None:
-            raise Job.DoesNotExist("No job matches the given query.")
-        tenant_id, division_id, division_tenant_id = stored
-        return (tenant_id, division_id) == (self.tenant_id, self.division_id) and (
-            division_id is None or division_tenant_id == tenant_id
-        )
 
     def change_status(self, status, by):
         """Set the status and record the change as a note in `by`'s name (one transaction);
@@ -164,6 +195,11 @@ class JobNote(models.Model):
         return self.body[:60]
 
     def save(self, *args, **kwargs):
+        """Under a principal, a new note is in the principal's own name (an existing one is
+        never edited: the scoped update refuses it)."""
+        principal = acting_principal()
+        if principal is not None and self._state.adding and self.author_id != principal.pk:
+            raise OutOfScope("A note is added in its author's own name.")
         if self.job_id is not None:
             # The job's tenant, whatever the caller passed: a note never crosses tenants.
             self.tenant_id = (
@@ -172,3 +208,9 @@ class JobNote(models.Model):
         if self.author_id is not None and not self.author_name:
             self.author_name = self.author.get_username()
         super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        # Model.delete() goes by primary key, not through the scoped manager.
+        if acting_principal() is not None and (refusal := JobNote.objects.refusal(self.pk)):
+            raise refusal
+        return super().delete(*args, **kwargs)

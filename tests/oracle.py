@@ -1,5 +1,6 @@
 """
-The visibility rule as plain Python, written from the SPEC, to check the ORM and the database.
+The visibility rule and the write rule as plain Python, written from the SPEC, to check the
+ORM and the database.
 
 It reads a snapshot of the world (plain tuples), never the scoped managers it checks.
 """
@@ -105,6 +106,55 @@ def visible_jobs(world, user):
 
 def pickable_divisions(world, user):
     return {d for d in world.divisions if may_see_division_jobs(world, user, d)}
+
+
+# The write rule (SPEC "The write rule"): seeing a row is not changing it.
+
+# The job columns a member of the job's own division may change.
+STATUS_COLUMNS = frozenset({"status", "updated_at"})
+
+
+def may_change_columns(user, columns):
+    """A tenant admin changes any column of their tenant's jobs; anyone else the status."""
+    return (is_principal(user) and is_tenant_admin(user)) or set(columns) <= STATUS_COLUMNS
+
+
+def may_write_job(world, user, job_id, columns):
+    """User U may change `columns` of job J (delete J when None): U is a tenant admin of J's
+    tenant, or changes only J's status as a member of J's own division."""
+    if not is_principal(user):
+        return False
+    tenant_id, division_id = world.jobs[job_id]
+    if tenant_id != user.tenant_id:
+        return False
+    if is_tenant_admin(user):
+        return True
+    return (
+        columns is not None
+        and set(columns) <= STATUS_COLUMNS
+        and division_id is not None
+        and division_id == user.division_id
+    )
+
+
+def writable_jobs(world, user, columns):
+    return {job_id for job_id in world.jobs if may_write_job(world, user, job_id, columns)}
+
+
+def may_add_note(world, user, job_id):
+    """Whoever may see a job adds a note to it (in their own name)."""
+    return may_see(world, user, job_id)
+
+
+def may_delete_note(world, user, note_id):
+    """Only a tenant admin deletes a note, of their tenant; a note is never edited."""
+    if not is_principal(user) or not is_tenant_admin(user):
+        return False
+    return world.jobs[world.notes[note_id]][0] == user.tenant_id
+
+
+def deletable_notes(world, user):
+    return {pk for pk in world.notes if may_delete_note(world, user, pk)}
 
 
 def all_users():

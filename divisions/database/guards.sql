@@ -30,6 +30,53 @@ BEGIN
 END
 $function$;
 
+-- A member's status change keeps every other column of the job as stored when the statement
+-- began (the UPDATE policy's column limit). It answers only for jobs of the acting user's own
+-- division, which the user sees anyway: it is no way to probe other jobs' columns.
+CREATE OR REPLACE FUNCTION public.proone_job_kept(job_id bigint, tenant_id bigint, division_id bigint, title text, description text, created_at timestamp with time zone)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    acting record := proone_rls.acting_user();
+BEGIN
+    RETURN EXISTS (
+        SELECT 1 FROM public.jobs_job j
+        WHERE j.id = job_id AND j.division_id = acting.division_id
+          AND j.tenant_id = proone_job_kept.tenant_id
+          AND j.division_id = proone_job_kept.division_id
+          AND j.title = proone_job_kept.title
+          AND j.description = proone_job_kept.description
+          AND j.created_at = proone_job_kept.created_at
+    );
+END
+$function$;
+
+-- A note is never edited: a tenant admin may only clear its author (when the author's user is
+-- deleted), keeping every other column as stored when the statement began.
+CREATE OR REPLACE FUNCTION public.proone_note_kept(note_id bigint, tenant_id bigint, job_id bigint, author_name text, body text, created_at timestamp with time zone)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    acting record := proone_rls.acting_user();
+BEGIN
+    RETURN acting.tenant_admin AND EXISTS (
+        SELECT 1 FROM public.jobs_jobnote n
+        WHERE n.id = note_id AND n.tenant_id = acting.tenant_id
+          AND n.tenant_id = proone_note_kept.tenant_id
+          AND n.job_id = proone_note_kept.job_id
+          AND n.author_name = proone_note_kept.author_name
+          AND n.body = proone_note_kept.body
+          AND n.created_at = proone_note_kept.created_at
+    );
+END
+$function$;
+
 -- A new entry: its author's tenant, and the database's time for anyone but system work (an
 -- update, system work only, keeps both).
 CREATE OR REPLACE FUNCTION proone_rls.admin_log_stamp()

@@ -572,28 +572,66 @@ CREATE POLICY proone_update ON guardian_userobjectpermission
     );
 
 -- jobs_job
+-- Reading follows the visibility rule; writing follows the write rule (SPEC): tenant admins
+-- create, edit and delete their tenant's jobs; members of a job's own division change its
+-- status and updated_at, nothing else; nobody else writes a job.
 ALTER TABLE jobs_job ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE jobs_job FORCE ROW LEVEL SECURITY;
+
+CREATE POLICY proone_delete ON jobs_job
+    FOR DELETE
+    USING (
+        (SELECT proone_acting_system())
+        OR (tenant_id = (SELECT proone_admin_tenant()))
+    );
+
+CREATE POLICY proone_insert ON jobs_job
+    FOR INSERT
+    WITH CHECK (
+        (SELECT proone_acting_system())
+        OR (tenant_id = (SELECT proone_admin_tenant()))
+    );
 
 CREATE POLICY proone_owner_search ON jobs_job
     FOR SELECT
     TO CURRENT_USER
     USING (true);
 
-CREATE POLICY proone_scope ON jobs_job
+CREATE POLICY proone_read ON jobs_job
+    FOR SELECT
     USING (
-        (SELECT proone_acting_system())
-        OR (division_id = ANY ((SELECT proone_visible_divisions())::bigint[]))
-        OR (tenant_id = (SELECT proone_admin_tenant()))
-    )
-    WITH CHECK (
         (SELECT proone_acting_system())
         OR (division_id = ANY ((SELECT proone_visible_divisions())::bigint[]))
         OR (tenant_id = (SELECT proone_admin_tenant()))
     );
 
+CREATE POLICY proone_update ON jobs_job
+    FOR UPDATE
+    USING (
+        (SELECT proone_acting_system())
+        OR (tenant_id = (SELECT proone_admin_tenant()))
+    )
+    WITH CHECK (
+        (SELECT proone_acting_system())
+        OR (tenant_id = (SELECT proone_admin_tenant()))
+    );
+
+CREATE POLICY proone_update_status ON jobs_job
+    FOR UPDATE
+    USING (
+        (division_id = (SELECT proone_acting_division()))
+        AND (tenant_id = (SELECT proone_acting_tenant()))
+    )
+    WITH CHECK (
+        (division_id = (SELECT proone_acting_division()))
+        AND proone_job_kept(id, tenant_id, division_id, (title)::text, description, created_at)
+    );
+
 -- jobs_jobnote
+-- Whoever may see a job reads its notes and adds one in their own name; a note is never
+-- edited (a tenant admin only clears the author of a deleted user); only a tenant admin
+-- deletes one.
 ALTER TABLE jobs_jobnote ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE jobs_jobnote FORCE ROW LEVEL SECURITY;
@@ -602,7 +640,7 @@ CREATE POLICY proone_delete ON jobs_jobnote
     FOR DELETE
     USING (
         (SELECT proone_acting_system())
-        OR (EXISTS ( SELECT 1 FROM jobs_job j WHERE (j.id = jobs_jobnote.job_id)))
+        OR (tenant_id = (SELECT proone_admin_tenant()))
     );
 
 CREATE POLICY proone_insert ON jobs_jobnote
@@ -628,19 +666,12 @@ CREATE POLICY proone_update ON jobs_jobnote
     FOR UPDATE
     USING (
         (SELECT proone_acting_system())
-        OR (
-            (tenant_id = (SELECT proone_acting_tenant()))
-            AND (EXISTS ( SELECT 1 FROM jobs_job j WHERE (j.id = jobs_jobnote.job_id)))
-            AND (author_id = (SELECT proone_principal()))
-            AND ((author_name)::text = (( SELECT u.username FROM divisions_user u WHERE (u.id = (SELECT proone_principal()))))::text)
-        )
+        OR (tenant_id = (SELECT proone_admin_tenant()))
     )
     WITH CHECK (
         (SELECT proone_acting_system())
         OR (
-            (tenant_id = (SELECT proone_acting_tenant()))
-            AND (EXISTS ( SELECT 1 FROM jobs_job j WHERE (j.id = jobs_jobnote.job_id)))
-            AND (author_id = (SELECT proone_principal()))
-            AND ((author_name)::text = (( SELECT u.username FROM divisions_user u WHERE (u.id = (SELECT proone_principal()))))::text)
+            (author_id IS NULL)
+            AND proone_note_kept(id, tenant_id, job_id, (author_name)::text, body, created_at)
         )
     );

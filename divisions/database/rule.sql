@@ -18,6 +18,15 @@ CREATE OR REPLACE FUNCTION public.proone_acting_tenant_admin()
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$ BEGIN RETURN (proone_rls.acting_user()).tenant_admin; END $function$;
 
+-- The acting user's division (NULL for none, system work, a sign-in look-up and nobody): its
+-- members change the status of its jobs (SPEC "The write rule").
+CREATE OR REPLACE FUNCTION public.proone_acting_division()
+ RETURNS bigint
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$ BEGIN RETURN (proone_rls.acting_user()).division_id; END $function$;
+
 -- The acting user's tenant when the user is its tenant admin (is_tenant_admin and is_staff,
 -- active), else NULL; NULL for system work, a sign-in look-up and nobody.
 CREATE OR REPLACE FUNCTION public.proone_admin_tenant()

@@ -56,8 +56,8 @@ CREATE TRIGGER proone_token_guard BEFORE UPDATE ON api_accesstoken
     FOR EACH ROW EXECUTE FUNCTION proone_token_guard();
 
 -- Row-level security on every table the rule or the principal touches: enabled everywhere,
--- forced on the tables the owner role itself must read only through the rule. The job policy
--- is proone_scope on jobs_job. Policies read the principal once per statement through
+-- forced on the tables the owner role itself must read only through the rule. The job read
+-- policy is proone_read on jobs_job. Policies read the principal once per statement through
 -- (SELECT f()), which PostgreSQL evaluates once as an init plan.
 
 -- api_accesstoken

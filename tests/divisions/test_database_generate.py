@@ -43,11 +43,11 @@ def test_a_changed_function_is_replaced_and_its_reverse_is_the_old_text():
 
 def test_a_changed_policy_is_dropped_and_created_both_ways():
     old = source.objects()
-    key = "policy proone_scope on jobs_job"
+    key = "policy proone_read on jobs_job"
     new = dict(old, **{key: old[key].replace("proone_admin_tenant()", "proone_acting_tenant()")})
     forward, reverse = generate.changes(old, new)
-    assert forward == ["DROP POLICY proone_scope ON jobs_job;", new[key]]
-    assert reverse == ["DROP POLICY proone_scope ON jobs_job;", old[key]]
+    assert forward == ["DROP POLICY proone_read ON jobs_job;", new[key]]
+    assert reverse == ["DROP POLICY proone_read ON jobs_job;", old[key]]
 
 
 def test_added_and_removed_objects_in_dependency_order():

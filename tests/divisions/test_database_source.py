@@ -128,8 +128,8 @@ def test_what_is_installed_behind_the_source_is_reported(attack):
 
 def test_an_object_removed_from_the_source_is_reported():
     """The job policy left out of the source: installed, not stated."""
-    assert drift(owner_conninfo(), source_without("policy proone_scope on jobs_job")) == {
-        "policy proone_scope on jobs_job": "installed, not in the source"
+    assert drift(owner_conninfo(), source_without("policy proone_read on jobs_job")) == {
+        "policy proone_read on jobs_job": "installed, not in the source"
     }
 
 

@@ -416,7 +416,7 @@ class TestAppRole:
         [
             "CREATE TABLE planted (id int)",
             "ALTER TABLE jobs_job DISABLE ROW LEVEL SECURITY",
-            "DROP POLICY proone_scope ON jobs_job",
+            "DROP POLICY proone_read ON jobs_job",
             "TRUNCATE jobs_job CASCADE",
             "CREATE FUNCTION proone_principal() RETURNS bigint LANGUAGE sql AS 'SELECT 0::bigint'",
         ],

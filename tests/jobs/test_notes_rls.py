@@ -82,9 +82,19 @@ def test_injected_note_in_another_users_name_is_refused(world, notes):
 
 
 def test_injected_update_cannot_move_a_note_to_a_hidden_job(world, notes):
-    """Moving one's own note onto a hidden job, to write into it, fails WITH CHECK."""
+    """Moving one's own note onto a hidden job, to write into it: a note is never edited, so
+    the update matches no row (proone_update on jobs_jobnote), and for a tenant admin it fails
+    the column check (proone_note_kept)."""
     with acting_as(world.u.sam):
         rows(INSERT, [world.tenants.acme.pk, world.jobs.sparks.pk, world.u.sam.pk, world.u.sam.pk])
+        assert (
+            rows(
+                "UPDATE jobs_jobnote SET job_id = %s WHERE author_id = %s",
+                [world.jobs.hq.pk, world.u.sam.pk],
+            )
+            == 0
+        )
+    with acting_as(world.u.acme_admin):
         refused(
             "UPDATE jobs_jobnote SET job_id = %s WHERE author_id = %s",
             [world.jobs.hq.pk, world.u.sam.pk],

@@ -2,12 +2,15 @@
 
 from contextlib import suppress
 
-from django.db import transaction
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.db.models import QuerySet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from divisions.models import DataScope, Division, User
-from divisions.scoping import acting_as, unscoped
+from divisions import rls
+from divisions.models import Division, User
+from divisions.scoping import OutOfScope, acting_as, unscoped
 from divisions.visibility.choices import division_choices
 from divisions.visibility.loaded_divisions import with_visible_divisions
 from jobs.models import Job, JobNote
@@ -95,31 +98,88 @@ def test_every_path_matches_the_oracle(db, description):
             transaction.set_rollback(True)
 
 
+def rows_written(sql):
+    """The ids `sql` (... RETURNING id) writes as the app role, in a savepoint rolled back."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql)
+        written = {pk for (pk,) in cursor.fetchall()}
+        transaction.set_rollback(True)
+    return written
+
+
+def orm_written(write):
+    """(ids written, or OutOfScope) of `write` through the scoped ORM, rolled back."""
+    try:
+        with transaction.atomic():
+            before = snapshot_of_jobs()
+            write()
+            after = snapshot_of_jobs()
+            transaction.set_rollback(True)
+    except OutOfScope:
+        return OutOfScope
+    return {pk for pk in before if after.get(pk) != before[pk]}
+
+
+def snapshot_of_jobs():
+    with unscoped("property test check"):
+        jobs = {pk: row for pk, *row in QuerySet(Job).values_list("pk", "title", "status")}
+        notes = dict.fromkeys(
+            (("note", pk) for pk in QuerySet(JobNote).values_list("pk", flat=True)), ()
+        )
+    return {**jobs, **notes}
+
+
+WRITES = {
+    # name: (ORM write, SQL as the app role, columns the oracle checks; None: a delete)
+    "status": (lambda: Job.objects.update(status="done"), "UPDATE jobs_job SET status = 'done'"),
+    "title": (lambda: Job.objects.update(title="touched"), "UPDATE jobs_job SET title = 'touched'"),
+    "delete jobs": (lambda: (JobNote.objects.all().delete(), Job.objects.all().delete()), None),
+    "delete notes": (lambda: JobNote.objects.all().delete(), "DELETE FROM jobs_jobnote"),
+}
+
+
+def expected_writes(world, user, write):
+    """What the oracle lets `user` write with `write`: ids (notes as ("note", id)), or
+    OutOfScope when the ORM refuses the columns outright."""
+    if write == "title" and not oracle.may_change_columns(user, {"title"}):
+        return OutOfScope if oracle.is_principal(user) else set()
+    if write == "delete notes":
+        return {("note", pk) for pk in oracle.deletable_notes(world, user)}
+    if write == "delete jobs":
+        notes = {("note", pk) for pk in oracle.deletable_notes(world, user)}
+        return notes | oracle.writable_jobs(world, user, None)
+    return oracle.writable_jobs(world, user, {write})
+
+
 @settings(
-    max_examples=20,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(description=worlds(), which=st.integers(0, 5), delete=st.booleans())
-def test_writes_touch_exactly_the_oracles_rows(db, description, which, delete):
+@given(description=worlds(), which=st.integers(0, 5), write=st.sampled_from(sorted(WRITES)))
+def test_writes_touch_exactly_the_oracles_rows(db, description, which, write):
+    """The write rule, on both layers: the scoped ORM writes exactly what the oracle allows,
+    and on PostgreSQL so does SQL as the app role inside the user's principal (the policies
+    alone: what an injection gets)."""
     with unscoped("property test world"), transaction.atomic():
         users = build(description)
         world = oracle.snapshot()
         user = users[which % len(users)]
-        expected = oracle.visible_jobs(world, user)
+        expected = expected_writes(world, user, write)
+        orm, sql = WRITES[write]
         try:
             with acting_as(user):
-                if delete:
-                    JobNote.objects.all().delete()
-                    Job.objects.all().delete()
+                assert orm_written(orm) == expected, f"ORM {write} as {user.username}"
+                if sql is None or not rls.enforced():
+                    return
+                policies = oracle.writable_jobs(world, user, {write})
+                if write == "delete notes":
+                    assert rows_written(f"{sql} RETURNING id") == {pk for _, pk in expected}
+                elif write == "title" and not oracle.is_tenant_admin(user) and policies:
+                    # A member's rows pass the UPDATE policy's USING and fail its column check.
+                    with pytest.raises(DatabaseError, match="row-level security"):
+                        rows_written(f"{sql} RETURNING id")
                 else:
-                    assert Job.objects.update(title="touched") == len(expected)
-            remaining = set(Job.objects.values_list("pk", flat=True))
-            if delete:
-                assert remaining == set(world.jobs) - expected
-            else:
-                touched = set(Job.objects.filter(title="touched").values_list("pk", flat=True))
-                assert touched == expected
-            assert DataScope.objects.count() == len(world.divisions)
+                    assert rows_written(f"{sql} RETURNING id") == policies
         finally:
             transaction.set_rollback(True)

@@ -415,9 +415,9 @@ class TestQueryCount:
         client.force_login(world.u.alice)
         url = f"{world.jobs.hq.get_absolute_url()}status/"
         # session, user, the job with the case of the rule; in a savepoint (SAVEPOINT, RELEASE):
-        # the job's stored place (Job.save asks once), its UPDATE, the note's job tenant and
+        # the job's UPDATE (the write rule in its WHERE clause), the note's job tenant and
         # the note's INSERT.
-        with django_assert_num_queries(2 + 2 + 4 + SESSION + REQUEST_TRANSACTION):
+        with django_assert_num_queries(2 + 2 + 3 + SESSION + REQUEST_TRANSACTION):
             assert client.post(url, {"status": "done"}).status_code == 302
         with unscoped("check"):
             assert Job.objects.get(pk=world.jobs.hq.pk).status == "done"
