@@ -280,24 +280,38 @@ class TestWritesStayInScope:
 
     def test_member_cannot_carry_a_visible_division_into_another_tenant(self, world):
         """Attack: keep a division sam sees and name Globex as the job's tenant (an update of
-        sam's job, an insert). The job policy passes it (its division is visible, and the
-        policy asks no tenant since divisions 0013); stopped by the database: a job's
-        division must be in the job's tenant (the `job_division_same_tenant` foreign key)."""
+        sam's job, an insert). Stopped by the write policies: a member's update may change the
+        status only (proone_update_status), and only tenant admins insert; behind them, a
+        job's division must be in the job's tenant (the `job_division_same_tenant` foreign
+        key, test_a_tenant_admin_cannot_carry_a_division_into_another_tenant)."""
         with acting_as(world.u.sam):
             self.refused(
                 "UPDATE jobs_job SET tenant_id = %s WHERE id = %s",
                 [world.tenants.globex.pk, world.jobs.sparks.pk],
-                IntegrityError,
             )
             self.refused(
                 "INSERT INTO jobs_job (tenant_id, division_id, title, description, status, "
                 "created_at, updated_at) VALUES (%s, %s, 'planted', '', 'open', now(), now())",
                 [world.tenants.globex.pk, world.d.sparks.pk],
-                IntegrityError,
             )
             assert rows("SELECT tenant_id FROM jobs_job WHERE id = %s", [world.jobs.sparks.pk]) == [
                 (world.tenants.acme.pk,)
             ]
+
+    def test_a_tenant_admin_cannot_carry_a_division_into_another_tenant(self, world):
+        """Attack: a tenant admin's injection keeps its division and names Globex as the job's
+        tenant. The admin's update policy refuses another tenant; with the tenant kept, a
+        division of Globex is refused by the `job_division_same_tenant` foreign key."""
+        with acting_as(world.u.acme_admin):
+            self.refused(
+                "UPDATE jobs_job SET tenant_id = %s WHERE id = %s",
+                [world.tenants.globex.pk, world.jobs.hq.pk],
+            )
+            self.refused(
+                "UPDATE jobs_job SET division_id = %s WHERE id = %s",
+                [world.d.ops.pk, world.jobs.hq.pk],
+                IntegrityError,
+            )
 
     def test_writes_to_invisible_rows_touch_nothing(self, world):
         with acting_as(world.u.sam):
