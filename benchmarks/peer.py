@@ -3,12 +3,12 @@ The peer row of `make bench`: the same rule with an unsigned, transaction-local 
 
 django-rls-tenants and most RLS guides set the principal with `SET LOCAL` and trust it. Here
 a copy of the job table (schema `bench_peer`, in the throwaway benchmark database only) gets
-the same policy as proone_read on jobs_job and the same PL/pgSQL rule functions as divisions/database/,
-reading the user id from `set_config('bench_peer.user_id', ..., true)` with no signature (so
-it works the visible divisions out in every statement: nothing is kept without a seal). Each
-transaction runs the principal, the floor's first page and capped count (the policy alone
-decides), as the app role, against the signed principal on the real table: what the signature
-costs.
+the same read policy as jobs_job's proone_read and the same PL/pgSQL rule functions as
+divisions/database/, reading the user id from `set_config('bench_peer.user_id', ..., true)`
+with no signature (so it works the visible divisions out in every statement: nothing is kept
+without a seal). Each transaction runs the principal, the floor's first page and capped count
+(the policy alone decides), as the app role, against the signed principal on the real table:
+what the signature costs.
 """
 
 from benchmarks.measure import summary, timed

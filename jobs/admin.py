@@ -37,6 +37,11 @@ class JobNoteAdmin(TenantOwnedAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        # A note is never edited (SPEC "The write rule"): its page is for reading, and a tenant
+        # admin's deleting.
+        return False
+
 
 class UserAdmin(divisions_admin.UserAdmin):
     """The organisation's user page, which also says how many jobs each user sees."""
