@@ -56,6 +56,7 @@ def fingerprint(form):
 
 
 def object_key(form):
+    """The row a form edits, so that one row's page cannot stand for another's."""
     instance = form.instance
     return f"{instance._meta.label_lower}:{instance.pk}"
 
