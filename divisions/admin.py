@@ -2,7 +2,8 @@
 The organisation's admin pages: tenants, groups, divisions, their DataScopes and users.
 
 Who may open each page and which rows it lists is divisions/admin_policy.py; the read-only
-HTML is divisions/admin_display.py; the grants a role carries are divisions/grants.py.
+HTML is divisions/admin_display.py; the grants a role carries are divisions/grants.py; a change
+page gone stale is refused by divisions/admin_concurrency.py.
 Division managers see only the DataScopes they hold `divisions.change_datascope` on.
 """
 
@@ -14,6 +15,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils.html import format_html
 
+from .admin_concurrency import RefusesStaleForms
 from .admin_display import audience_html, history_html, scope_summary, sight_html
 from .admin_policy import PlatformOperatorsOnly, TenantOwnedAdmin, is_operator
 from .admin_site import (
@@ -101,7 +103,7 @@ class DataScopeForm(forms.ModelForm):
 
 
 @admin.register(DataScope)
-class DataScopeAdmin(AdminCSS, TenantOwnedAdmin):
+class DataScopeAdmin(RefusesStaleForms, AdminCSS, TenantOwnedAdmin):
     """Who sees one division's jobs; tenant admins also grant division managers here."""
 
     form = DataScopeForm
@@ -206,7 +208,7 @@ class DataScopeAdmin(AdminCSS, TenantOwnedAdmin):
 
 
 @admin.register(Division)
-class DivisionAdmin(AdminCSS, TenantOwnedAdmin):
+class DivisionAdmin(RefusesStaleForms, AdminCSS, TenantOwnedAdmin):
     """A division, with a link to its DataScope and who can see its jobs."""
 
     list_display = ["name", "scope_summary", "created_at"]
@@ -246,7 +248,7 @@ class DivisionAdmin(AdminCSS, TenantOwnedAdmin):
 
 
 @admin.register(User)
-class UserAdmin(TenantOwnedAdmin, BaseUserAdmin):
+class UserAdmin(RefusesStaleForms, TenantOwnedAdmin, BaseUserAdmin):
     """The tenant's users; tenant admins cannot make platform-wide grants."""
 
     # A platform operator may move a user to another tenant (User.clean checks the division).

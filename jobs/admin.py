@@ -4,6 +4,7 @@ tenant."""
 from django.contrib import admin
 
 from divisions import admin as divisions_admin
+from divisions.admin_concurrency import RefusesStaleForms
 from divisions.admin_display import sight_html
 from divisions.admin_policy import TenantOwnedAdmin
 from divisions.models import User
@@ -13,7 +14,7 @@ from .models import Job, JobNote
 
 
 @admin.register(Job)
-class JobAdmin(TenantOwnedAdmin):
+class JobAdmin(RefusesStaleForms, TenantOwnedAdmin):
     """A tenant's jobs; the division picker offers the same tenant's divisions only."""
 
     list_display = ["title", "division", "status", "created_at"]

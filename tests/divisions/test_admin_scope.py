@@ -10,6 +10,7 @@ from divisions.scoping import acting_as, unscoped
 from jobs.audience import sight_of
 from jobs.models import Job
 from tests import oracle
+from tests.admin_forms import loaded_as
 
 
 def scope_url(division, view="change"):
@@ -23,6 +24,12 @@ def scope_post(divisions=(), everyone=False, managers=None):
     if managers is not None:
         data["managers"] = [user.pk for user in managers]
     return data
+
+
+def save_scope(client, division, data, **kwargs):
+    """Post `data` to the scope's change page, as saved from the page opened just before."""
+    url = scope_url(division)
+    return client.post(url, {**data, **loaded_as(client, url)}, **kwargs)
 
 
 def listed(division):
@@ -55,9 +62,7 @@ class TestTenantAdminEditsScopes:
         assert offered == {"Electrical", "Plumbing", "Sparks"}
 
     def test_adding_and_removing_a_division(self, world):
-        response = self.client.post(
-            scope_url(world.d.hq), scope_post([world.d.sparks]), follow=True
-        )
+        response = save_scope(self.client, world.d.hq, scope_post([world.d.sparks]), follow=True)
         assert response.redirect_chain
         messages = [str(message) for message in response.context["messages"]]
         assert "2 users could see Head Office's jobs before this change; 4 can now." in messages
@@ -66,14 +71,14 @@ class TestTenantAdminEditsScopes:
             assert world.jobs.hq.pk in Job.objects.visible_to(world.u.sam).values_list(
                 "pk", flat=True
             )
-        self.client.post(scope_url(world.d.hq), scope_post([]))
+        save_scope(self.client, world.d.hq, scope_post([]))
         assert listed(world.d.hq) == (False, [])
         assert not Job.objects.visible_to(world.u.sam).filter(pk=world.jobs.hq.pk).exists()
 
     def test_forged_post_with_another_tenants_division_is_rejected(self, world):
         before = listed(world.d.electrical)
-        response = self.client.post(
-            scope_url(world.d.electrical), scope_post([world.d.hq, world.d.ops], everyone=True)
+        response = save_scope(
+            self.client, world.d.electrical, scope_post([world.d.hq, world.d.ops], everyone=True)
         )
         assert response.status_code == 200
         errors = response.context["adminform"].form.errors
@@ -84,21 +89,21 @@ class TestTenantAdminEditsScopes:
             assert not DataScopeChange.objects.exists()
 
     def test_garbage_division_id_is_a_form_error(self, world):
-        response = self.client.post(
-            scope_url(world.d.hq), {"listed_divisions": ["not-a-number", "99999"]}
+        response = save_scope(
+            self.client, world.d.hq, {"listed_divisions": ["not-a-number", "99999"]}
         )
         assert response.status_code == 200
         assert "listed_divisions" in response.context["adminform"].form.errors
 
     def test_is_everyone_switch(self, world):
-        self.client.post(scope_url(world.d.hq), scope_post(everyone=True))
+        save_scope(self.client, world.d.hq, scope_post(everyone=True))
         assert listed(world.d.hq) == (True, [])
         assert Job.objects.visible_to(world.u.sam).filter(pk=world.jobs.hq.pk).exists()
 
     def test_history_records_who_when_before_and_after(self, world):
-        self.client.post(scope_url(world.d.electrical), scope_post([world.d.sparks]))
-        self.client.post(scope_url(world.d.electrical), scope_post([world.d.sparks]))  # no-op
-        self.client.post(scope_url(world.d.electrical), scope_post(everyone=True))
+        save_scope(self.client, world.d.electrical, scope_post([world.d.sparks]))
+        save_scope(self.client, world.d.electrical, scope_post([world.d.sparks]))  # no-op
+        save_scope(self.client, world.d.electrical, scope_post(everyone=True))
         with unscoped("check"):
             changes = list(
                 DataScopeChange.objects.filter(datascope_id=world.d.electrical.data_scope_id)
@@ -145,7 +150,7 @@ class TestTenantAdminEditsScopes:
 
     def test_grant_and_revoke_a_division_manager(self, world):
         alice = world.u.alice
-        self.client.post(scope_url(world.d.hq), scope_post(managers=[alice]))
+        save_scope(self.client, world.d.hq, scope_post(managers=[alice]))
         with unscoped("check"):
             alice.refresh_from_db()
             scope, other = world.d.hq.data_scope, world.d.electrical.data_scope
@@ -154,7 +159,7 @@ class TestTenantAdminEditsScopes:
             assert not alice.has_perm("divisions.change_datascope", other)
         form = self.client.get(scope_url(world.d.hq)).context["adminform"].form
         assert [getattr(user, "pk", user) for user in form["managers"].value()] == [alice.pk]
-        self.client.post(scope_url(world.d.hq), scope_post(managers=[]))
+        save_scope(self.client, world.d.hq, scope_post(managers=[]))
         with unscoped("check"):
             alice = User.objects.get(pk=alice.pk)  # a fresh permission cache
             assert not alice.has_perm("divisions.change_datascope", scope)
@@ -164,7 +169,7 @@ class TestTenantAdminEditsScopes:
         with acting_as(world.u.acme_admin):
             offered = {user.username for user in form.fields["managers"].queryset}
         assert offered == {"acme-admin", "alice", "sam", "elle", "nodiv", "staff"}
-        response = self.client.post(scope_url(world.d.hq), scope_post(managers=[world.u.gina]))
+        response = save_scope(self.client, world.d.hq, scope_post(managers=[world.u.gina]))
         assert response.status_code == 200
         assert "managers" in response.context["adminform"].form.errors
         with unscoped("check"):
@@ -186,8 +191,9 @@ class TestDivisionManager:
         page = self.client.get(scope_url(world.d.electrical))
         assert page.status_code == 200
         assert "managers" not in page.context["adminform"].form.fields
-        response = self.client.post(
-            scope_url(world.d.electrical),
+        response = save_scope(
+            self.client,
+            world.d.electrical,
             scope_post([world.d.plumbing], managers=[world.u.alice]),
         )
         assert response.status_code == 302
@@ -280,10 +286,10 @@ class TestPlatformOperator:
         assert "Acme" in tenants and "Globex" in tenants
 
     def test_edits_any_tenants_scope_within_that_tenant(self, world):
-        response = self.client.post(scope_url(world.d.ops), scope_post([world.d.hq]))
+        response = save_scope(self.client, world.d.ops, scope_post([world.d.hq]))
         assert response.status_code == 200
         assert "listed_divisions" in response.context["adminform"].form.errors
-        response = self.client.post(scope_url(world.d.ops), scope_post([world.d.field]))
+        response = save_scope(self.client, world.d.ops, scope_post([world.d.field]))
         assert response.status_code == 302
         assert listed(world.d.ops) == (False, ["Field"])
         with unscoped("check"):
@@ -353,7 +359,8 @@ class TestEffectMatchesTheOracle:
 def test_operator_cannot_move_a_division_to_another_tenant(client, world):
     client.force_login(world.u.operator)
     url = reverse("admin:divisions_division_change", args=[world.d.ops.pk])
-    response = client.post(url, {"name": "Ops", "tenant": world.tenants.acme.pk})
+    data = {"name": "Ops", "tenant": world.tenants.acme.pk, **loaded_as(client, url)}
+    response = client.post(url, data)
     assert response.status_code == 302
     with unscoped("check"):
         world.d.ops.refresh_from_db()

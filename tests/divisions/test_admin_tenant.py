@@ -8,6 +8,7 @@ from django.urls import reverse
 from divisions.models import DataScopeChange, Division, User
 from divisions.scoping import unscoped
 from jobs.models import Job
+from tests.admin_forms import loaded_as
 
 
 def change_links(response, app, model):
@@ -233,6 +234,7 @@ def test_tenant_admin_cannot_make_a_superuser(acme_admin, world):
             "is_active": "on",
             "is_superuser": "on",
             "user_permissions": [1],
+            **loaded_as(acme_admin, url),
         },
     )
     with unscoped("check"):
