@@ -10,6 +10,7 @@ for SQLite, where nothing else does.
 from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from .admin_policy import is_operator
@@ -54,7 +55,10 @@ class LoginHistoryAdmin:
         return of_tenant(super().get_queryset(request), request)
 
     def get_object(self, request, object_id, from_field=None):
-        # Another tenant's row and a missing row are the same 404, never a redirect.
+        # Any other role: 403 before any look-up, on both backends (on PostgreSQL the row is
+        # invisible to it). Another tenant's row and a missing row: the same 404.
+        if not self.role_may(request):
+            raise PermissionDenied
         obj = super().get_object(request, object_id, from_field)
         if obj is None:
             raise Http404("No such object.")

@@ -8,7 +8,7 @@ CREATE POLICY proone_delete ON axes_accessattempt
     USING (
         (SELECT proone_acting_system())
         OR ((username)::text = (SELECT proone_login_name()))
-        OR ((username)::text = ANY ((SELECT proone_admin_usernames())))
+        OR ((username)::text = ANY ((SELECT proone_admin_usernames())::text[]))
     );
 
 CREATE POLICY proone_insert ON axes_accessattempt
@@ -23,7 +23,7 @@ CREATE POLICY proone_read ON axes_accessattempt
     USING (
         (SELECT proone_acting_system())
         OR ((username)::text = (SELECT proone_login_name()))
-        OR ((username)::text = ANY ((SELECT proone_admin_usernames())))
+        OR ((username)::text = ANY ((SELECT proone_admin_usernames())::text[]))
     );
 
 CREATE POLICY proone_update ON axes_accessattempt
@@ -98,7 +98,7 @@ CREATE POLICY proone_read ON axes_accessfailurelog
     USING (
         (SELECT proone_acting_system())
         OR ((username)::text = (SELECT proone_login_name()))
-        OR ((username)::text = ANY ((SELECT proone_admin_usernames())))
+        OR ((username)::text = ANY ((SELECT proone_admin_usernames())::text[]))
     );
 
 CREATE POLICY proone_update ON axes_accessfailurelog
@@ -127,7 +127,7 @@ CREATE POLICY proone_read ON axes_accesslog
     USING (
         (SELECT proone_acting_system())
         OR ((username)::text = (SELECT proone_login_name()))
-        OR ((username)::text = ANY ((SELECT proone_admin_usernames())))
+        OR ((username)::text = ANY ((SELECT proone_admin_usernames())::text[]))
     );
 
 CREATE POLICY proone_update ON axes_accesslog

@@ -58,7 +58,7 @@ CREATE POLICY proone_delete ON axes_accessattempt
     USING (
         (SELECT proone_acting_system())
         OR ((username)::text = (SELECT proone_login_name()))
-        OR ((username)::text = ANY ((SELECT proone_admin_usernames())))
+        OR ((username)::text = ANY ((SELECT proone_admin_usernames())::text[]))
     );
 
 CREATE POLICY proone_insert ON axes_accessattempt
@@ -73,7 +73,7 @@ CREATE POLICY proone_read ON axes_accessattempt
     USING (
         (SELECT proone_acting_system())
         OR ((username)::text = (SELECT proone_login_name()))
-        OR ((username)::text = ANY ((SELECT proone_admin_usernames())))
+        OR ((username)::text = ANY ((SELECT proone_admin_usernames())::text[]))
     );
 
 CREATE POLICY proone_update ON axes_accessattempt
@@ -138,7 +138,7 @@ CREATE POLICY proone_read ON axes_accessfailurelog
     USING (
         (SELECT proone_acting_system())
         OR ((username)::text = (SELECT proone_login_name()))
-        OR ((username)::text = ANY ((SELECT proone_admin_usernames())))
+        OR ((username)::text = ANY ((SELECT proone_admin_usernames())::text[]))
     );
 
 CREATE POLICY proone_update ON axes_accessfailurelog
@@ -162,7 +162,7 @@ CREATE POLICY proone_read ON axes_accesslog
     USING (
         (SELECT proone_acting_system())
         OR ((username)::text = (SELECT proone_login_name()))
-        OR ((username)::text = ANY ((SELECT proone_admin_usernames())))
+        OR ((username)::text = ANY ((SELECT proone_admin_usernames())::text[]))
     );
 
 CREATE POLICY proone_update ON axes_accesslog

@@ -6,10 +6,10 @@ from django.urls import reverse
 from guardian.shortcuts import assign_perm
 
 from divisions.models import User
-from tests.login_history import history_of
 from divisions.scoping import unscoped
 from jobs.models import JobNote
 from proone.gate.admin import readable
+from tests.login_history import history_of
 
 
 def own_object(world, model):
@@ -60,7 +60,7 @@ EXPECTED = {
         "job": NOT_THEIRS,
         "jobnote": NOT_THEIRS,
         "user": NOT_THEIRS,
-        **dict.fromkeys(LOGIN_HISTORY, NOT_THEIRS),
+        **dict.fromkeys(LOGIN_HISTORY, OPERATORS_ONLY),
     },
     "operator": {
         "tenant": PLATFORM_WIDE,
