@@ -4,7 +4,8 @@ The organisation's admin pages: tenants, groups, divisions, their DataScopes and
 Who may open each page and which rows it lists is divisions/admin_policy.py; the read-only
 HTML is divisions/admin_display.py; the grants a role carries are divisions/grants.py; a change
 page gone stale is refused by divisions/admin_concurrency.py.
-Division managers see only the DataScopes they hold `divisions.change_datascope` on.
+Division managers see only the DataScopes they hold `divisions.change_datascope` on. The login
+history's pages are divisions/admin_login_history.py, registered by importing it.
 """
 
 from django import forms
@@ -15,6 +16,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils.html import format_html
 
+from . import admin_login_history  # noqa: F401
 from .admin_concurrency import RefusesStaleForms
 from .admin_display import audience_html, history_html, scope_summary, sight_html
 from .admin_policy import PlatformOperatorsOnly, TenantOwnedAdmin, is_operator

@@ -62,6 +62,15 @@ GUARDED_TABLES = (
     "api_accesstoken",
     "django_admin_log",
 )
+# django-axes' login history, each row readable and writable only under the sign-in look-up
+# of the username it names, by that tenant's admins (reading, unlocking) and by system work;
+# forced on the owner too, whose functions never read it (divisions/database/policies.sql):
+LOGIN_HISTORY_TABLES = (
+    "axes_accessattempt",
+    "axes_accessattemptexpiration",
+    "axes_accessfailurelog",
+    "axes_accesslog",
+)
 
 
 def signing_key():

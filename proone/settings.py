@@ -261,7 +261,12 @@ CONTENT_SECURITY_POLICY = {
 # so an attacker cannot lock a real user out from elsewhere.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.int("AXES_COOLOFF_MINUTES", default=15) / 60  # hours
+# Each combination names the username: the records are kept per username (below).
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Each record is read and written for the username it names; on PostgreSQL nothing else may
+# (divisions/login_history.py). The admin's pages for it are divisions/admin_login_history.py.
+AXES_HANDLER = "divisions.login_history.LoginHistoryHandler"
+AXES_ENABLE_ADMIN = False
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False

@@ -13,6 +13,9 @@ from . import source, statements
 # leave (api's tokens come with their table, after the rest of the layer).
 APP_LABEL = "divisions"
 APP_LABELS = ("divisions", "api")
+# Apps whose tables the source names but whose migrations state none of it (django-axes' login
+# history): generated migrations come after their newest migrations too.
+TABLE_APPS = ("axes",)
 
 # Creation order; removals run backwards.
 KINDS = ("schema", "table", "function", "rls", "force rls", "policy", "trigger")
@@ -24,9 +27,10 @@ def kind(key):
 
 
 def migrated_state():
-    """{key: SQL} that the app's migrations leave on an empty database (squashed as applied)."""
+    """({key: SQL} that the apps' migrations leave on an empty database (squashed as applied),
+    the newest migrations of APP_LABELS and TABLE_APPS: what a generated migration follows)."""
     graph = MigrationLoader(None, ignore_no_migrations=True).graph
-    leaves = [leaf for app in APP_LABELS for leaf in graph.leaf_nodes(app)]
+    leaves = [leaf for app in APP_LABELS + TABLE_APPS for leaf in graph.leaf_nodes(app)]
     plan = []
     for leaf in leaves:
         plan.extend(node for node in graph.forwards_plan(leaf) if node not in plan)

@@ -1,3 +1,146 @@
+-- axes_accessattempt
+ALTER TABLE axes_accessattempt ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE axes_accessattempt FORCE ROW LEVEL SECURITY;
+
+CREATE POLICY proone_delete ON axes_accessattempt
+    FOR DELETE
+    USING (
+        (SELECT proone_acting_system())
+        OR ((username)::text = (SELECT proone_login_name()))
+        OR ((username)::text = ANY ((SELECT proone_admin_usernames())::text[]))
+    );
+
+CREATE POLICY proone_insert ON axes_accessattempt
+    FOR INSERT
+    WITH CHECK (
+        (SELECT proone_acting_system())
+        OR ((username)::text = (SELECT proone_login_name()))
+    );
+
+CREATE POLICY proone_read ON axes_accessattempt
+    FOR SELECT
+    USING (
+        (SELECT proone_acting_system())
+        OR ((username)::text = (SELECT proone_login_name()))
+        OR ((username)::text = ANY ((SELECT proone_admin_usernames())::text[]))
+    );
+
+CREATE POLICY proone_update ON axes_accessattempt
+    FOR UPDATE
+    USING (
+        (SELECT proone_acting_system())
+        OR ((username)::text = (SELECT proone_login_name()))
+    )
+    WITH CHECK (
+        (SELECT proone_acting_system())
+        OR ((username)::text = (SELECT proone_login_name()))
+    );
+
+-- axes_accessattemptexpiration
+ALTER TABLE axes_accessattemptexpiration ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE axes_accessattemptexpiration FORCE ROW LEVEL SECURITY;
+
+CREATE POLICY proone_delete ON axes_accessattemptexpiration
+    FOR DELETE
+    USING (
+        (SELECT proone_acting_system())
+        OR (EXISTS ( SELECT 1 FROM axes_accessattempt a WHERE (a.id = axes_accessattemptexpiration.access_attempt_id)))
+    );
+
+CREATE POLICY proone_insert ON axes_accessattemptexpiration
+    FOR INSERT
+    WITH CHECK (
+        (SELECT proone_acting_system())
+        OR (EXISTS ( SELECT 1 FROM axes_accessattempt a WHERE ((a.id = axes_accessattemptexpiration.access_attempt_id) AND ((a.username)::text = (SELECT proone_login_name())))))
+    );
+
+CREATE POLICY proone_read ON axes_accessattemptexpiration
+    FOR SELECT
+    USING (
+        (SELECT proone_acting_system())
+        OR (EXISTS ( SELECT 1 FROM axes_accessattempt a WHERE (a.id = axes_accessattemptexpiration.access_attempt_id)))
+    );
+
+CREATE POLICY proone_update ON axes_accessattemptexpiration
+    FOR UPDATE
+    USING (
+        (SELECT proone_acting_system())
+        OR (EXISTS ( SELECT 1 FROM axes_accessattempt a WHERE ((a.id = axes_accessattemptexpiration.access_attempt_id) AND ((a.username)::text = (SELECT proone_login_name())))))
+    )
+    WITH CHECK (
+        (SELECT proone_acting_system())
+        OR (EXISTS ( SELECT 1 FROM axes_accessattempt a WHERE ((a.id = axes_accessattemptexpiration.access_attempt_id) AND ((a.username)::text = (SELECT proone_login_name())))))
+    );
+
+-- axes_accessfailurelog
+ALTER TABLE axes_accessfailurelog ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE axes_accessfailurelog FORCE ROW LEVEL SECURITY;
+
+CREATE POLICY proone_delete ON axes_accessfailurelog
+    FOR DELETE
+    USING (
+        (SELECT proone_acting_system())
+        OR ((username)::text = (SELECT proone_login_name()))
+    );
+
+CREATE POLICY proone_insert ON axes_accessfailurelog
+    FOR INSERT
+    WITH CHECK (
+        (SELECT proone_acting_system())
+        OR ((username)::text = (SELECT proone_login_name()))
+    );
+
+CREATE POLICY proone_read ON axes_accessfailurelog
+    FOR SELECT
+    USING (
+        (SELECT proone_acting_system())
+        OR ((username)::text = (SELECT proone_login_name()))
+        OR ((username)::text = ANY ((SELECT proone_admin_usernames())::text[]))
+    );
+
+CREATE POLICY proone_update ON axes_accessfailurelog
+    FOR UPDATE
+    USING ((SELECT proone_acting_system()))
+    WITH CHECK ((SELECT proone_acting_system()));
+
+-- axes_accesslog
+ALTER TABLE axes_accesslog ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE axes_accesslog FORCE ROW LEVEL SECURITY;
+
+CREATE POLICY proone_delete ON axes_accesslog
+    FOR DELETE
+    USING ((SELECT proone_acting_system()));
+
+CREATE POLICY proone_insert ON axes_accesslog
+    FOR INSERT
+    WITH CHECK (
+        (SELECT proone_acting_system())
+        OR ((username)::text = (SELECT proone_login_name()))
+    );
+
+CREATE POLICY proone_read ON axes_accesslog
+    FOR SELECT
+    USING (
+        (SELECT proone_acting_system())
+        OR ((username)::text = (SELECT proone_login_name()))
+        OR ((username)::text = ANY ((SELECT proone_admin_usernames())::text[]))
+    );
+
+CREATE POLICY proone_update ON axes_accesslog
+    FOR UPDATE
+    USING (
+        (SELECT proone_acting_system())
+        OR ((username)::text = (SELECT proone_login_name()))
+    )
+    WITH CHECK (
+        (SELECT proone_acting_system())
+        OR ((username)::text = (SELECT proone_login_name()))
+    );
+
 -- auth_group
 ALTER TABLE auth_group ENABLE ROW LEVEL SECURITY;
 

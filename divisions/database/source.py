@@ -12,6 +12,7 @@ FILES = (
     "rule.sql",
     "guards.sql",
     "title_search.sql",
+    "login_history.sql",
     "policies.sql",
     "tokens.sql",
 )

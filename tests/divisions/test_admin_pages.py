@@ -9,6 +9,7 @@ from divisions.models import User
 from divisions.scoping import unscoped
 from jobs.models import JobNote
 from proone.gate.admin import readable
+from tests.login_history import history_of
 
 
 def own_object(world, model):
@@ -22,6 +23,7 @@ def own_object(world, model):
             "job": world.jobs.electrical,
             "jobnote": JobNote.objects.get_or_create(job=world.jobs.electrical, body="Cable")[0],
             "tenant": world.tenants.acme,
+            **history_of("alice"),
         }.get(model._meta.model_name) or (
             model._default_manager.first() if readable(model) else None
         )
@@ -36,6 +38,9 @@ SCOPE = "200 403 200 200 403 404"
 TENANT_OWNED = "200 200 200 200 200 404"
 PLATFORM_WIDE = "200 200 200 200 200 302"  # Django's own answer for a missing row
 NOTES = "200 403 200 200 200 404"  # read-only: a note is written on its job's page
+UNLOCK = "200 403 200 200 200 404"  # login attempts: read-only, deleting one unlocks
+HISTORY = "200 403 200 200 403 404"  # sign-ins and failures: read-only
+LOGIN_HISTORY = {"accessattempt": UNLOCK, "accesslog": HISTORY, "accessfailurelog": HISTORY}
 EXPECTED = {
     "acme_admin": {
         "tenant": OPERATORS_ONLY,
@@ -45,6 +50,7 @@ EXPECTED = {
         "job": TENANT_OWNED,
         "jobnote": NOTES,
         "user": TENANT_OWNED,
+        **LOGIN_HISTORY,
     },
     "elle": {
         "tenant": OPERATORS_ONLY,
@@ -54,6 +60,7 @@ EXPECTED = {
         "job": NOT_THEIRS,
         "jobnote": NOT_THEIRS,
         "user": NOT_THEIRS,
+        **dict.fromkeys(LOGIN_HISTORY, OPERATORS_ONLY),
     },
     "operator": {
         "tenant": PLATFORM_WIDE,
@@ -63,6 +70,7 @@ EXPECTED = {
         "job": TENANT_OWNED,
         "jobnote": NOTES,
         "user": TENANT_OWNED,
+        **LOGIN_HISTORY,
     },
 }
 
@@ -95,7 +103,7 @@ def test_each_role_gets_its_pages_and_no_others(client, world, role):
         if name in EXPECTED[role]:
             got[name] = statuses(client, prefix, own_object(world, model))
         elif role != "operator":
-            # The gate's and django-axes' pages are the platform operators' alone.
+            # The gate's pages are the platform operators' alone.
             assert listed == 403, changelist
         # Odd parameters on a page the role may list: the page or the admin's ?e=1, no error.
         odd = client.get(changelist + "?q=e&o=1&p=2&_popup=1&_to_field=id")

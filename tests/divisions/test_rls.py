@@ -5,7 +5,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from hypothesis import HealthCheck, given, settings
 
 from divisions.models import DataScopeChange, User
-from divisions.rls import GUARDED_TABLES, RULE_TABLES
+from divisions.rls import GUARDED_TABLES, LOGIN_HISTORY_TABLES, RULE_TABLES
 from divisions.scoping import acting_as, unscoped
 from divisions.visibility.loaded_divisions import with_visible_divisions
 from jobs.models import Job, JobNote
@@ -458,8 +458,8 @@ class TestAppRole:
             rows("SELECT count(*) FROM jobs_job")
 
     def test_row_level_security_is_on_exactly_the_stated_tables(self, db):
-        """divisions.rls names them once; the rule's tables force it on their owner too
-        (whose own read policies, 0007 and 0011, are tested in test_rls_attacks.py)."""
+        """divisions.rls names them once; the rule's tables (whose owner's own read policies are
+        tested in test_rls_attacks.py) and the login history force it on their owner too."""
         found = rows(
             "SELECT relname, relforcerowsecurity FROM pg_class "
             "WHERE relrowsecurity AND relnamespace = 'public'::regnamespace"
@@ -467,4 +467,5 @@ class TestAppRole:
         assert dict(found) == {
             **{table: True for table in RULE_TABLES},
             **{table: False for table in GUARDED_TABLES},
+            **{table: True for table in LOGIN_HISTORY_TABLES},
         }
