@@ -62,6 +62,9 @@ GUARDED_TABLES = (
     "api_accesstoken",
     "django_admin_log",
 )
+# The API's rate windows, forced on their owner too: it only counts, through the SECURITY
+# DEFINER proone_token_user() (divisions/database/tokens.sql).
+COUNTER_TABLES = ("api_ratewindow",)
 
 
 def signing_key():
