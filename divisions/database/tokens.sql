@@ -30,12 +30,15 @@ BEGIN
     IF NOT FOUND THEN
         RETURN;
     END IF;
-    -- Concurrent requests with the same token skip the row rather than queue behind it.
+    -- Concurrent requests with the same token skip the row rather than queue behind it. The
+    -- lock is the one the update takes (NO KEY UPDATE): a stronger one would block the foreign
+    -- key check of another request's first window (KEY SHARE), whose row this one then waits
+    -- for, a deadlock.
     UPDATE api_accesstoken t SET last_used_at = at
     WHERE t.id = (SELECT l.id FROM api_accesstoken l
                   WHERE l.id = found_token
                     AND (l.last_used_at IS NULL OR l.last_used_at < at - interval '1 minute')
-                  FOR UPDATE SKIP LOCKED);
+                  FOR NO KEY UPDATE SKIP LOCKED);
     IF rate_window IS NOT NULL THEN
         INSERT INTO api_ratewindow AS w (token_id, opened_at, hits)
         VALUES (found_token, at, 1)

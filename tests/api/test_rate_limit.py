@@ -4,11 +4,14 @@ and what SQL as the app role can do to another user's window (nothing)."""
 import http.client
 import json
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import psycopg
 import pytest
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
 from api import tokens
@@ -159,6 +162,48 @@ class TestWindowAttacks:
         with acting_as(world.u.sam):
             assert rows("SELECT * FROM proone_token_user(%s, '1 minute')", [digest]) == []
         assert window_of(victim)[0] == 5
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_new_tokens_first_requests_at_once_all_count(world):
+    """8 connections of the app role check a new token at the same moment, 20 times: no
+    deadlock between the last-use update's lock on the token and the foreign key check of
+    the window's first insert; every request is counted."""
+    database = settings.DATABASES["default"]
+    conninfo = {
+        "dbname": database["NAME"],
+        "user": database["USER"],
+        "password": database["PASSWORD"],
+        "host": database["HOST"],
+        "port": database["PORT"],
+    }
+    connections = [psycopg.connect(**conninfo, autocommit=True) for _ in range(8)]
+    failures = []
+    try:
+        for n in range(20):
+            stored, token = mint(world.u.sam, f"token {n}")
+            together = threading.Barrier(len(connections))
+
+            def check(database_connection, token=token, together=together):
+                together.wait()
+                try:
+                    database_connection.execute(
+                        "SELECT * FROM proone_token_user(%s, '1 minute')", [token]
+                    )
+                except psycopg.Error as error:
+                    failures.append(error)
+
+            threads = [threading.Thread(target=check, args=(c,)) for c in connections]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert window_of(stored)[0] == len(connections) - len(failures), failures
+    finally:
+        for database_connection in connections:
+            database_connection.close()
+    assert failures == []
 
 
 # --- PostgreSQL: the limit under gunicorn with 4 threaded workers ---------------------------
