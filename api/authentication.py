@@ -3,7 +3,9 @@
 A page's scope is entered by divisions.middleware from the session; an API request's by
 `acting_for_token` from its `Authorization: Bearer` header, through the same `acting_as`
 (on PostgreSQL: the signed principal for the token's user, so row-level security applies to
-every query). A session cookie never authenticates the API.
+every query). A session cookie never authenticates the API. The token is checked once per
+request, and the request counted against the token's rate (api/throttling.py) in the same
+statement, by `TokenMiddleware` before the request's transaction opens.
 """
 
 from contextlib import contextmanager
@@ -13,13 +15,12 @@ from django.utils.functional import SimpleLazyObject
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework.throttling import SimpleRateThrottle
 
 from divisions.models import User
 from divisions.scoping import acting_as
 from divisions.visibility.loaded_divisions import with_visible_divisions
 
-from . import tokens
+from . import throttling, tokens
 
 INVALID = "The token is not valid: mistyped, expired or revoked, or its user is inactive."
 
@@ -41,13 +42,20 @@ def _user(user_id):
         return AnonymousUser()
 
 
+def checked_bearer(request):
+    """The request's usable token as a Bearer (counted in its rate window), or None; checked
+    once per request."""
+    if not hasattr(request, "api_bearer"):
+        token = bearer_token(request)
+        request.api_bearer = tokens.check(token, throttling.rate_window()) if token else None
+    return request.api_bearer
+
+
 @contextmanager
 def acting_for_token(request):
     """Check the request's bearer token, then run the block acting as its user; as nobody
     (not the session's user) when there is no usable token."""
-    token = bearer_token(request)
-    bearer = tokens.check(token) if token else None
-    request.api_bearer = bearer
+    bearer = checked_bearer(request)
     if bearer is None:
         with acting_as(None):
             yield
@@ -72,17 +80,6 @@ class BearerAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'
-
-
-class TokenRateThrottle(SimpleRateThrottle):
-    """API_TOKEN_RATE requests per token (its id, not its user or address)."""
-
-    scope = "token"
-
-    def get_cache_key(self, request, view):
-        if not isinstance(request.auth, tokens.Bearer):
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": request.auth.token_id}
 
 
 class BearerScheme(OpenApiAuthenticationExtension):

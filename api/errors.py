@@ -1,11 +1,32 @@
-"""Every API error is JSON: `{"detail": ...}`, with `errors` per parameter for a 400."""
+"""Every API error is JSON: `{"detail": ...}`, with `errors` per parameter for a 400.
 
+DRF's handler answers what its views raise on purpose; the project's 500 handler
+(proone/views.py) answers here for everything else under /api/, whatever raised it (a view,
+the token check, a middleware): a 503 with Retry-After when the database cannot be reached or
+gave up on a statement, a 500 otherwise. Django logs both with their traceback.
+"""
+
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
+from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.views import exception_handler
 
 BAD_PARAMETERS = "Some parameters could not be used."
+SERVER_ERROR = str(exceptions.APIException.default_detail)
+UNAVAILABLE = "The service is unavailable for a moment (its database cannot be reached)."
+# Seconds a client waits before trying again during a database outage.
+UNAVAILABLE_RETRY_AFTER = 10
+
+
+def for_api(request):
+    """True for a request whose path belongs to the API (its errors are JSON)."""
+    try:
+        match = resolve(request.path_info, getattr(request, "urlconf", None))
+    except Resolver404:
+        return False
+    return "api" in match.namespaces
 
 
 def json_error(exc, context):
@@ -15,6 +36,15 @@ def json_error(exc, context):
         errors = response.data if isinstance(response.data, dict) else {"body": response.data}
         response.data = {"detail": BAD_PARAMETERS, "errors": errors}
     return response
+
+
+def server_error(exc):
+    """The JSON answer to an unexpected exception `exc` in an API request."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        response = JsonResponse({"detail": UNAVAILABLE}, status=503)
+        response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
+        return response
+    return JsonResponse({"detail": SERVER_ERROR}, status=500)
 
 
 # Exempt: it changes nothing, and a POST to a mistyped path gets the JSON 404, not the CSRF page.

@@ -35,3 +35,20 @@ class AccessToken(models.Model):
     def is_usable(self):
         """True when the token still authenticates (its user's state aside)."""
         return self.revoked_at is None and not self.is_expired
+
+
+class RateWindow(models.Model):
+    """One token's current rate window: when it opened and the requests counted in it.
+
+    One row per token, written in place by one atomic upsert per API request (api/tokens.py;
+    on PostgreSQL the function proone_token_user()): every worker counts in the same row, and
+    the rows never outnumber the tokens."""
+
+    token = models.OneToOneField(
+        AccessToken, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    opened_at = models.DateTimeField()
+    hits = models.PositiveIntegerField()
+
+    def __str__(self):
+        return f"{self.hits} since {self.opened_at:%H:%M:%S}"

@@ -4,23 +4,25 @@ A token is `proone_pat_` and 43 URL-safe characters (256 random bits): recognisa
 scanners, and too long to guess, so one SHA-256 is the right digest (no salt, no slow hash) and
 the look-up by digest needs no constant-time comparison. On PostgreSQL the app role cannot read
 the token table beyond its own principal's rows; a request's token is checked by the SECURITY
-DEFINER function `proone_token_user(token)` (divisions/database/tokens.sql),
-which also notes the last use. On other databases the same check runs through the ORM.
+DEFINER function `proone_token_user(token, rate_window)` (divisions/database/tokens.sql),
+which also notes the last use and counts the request in the token's rate window. On other
+databases the same check and count run through the ORM and one upsert.
 """
 
 import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from divisions import rls
 
-from .models import AccessToken
+from .models import AccessToken, RateWindow
 
 PREFIX = "proone_pat_"
 _FORMAT = re.compile(rf"{PREFIX}[A-Za-z0-9_-]{{43}}")
@@ -31,10 +33,13 @@ LAST_USED_EVERY = timedelta(minutes=1)
 
 @dataclass(frozen=True)
 class Bearer:
-    """A checked token: its id (the throttle's key) and its user's id."""
+    """A checked token: its id and its user's id; when counted, the requests in its current
+    rate window (this one included) and the seconds until that window closes."""
 
     token_id: int
     user_id: int
+    hits: int | None = None
+    window_left: float | None = None
 
 
 def digest(token):
@@ -51,15 +56,20 @@ def mint(user, name, expires_at=None):
     return stored, token
 
 
-def check(token):
-    """The Bearer for a usable token of an active user, or None (bad, revoked, expired)."""
+def check(token, rate_window=None):
+    """The Bearer for a usable token of an active user, or None (bad, revoked, expired).
+
+    With a `rate_window` (a timedelta), the request is counted in the token's window: one
+    that opens at the first request after the last one closed."""
     if not isinstance(token, str) or not _FORMAT.fullmatch(token):
         return None
     connection = connections[DEFAULT_DB_ALIAS]
     if rls.enforced():
         # Bound server-side: the token never shows in pg_stat_activity's query text.
         row = rls.execute_bound(
-            connection, "SELECT token_id, user_id FROM proone_token_user(%s)", [token]
+            connection,
+            "SELECT token_id, user_id, hits, window_left FROM proone_token_user(%s, %s)",
+            [token, rate_window],
         )
         return Bearer(*row) if row else None
     now = timezone.now()
@@ -74,7 +84,39 @@ def check(token):
     token_id, user_id, last_used_at = found
     if last_used_at is None or last_used_at < now - LAST_USED_EVERY:
         AccessToken.objects.filter(pk=token_id).update(last_used_at=now)
-    return Bearer(token_id, user_id)
+    if rate_window is None:
+        return Bearer(token_id, user_id)
+    hits, opened_at = _count(connection, token_id, now, rate_window)
+    return Bearer(token_id, user_id, hits, (opened_at + rate_window - now).total_seconds())
+
+
+# proone_token_user()'s count (divisions/database/tokens.sql), for the other databases: one
+# statement, atomic as any single statement is.
+COUNT = """
+INSERT INTO {table} (token_id, opened_at, hits) VALUES (%s, %s, 1)
+ON CONFLICT (token_id) DO UPDATE
+SET opened_at = CASE WHEN {table}.opened_at <= %s THEN excluded.opened_at
+                     ELSE {table}.opened_at END,
+    hits = CASE WHEN {table}.opened_at <= %s THEN 1 ELSE {table}.hits + 1 END
+RETURNING hits, opened_at
+"""
+
+
+def _count(connection, token_id, now, rate_window):
+    """(requests counted in the token's window, when it opened)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    closed_before = adapt(now - rate_window)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            COUNT.format(table=RateWindow._meta.db_table),
+            [token_id, adapt(now), closed_before, closed_before],
+        )
+        hits, opened_at = cursor.fetchone()
+    if isinstance(opened_at, str):
+        opened_at = parse_datetime(opened_at)
+    if timezone.is_naive(opened_at):
+        opened_at = timezone.make_aware(opened_at, UTC)
+    return hits, opened_at
 
 
 def revoke(stored):

@@ -26,11 +26,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class Gunicorn:
-    """gunicorn serving `app` (proone.wsgi) on 127.0.0.1 with `env` (DATABASE_URL: the path)."""
+    """gunicorn serving `app` (proone.wsgi) on 127.0.0.1 with `env` (DATABASE_URL: the path);
+    `threads` per worker (gthread) when more than 1."""
 
-    def __init__(self, env, workers=3, app="proone.wsgi"):
+    def __init__(self, env, workers=3, app="proone.wsgi", threads=1):
         self.env = env
         self.app = app
+        self.threads = threads
         self.log = Path(tempfile.mkstemp(prefix="proone-bench-gunicorn-", suffix=".log")[1])
         self.workers = workers
         self.port = free_port()
@@ -46,6 +48,8 @@ class Gunicorn:
                 f"127.0.0.1:{self.port}",
                 "--workers",
                 str(self.workers),
+                "--threads",
+                str(self.threads),
                 "--log-level",
                 "warning",
                 "--error-logfile",

@@ -71,6 +71,9 @@ LOGIN_HISTORY_TABLES = (
     "axes_accessfailurelog",
     "axes_accesslog",
 )
+# The API's rate windows, forced on their owner too: it only counts, through the SECURITY
+# DEFINER proone_token_user() (divisions/database/tokens.sql).
+COUNTER_TABLES = ("api_ratewindow",)
 
 
 def signing_key():

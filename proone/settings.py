@@ -28,8 +28,9 @@ SECURE_PROXY_SSL_HEADER      set to 1 when a TLS-terminating proxy you trust set
 AXES_FAILURE_LIMIT           failed sign-ins from one address for one username before that pair
                              is locked out (default: 5).
 AXES_COOLOFF_MINUTES         how long a lockout lasts (default: 15).
-API_TOKEN_RATE               requests one API token may make, e.g. 120/minute (the default);
-                             counted per process unless CACHES names a shared cache.
+API_TOKEN_RATE               requests one API token may make, e.g. 120/minute (the default):
+                             counted in the database, so the limit holds across every worker
+                             and host (api/throttling.py).
 LOG_LEVEL                    level of the product's own log lines on stderr (default: INFO).
 
 Stated in this file, not read from the environment: what the migration gate (proone/gate), an
@@ -113,6 +114,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # An API request's token is checked and counted against its rate before the scope's
+    # transaction opens (api/middleware.py).
+    "api.middleware.TokenMiddleware",
     "divisions.middleware.ScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -277,11 +281,12 @@ WHITENOISE_USE_FINDERS = True
 # STATIC_ROOT only exists after an optional collectstatic; its absence is expected, not a fault.
 warnings.filterwarnings("ignore", message="No directory at: ", module="whitenoise.base")
 # The JSON API (api/): bearer tokens only (a session cookie never authenticates it), JSON in
-# and out, errors as JSON, one throttle per token; the OpenAPI 3 schema at /api/schema/.
+# and out, errors as JSON (500s and 503s included: proone/urls.py handler500), one rate limit
+# per token counted in the database; the OpenAPI 3 schema at /api/schema/.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_THROTTLE_CLASSES": ["api.authentication.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"token": env("API_TOKEN_RATE", default="120/minute")},
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],

@@ -1,4 +1,4 @@
-"""URL map: the portal, sign-in, the JSON API and its tokens, and the admin."""
+"""URL map: the portal, sign-in, the JSON API and its tokens, and the admin; the 500 handler."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -23,3 +23,6 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# JSON under /api/ (a 503 when the database is unreachable), templates/500.html elsewhere.
+handler500 = "proone.views.server_error"

@@ -1,9 +1,14 @@
-"""Sign-in that refuses oversized names, and sign-out that says so."""
+"""Sign-in that refuses oversized names, sign-out that says so, and the 500 handler."""
+
+import sys
 
 from django.contrib import messages
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LogoutView
 from django.core.validators import MaxLengthValidator
+from django.views import defaults
+
+from api import errors
 
 
 class SignInForm(AuthenticationForm):
@@ -27,3 +32,10 @@ class SignOutView(LogoutView):
         if was_signed_in:
             messages.success(request, "You have signed out.")
         return response
+
+
+def server_error(request):
+    """The 500 page (templates/500.html); JSON for an API request (api/errors.py)."""
+    if errors.for_api(request):
+        return errors.server_error(sys.exc_info()[1])
+    return defaults.server_error(request)

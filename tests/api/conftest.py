@@ -3,7 +3,6 @@
 import pytest
 
 from api import tokens
-from api.authentication import TokenRateThrottle
 from divisions.scoping import acting_as
 
 
@@ -30,7 +29,14 @@ def api(client):
     return call
 
 
-@pytest.fixture(autouse=True)
-def fresh_throttle():
-    """Each test starts with unspent budgets (token ids repeat across rolled-back tests)."""
-    TokenRateThrottle.cache.clear()
+@pytest.fixture
+def token_rate(settings):
+    """Set API_TOKEN_RATE for the test: token_rate("3/minute")."""
+
+    def set_rate(rate):
+        settings.REST_FRAMEWORK = {
+            **settings.REST_FRAMEWORK,
+            "DEFAULT_THROTTLE_RATES": {"token": rate},
+        }
+
+    return set_rate

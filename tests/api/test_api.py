@@ -8,7 +8,6 @@ from django.test import Client
 from django.utils import timezone
 
 from api import tokens
-from api.authentication import TokenRateThrottle
 from api.models import AccessToken
 from divisions.models import User
 from divisions.scoping import acting_as, unscoped
@@ -314,9 +313,8 @@ class TestNotes:
 
 
 class TestThrottle:
-    def test_each_token_has_its_own_budget_and_the_429_is_json(self, world, api, monkeypatch):
-        monkeypatch.setattr(TokenRateThrottle, "THROTTLE_RATES", {"token": "3/minute"})
-        TokenRateThrottle.cache.clear()
+    def test_each_token_has_its_own_budget_and_the_429_is_json(self, world, api, token_rate):
+        token_rate("3/minute")
         _, first = mint(world.u.sam, "first")
         _, second = mint(world.u.sam, "second")
         assert [api("get", "/api/jobs/", first).status_code for _ in range(3)] == [200] * 3

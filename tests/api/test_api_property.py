@@ -4,7 +4,6 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.authentication import TokenRateThrottle
 from divisions.scoping import unscoped
 from jobs import pagination
 from jobs.pagination import ORDERS
@@ -49,7 +48,6 @@ def paged_ids(api, token, sort):
 @given(description=busy_worlds(), sort=st.sampled_from(list(ORDERS)))
 def test_paging_the_api_matches_the_oracle(db, api, monkeypatch, description, sort):
     monkeypatch.setattr(pagination, "PER_PAGE", PER_PAGE)
-    TokenRateThrottle.cache.clear()
     with unscoped("property test world"), transaction.atomic():
         users = build(description)
         world = oracle.snapshot()

@@ -143,7 +143,7 @@ class TestReading:
             [(digest,)] = rows("SELECT digest FROM api_accesstoken")
         assert api("get", "/api/jobs/", digest).status_code == 401
         with acting_as(world.u.acme_admin):
-            assert rows("SELECT * FROM proone_token_user(%s)", [digest]) == []
+            assert rows("SELECT * FROM proone_token_user(%s, NULL)", [digest]) == []
 
     def test_without_a_principal_no_token_row_is_visible(self, world):
         mint(world.u.alice)
@@ -196,7 +196,7 @@ class TestRevocationAndExpiry:
             tokens.revoke(revoked)
 
         def answer(token):
-            return rows("SELECT user_id FROM proone_token_user(%s)", [token])
+            return rows("SELECT user_id FROM proone_token_user(%s, NULL)", [token])
 
         assert answer(live) == [(world.u.sam.pk,)]
         assert answer(revoked_token) == answer(expired) == answer(inactive) == []

@@ -19,7 +19,7 @@ from divisions.dbroles import APP_READS_ONLY, read_only_relations
 from divisions.grants import TENANT_ADMIN_GROUP
 from proone.gate.privileges import gate_relations
 from tests.gate.conftest import CREATE_USERS, manage, release
-from tests.history import SQUASHED, generated_since, released_checkout
+from tests.history import SQUASHED, added_since, generated_since, released_checkout
 from tests.pg_setup import ROOT, owner_conninfo, owner_url
 from tests.postgres_server import ThrowawayServer, url_with
 
@@ -53,6 +53,12 @@ def drift(conninfo, text=None, before=None):
         elif installed[key] != stated[key]:
             differences[key] = f"installed as\n{installed[key]}\nstated as\n{stated[key]}"
     return differences
+
+
+def installed(conninfo):
+    """{key: SQL} of what the database holds, read from its catalog."""
+    with psycopg.connect(**conninfo) as connection, connection.cursor() as cursor:
+        return catalog.objects(cursor)
 
 
 def source_without(key):
@@ -218,7 +224,7 @@ def test_a_database_at_the_released_history_moves_on_without_running_anything_ag
     env, conninfo = released
     before = applied(conninfo)
     assert ("divisions", "0015_title_search_merge_planned_once") in before
-    assert set(drift(conninfo)) >= UNUSED
+    assert set(installed(conninfo)) >= UNUSED
     plan = manage(env, "migrate_secure", "--plan")
     assert plan.returncode == 1
     generated = generated_since()
@@ -226,10 +232,10 @@ def test_a_database_at_the_released_history_moves_on_without_running_anything_ag
         assert f"divisions.{name}" in plan.stdout, plan.stdout
     reviewed = release(env, "--acknowledge-findings")
     assert reviewed.returncode == 0, reviewed.stderr
-    assert f"{len(generated)} migration" in reviewed.stdout, reviewed.stdout
+    assert f"{len(added_since())} migration" in reviewed.stdout, reviewed.stdout
     applied_now = manage(env, "migrate_secure", "--noinput")
     assert applied_now.returncode == 0, applied_now.stderr
-    assert applied(conninfo) - before == SQUASHED | {("divisions", name) for name in generated}
+    assert applied(conninfo) - before == SQUASHED | added_since()
     assert drift(conninfo) == {}
     migrate(ROOT, env, "divisions", "0006_squashed_0015_database_layer")
     assert set(drift(conninfo)) >= UNUSED

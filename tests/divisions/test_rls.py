@@ -5,7 +5,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from hypothesis import HealthCheck, given, settings
 
 from divisions.models import DataScopeChange, User
-from divisions.rls import GUARDED_TABLES, LOGIN_HISTORY_TABLES, RULE_TABLES
+from divisions.rls import COUNTER_TABLES, GUARDED_TABLES, LOGIN_HISTORY_TABLES, RULE_TABLES
 from divisions.scoping import acting_as, unscoped
 from divisions.visibility.loaded_divisions import with_visible_divisions
 from jobs.models import Job, JobNote
@@ -468,4 +468,5 @@ class TestAppRole:
             **{table: True for table in RULE_TABLES},
             **{table: False for table in GUARDED_TABLES},
             **{table: True for table in LOGIN_HISTORY_TABLES},
+            **{table: True for table in COUNTER_TABLES},
         }
