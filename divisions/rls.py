@@ -62,6 +62,9 @@ GUARDED_TABLES = (
     "api_accesstoken",
     "django_admin_log",
 )
+# The tables of each principal's own rows, forced on their owner too (divisions/database/
+# submits.sql): a principal reads and writes only its own.
+OWN_ROWS_TABLES = ("submits_submit",)
 
 
 def signing_key():

@@ -93,6 +93,8 @@ INSTALLED_APPS = [
     "guardian",
     "axes",
     "divisions",
+    # Spent form tokens and API Idempotency-Keys: a submit writes once.
+    "submits",
     "jobs",
     # The JSON API (/api/) and personal access tokens (/account/tokens/).
     "rest_framework",

@@ -14,6 +14,7 @@ FILES = (
     "title_search.sql",
     "policies.sql",
     "tokens.sql",
+    "submits.sql",
 )
 
 

@@ -5,7 +5,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from hypothesis import HealthCheck, given, settings
 
 from divisions.models import DataScopeChange, User
-from divisions.rls import GUARDED_TABLES, RULE_TABLES
+from divisions.rls import GUARDED_TABLES, OWN_ROWS_TABLES, RULE_TABLES
 from divisions.scoping import acting_as, unscoped
 from divisions.visibility.loaded_divisions import with_visible_divisions
 from jobs.models import Job, JobNote
@@ -453,4 +453,5 @@ class TestAppRole:
         assert dict(found) == {
             **{table: True for table in RULE_TABLES},
             **{table: False for table in GUARDED_TABLES},
+            **{table: True for table in OWN_ROWS_TABLES},
         }
