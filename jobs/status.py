@@ -44,8 +44,10 @@ class StatusConflict:
 def status_conflict(job):
     """What a change from a stale page is told about `job` (read again after the refusal)."""
     label = job.get_status_display()
-    latest = job.notes.filter(body__startswith=NOTE_START).order_by("-created_at", "-id").first()
-    # Only the note that set today's status names who and when (anyone may write a note).
-    if latest is not None and latest.body.endswith(f"→ {label.lower()}, by {latest.author_name}"):
-        return StatusConflict(job.status, label, latest.author_name, latest.created_at)
+    # Only a note in its author's own name that set today's status names who and when: anyone
+    # who sees the job may write a note that looks like one.
+    setting = f"→ {label.lower()}, by "
+    for note in job.notes.filter(body__startswith=NOTE_START).order_by("-created_at", "-id")[:5]:
+        if note.body.endswith(setting + note.author_name):
+            return StatusConflict(job.status, label, note.author_name, note.created_at)
     return StatusConflict(job.status, label, None, None)
