@@ -94,7 +94,7 @@ def test_a_generated_migration_is_literal_sql_that_moves_the_state_both_ways(mon
     assert generate.changes(back, old) == ([], [])
     # After the newest migrations of the apps whose migrations state the layer.
     assert module.Migration.dependencies == generate.migrated_state()[1]
-    assert {app for app, _ in module.Migration.dependencies} == {"divisions", "api"}
+    assert {app for app, _ in module.Migration.dependencies} == {"divisions", "api", "submits"}
 
 
 def test_statements_split_past_quotes_and_comments():
