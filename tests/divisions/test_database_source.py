@@ -202,6 +202,10 @@ def released(tmp_path_factory):
         server.stop()
 
 
+# Apps added since the released history: their tables and migrations.
+TABLES_ADDED_SINCE_RELEASE = ("submits_submit",)
+MIGRATIONS_ADDED_SINCE_RELEASE = {("submits", "0001_submits")}
+
 UNUSED = {
     "function proone_principal_kind()",
     "function proone_rls.sign(message text)",
@@ -218,7 +222,14 @@ def test_a_database_at_the_released_history_moves_on_without_running_anything_ag
     env, conninfo = released
     before = applied(conninfo)
     assert ("divisions", "0015_title_search_merge_planned_once") in before
-    assert set(drift(conninfo)) >= UNUSED
+    # The tables of apps added since the release are not there yet, nor what the source
+    # states on them.
+    released_source = "\n\n".join(
+        sql
+        for key, sql in source.objects().items()
+        if not any(f" {table}" in key for table in TABLES_ADDED_SINCE_RELEASE)
+    )
+    assert set(drift(conninfo, text=released_source)) >= UNUSED
     plan = manage(env, "migrate_secure", "--plan")
     assert plan.returncode == 1
     generated = generated_since()
@@ -226,10 +237,13 @@ def test_a_database_at_the_released_history_moves_on_without_running_anything_ag
         assert f"divisions.{name}" in plan.stdout, plan.stdout
     reviewed = release(env, "--acknowledge-findings")
     assert reviewed.returncode == 0, reviewed.stderr
-    assert f"{len(generated)} migration" in reviewed.stdout, reviewed.stdout
+    added = len(MIGRATIONS_ADDED_SINCE_RELEASE)
+    assert f"{len(generated) + added} migration" in reviewed.stdout, reviewed.stdout
     applied_now = manage(env, "migrate_secure", "--noinput")
     assert applied_now.returncode == 0, applied_now.stderr
-    assert applied(conninfo) - before == SQUASHED | {("divisions", name) for name in generated}
+    assert applied(conninfo) - before == SQUASHED | MIGRATIONS_ADDED_SINCE_RELEASE | {
+        ("divisions", name) for name in generated
+    }
     assert drift(conninfo) == {}
     migrate(ROOT, env, "divisions", "0006_squashed_0015_database_layer")
     assert set(drift(conninfo)) >= UNUSED
