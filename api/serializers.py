@@ -52,6 +52,26 @@ class NoteInputSerializer(serializers.Serializer):
     body = serializers.CharField(max_length=NOTE_MAX_LENGTH)
 
 
+class StatusInputSerializer(serializers.Serializer):
+    """A status change: the new status, and the status it is made from (the one last seen)."""
+
+    status = serializers.ChoiceField(choices=Job.Status.choices)
+    # "from" is a Python keyword: the field is declared under it below.
+
+
+StatusInputSerializer._declared_fields["from"] = serializers.ChoiceField(
+    choices=Job.Status.choices,
+    help_text="The status you last saw; the change is made only from that one (else 409).",
+)
+
+
+class StatusChangeSerializer(serializers.Serializer):
+    """The job after the change, and the note recording it (null when `status` was `from`)."""
+
+    job = JobSerializer()
+    note = NoteSerializer(allow_null=True)
+
+
 class ErrorSerializer(serializers.Serializer):
     """Every error's body."""
 
@@ -64,3 +84,11 @@ class BadParametersSerializer(ErrorSerializer):
     errors = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()), required=False
     )
+
+
+class StatusConflictSerializer(ErrorSerializer):
+    """A 409 for a stale status change: the status now and, when known, who set it and when."""
+
+    status = serializers.ChoiceField(choices=Job.Status.choices)
+    changed_by = serializers.CharField(required=False)
+    changed_at = serializers.DateTimeField(required=False)

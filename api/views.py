@@ -8,16 +8,19 @@ the same 404. The list reuses the list page's filter form, its filters and its k
 from django.http import QueryDict
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jobs.forms import JobFilterForm, NoteForm
+from divisions.visibility.writes import may_change_status
+from jobs.forms import JobFilterForm, NoteForm, StatusForm
 from jobs.models import Job, JobNote
 from jobs.pagination import NEWEST, ORDERS, Cursor, page_of
+from jobs.status import StatusChanged, status_conflict
 from jobs.views import filtered_jobs
 
 from .authentication import acting_for_token
+from .idempotency import HEADER, idempotent
 from .serializers import (
     BadParametersSerializer,
     ErrorSerializer,
@@ -25,11 +28,31 @@ from .serializers import (
     JobSerializer,
     NoteInputSerializer,
     NoteSerializer,
+    StatusChangeSerializer,
+    StatusConflictSerializer,
+    StatusInputSerializer,
 )
 
+BAD_STATUS = "Send one of: " + ", ".join(value for value, _ in Job.Status.choices) + "."
 BAD_CURSOR = "Use the cursor of a `next` or `previous` link, with the same sort."
 ERRORS = {401: ErrorSerializer, 404: ErrorSerializer, 429: ErrorSerializer}
 JOB_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The job's id.")
+IDEMPOTENCY_KEY = OpenApiParameter(
+    HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    description=(
+        "Optional; 1 to 255 printable ASCII characters, e.g. a UUID in quotes. The same key "
+        "with the same request within 24 hours gets the first answer again (status and body, "
+        "with `Idempotent-Replayed: true`) and writes nothing more; with a different request, "
+        "422; while the first request is still in flight, 409. Keys are per user."
+    ),
+)
+WRITE_ERRORS = {
+    **ERRORS,
+    400: BadParametersSerializer,
+    422: ErrorSerializer,
+}
 
 
 def _errors(form):
@@ -128,10 +151,11 @@ class JobNotes(TokenView):
     @extend_schema(
         operation_id="jobs_notes_create",
         summary="Add a note to the job (whoever may see it may add one).",
-        parameters=[JOB_ID],
+        parameters=[JOB_ID, IDEMPOTENCY_KEY],
         request=NoteInputSerializer,
-        responses={201: NoteSerializer, 400: BadParametersSerializer, **ERRORS},
+        responses={201: NoteSerializer, **WRITE_ERRORS, 409: ErrorSerializer},
     )
+    @idempotent
     def post(self, request, pk):
         job = visible_job(pk)
         body = request.data.get("body") if isinstance(request.data, dict) else None
@@ -145,6 +169,60 @@ class JobNotes(TokenView):
             raise ValidationError(_errors(form))
         note = JobNote.objects.create(job=job, author=request.user, body=form.cleaned_data["body"])
         return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
+
+
+class StaleStatus(APIException):
+    """409: the job's status is no longer the one the change was made from."""
+
+    status_code = 409
+    default_code = "stale_status"
+
+    def __init__(self, conflict):
+        detail = {"detail": conflict.message, "status": conflict.status}
+        if conflict.by:
+            detail["changed_by"] = conflict.by
+        if conflict.at:
+            detail["changed_at"] = conflict.at.isoformat()
+        super().__init__(detail)
+
+
+class JobStatus(TokenView):
+    """A job's status, changed by tenant admins and members of the job's own division from
+    the status they last saw (a compare-and-set; a stale change is a 409)."""
+
+    @extend_schema(
+        operation_id="jobs_status_change",
+        summary=(
+            "Change the job's status from `from` to `status`, recorded as a note; 409 when "
+            "its status is no longer `from`. Others get the 404 of a job they cannot see."
+        ),
+        parameters=[JOB_ID, IDEMPOTENCY_KEY],
+        request=StatusInputSerializer,
+        responses={200: StatusChangeSerializer, **WRITE_ERRORS, 409: StatusConflictSerializer},
+    )
+    @idempotent
+    def post(self, request, pk):
+        job = visible_job(pk)
+        if not may_change_status(request.user, job):
+            raise NotFound
+        data = request.data if isinstance(request.data, dict) else {}
+        form = StatusForm({"status": data.get("status"), "seen": data.get("from")})
+        if not form.is_valid():
+            raise ValidationError(
+                {"from" if name == "seen" else name: [BAD_STATUS] for name in form.errors}
+            )
+        try:
+            note = job.change_status(
+                form.cleaned_data["status"], by=request.user, seen=form.cleaned_data["seen"]
+            )
+        except StatusChanged:
+            raise StaleStatus(status_conflict(visible_job(pk))) from None
+        return Response(
+            {
+                "job": JobSerializer(job).data,
+                "note": NoteSerializer(note).data if note is not None else None,
+            }
+        )
 
 
 def _encodable(text):

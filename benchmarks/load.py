@@ -1,7 +1,7 @@
 """
 Load on the portal: gunicorn serving it (directly, or through the PgBouncer of
 tests/postgres_server.py), and a small threaded load generator on 127.0.0.1 that checks every
-response against the oracle.
+response against the oracle; and a concurrent status-change run that counts lost updates.
 
 Why not locust: it brings gevent and a web UI for what is here 80 lines of threads; and the
 point of this run is less the requests per second than reading every page it gets back and
@@ -10,14 +10,17 @@ comparing each job id on it with what the user may see, which is simplest in our
 
 import http.client
 import random
+import re
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from jobs.models import Job
 from tests.postgres_server import free_port, wait_for_port
 
 from .measure import job_ids_in, leaked, percentile
@@ -205,4 +208,116 @@ def run_load(port, visitors, seconds, threads, max_requests, seed=7):
     for thread in pool:
         thread.join(seconds + 60)
     result.seconds = time.monotonic() - started
+    return result
+
+
+# --- concurrent status changes: no update lost ---------------------------------------------
+
+STATUS_NOTE = re.compile(r"status: ([a-z ]+) → ([a-z ]+), by ")
+FORM = re.compile(r'<form class="status-form".*?</form>', re.S)
+HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)"')
+STATUSES = [value for value, _ in Job.Status.choices]
+BY_LABEL = {label.lower(): value for value, label in Job.Status.choices}
+
+
+def status_form(port, job_id, cookie):
+    """(status shown, the status form's hidden fields, csrf cookie) of a job's page."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", f"/jobs/{job_id}/", headers={"Cookie": f"sessionid={cookie}"})
+        response = connection.getresponse()
+        body = response.read().decode()
+        csrf = re.search(r"csrftoken=([^;]+)", response.getheader("Set-Cookie") or "")
+    finally:
+        connection.close()
+    fields = dict(HIDDEN.findall(FORM.search(body).group(0)))
+    return fields["seen"], fields, csrf.group(1) if csrf else ""
+
+
+def post_status(port, job_id, cookie, csrf, fields, status):
+    """The HTTP status of one status change POST with the page's fields."""
+    body = urllib.parse.urlencode({**fields, "status": status})
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request(
+            "POST",
+            f"/jobs/{job_id}/status/",
+            body=body,
+            headers={
+                "Cookie": f"sessionid={cookie}; csrftoken={csrf}",
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def status_chain(port, job_id, cookie, initial):
+    """(lost updates, changes recorded) from a job's page: each status note must start from
+    the status the one before it set (the first from `initial`), and the last must be the
+    status shown."""
+    status, body, _ = fetch(port, f"/jobs/{job_id}/", cookie)
+    changes = [(BY_LABEL[a], BY_LABEL[b]) for a, b in STATUS_NOTE.findall(body)]
+    shown = re.search(r'class="badge badge-(\w+)"', body).group(1)
+    lost, current = 0, initial
+    for before, after in changes:
+        lost += before != current
+        current = after
+    return lost + (current != shown), len(changes)
+
+
+@dataclass
+class StatusRun:
+    """What a concurrent status-change run saw."""
+
+    attempts: int = 0
+    changed: int = 0
+    conflicts: int = 0
+    errors: int = 0
+    recorded: int = 0
+    lost: int = 0
+
+    def line(self):
+        return vars(self).copy()
+
+
+def run_status_changes(port, visitors, job_ids, rounds, seconds):
+    """Every visitor (who may change the jobs) opens each job's page, then all send a status
+    change at once (a barrier), `rounds` times or until `seconds` pass; each change must be
+    made (302) or refused as stale (409), and each job's notes must chain with no update lost."""
+    result = StatusRun()
+    deadline = time.monotonic() + seconds
+    rng = random.Random(11)  # noqa: S311 - load pattern, not security
+    initial = {}
+    for job_id in job_ids:
+        initial[job_id] = status_form(port, job_id, visitors[0].cookie)[0]
+    for _ in range(rounds):
+        if time.monotonic() > deadline:
+            break
+        job_id = rng.choice(job_ids)
+        barrier = threading.Barrier(len(visitors))
+        answers = []
+
+        def change(visitor, job_id=job_id, barrier=barrier, answers=answers):
+            seen, fields, csrf = status_form(port, job_id, visitor.cookie)
+            wanted = rng.choice([s for s in STATUSES if s != seen])
+            barrier.wait(timeout=30)
+            answers.append(post_status(port, job_id, visitor.cookie, csrf, fields, wanted))
+
+        pool = [threading.Thread(target=change, args=(v,), daemon=True) for v in visitors]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join(60)
+        result.attempts += len(visitors)
+        result.changed += answers.count(302)
+        result.conflicts += answers.count(409)
+        result.errors += len(visitors) - answers.count(302) - answers.count(409)
+    for job_id in job_ids:
+        lost, recorded = status_chain(port, job_id, visitors[0].cookie, initial[job_id])
+        result.lost += lost
+        result.recorded += recorded
+    # A change answered 302 without its note is lost too.
+    result.lost += max(0, result.changed - result.recorded)
     return result

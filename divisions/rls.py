@@ -74,6 +74,9 @@ LOGIN_HISTORY_TABLES = (
 # The API's rate windows, forced on their owner too: it only counts, through the SECURITY
 # DEFINER proone_token_user() (divisions/database/tokens.sql).
 COUNTER_TABLES = ("api_ratewindow",)
+# The tables of each principal's own rows, forced on their owner too (divisions/database/
+# submits.sql): a principal reads and writes only its own.
+OWN_ROWS_TABLES = ("submits_submit",)
 
 
 def signing_key():

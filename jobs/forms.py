@@ -83,10 +83,18 @@ class NoteForm(forms.Form):
 
 
 class StatusForm(forms.Form):
-    """A job's new status."""
+    """A job's new status, and the status the user saw: the change is made from that one only."""
 
     status = forms.ChoiceField(
         label="New status",
         choices=Job.Status.choices,
         error_messages={"invalid_choice": "Choose one of the listed statuses."},
+    )
+    seen = forms.ChoiceField(
+        choices=Job.Status.choices,
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": "Reload the page: the form did not say which status you saw.",
+            "invalid_choice": "Reload the page: the form did not say which status you saw.",
+        },
     )

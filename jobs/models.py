@@ -18,6 +18,7 @@ from divisions.visibility.writes import (
 )
 
 from .managers import JobManager, JobNoteManager
+from .status import StatusChanged, note_body
 
 PLACEMENT_FIELDS = frozenset({"tenant", "tenant_id", "division", "division_id"})
 
@@ -144,18 +145,34 @@ class Job(models.Model):
         if self.division_id is not None and self.tenant_id is not None:
             check_same_tenant(self, division=self.division_id)
 
-    def change_status(self, status, by):
-        """Set the status and record the change as a note in `by`'s name (one transaction);
-        the note, or None when the status is already that."""
-        if status == self.status:
+    def change_status(self, status, by, seen=None):
+        """Compare-and-set: move the status from `seen` (default: this instance's) to `status`
+        and record the move as a note in `by`'s name, in one transaction; the note, or None
+        when `status` is `seen`. Raises StatusChanged, writing nothing, when the stored status
+        is no longer `seen` or the principal may not change it."""
+        seen = self.status if seen is None else seen
+        if status == seen:
             return None
-        before, after = (Job.Status(value).label.lower() for value in (self.status, status))
-        with transaction.atomic():
-            self.status = status
-            self.save(update_fields=["status", "updated_at"])
-            return JobNote.objects.create(
-                job=self, author=by, body=f"status: {before} → {after}, by {by.get_username()}"
+        now = timezone.now()
+        # No savepoint: nothing is written unless both statements are, and the refusal is
+        # raised outside the block, so a caller's transaction goes on.
+        with transaction.atomic(savepoint=False):
+            # One conditional UPDATE: of two changes from the same status, the second finds
+            # the row changed (PostgreSQL re-reads it after the first commits) and writes
+            # nothing, so no change is lost and each note names the status it replaced.
+            changed = Job.objects.filter(pk=self.pk, status=seen).update(
+                status=status, updated_at=now
             )
+            if changed:
+                note = JobNote.objects.create(
+                    job=self,
+                    author=by,
+                    body=note_body(Job.Status(seen), Job.Status(status), by.get_username()),
+                )
+        if not changed:
+            raise StatusChanged(f"Job {self.pk} is no longer {seen}.")
+        self.status, self.updated_at = status, now
+        return note
 
 
 NOTE_MAX_LENGTH = 2000

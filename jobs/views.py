@@ -4,7 +4,7 @@ import csv
 import io
 
 from django.contrib.auth.decorators import login_required
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,13 +12,24 @@ from django.views.decorators.http import require_POST, require_safe
 
 from divisions.visibility.why import why_visible_case
 from divisions.visibility.writes import may_change_status
+from submits import once, tokens
 
 from .forms import SORT_LABELS, JobFilterForm, NoteForm, StatusForm
 from .models import Job, JobNote
 from .pagination import COUNT_CAP, NEWEST, ordering, page_of, page_total
+from .status import StatusChanged, status_conflict
 
 EXPORT_COLUMNS = ("id", "title", "status", "division", "created_at", "updated_at")
 EXPORT_CHUNK = 2000
+# What a form's submit is told when its one-use token does not let it write.
+UNUSABLE_FORM = (
+    "This form is more than a day old or was not sent from its page; nothing was changed. "
+    "Send it again from this page."
+)
+ALREADY_SENT = (
+    "This form was already sent once, with other content; that first submit was kept and "
+    "nothing was changed now. Send it again from this page to make this change too."
+)
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -93,7 +104,11 @@ def _visible_job(request, pk):
         raise Http404 from None
 
 
-def _detail(request, job, *, note_form=None, status_form=None, status=200):
+def _detail(
+    request, job, *, note_form=None, status_form=None, problem=None, problem_of=None, status=200
+):
+    """The job's page; `problem` is said beside the form named by `problem_of` ("note" or
+    "status"). Each form carries a one-use token of its own."""
     may_change = may_change_status(request.user, job)
     context = {
         "job": job,
@@ -101,9 +116,16 @@ def _detail(request, job, *, note_form=None, status_form=None, status=200):
         "why": job.why,
         "notes": job.notes.all(),
         "note_form": note_form or NoteForm(),
-        "status_form": (status_form or StatusForm(initial={"status": job.status}))
+        "note_token": tokens.issue(request.user),
+        "status_form": (
+            status_form or StatusForm(initial={"status": job.status, "seen": job.status})
+        )
         if may_change
         else None,
+        "status_token": tokens.issue(request.user),
+        "token_field": tokens.FIELD,
+        "note_problem": problem if problem_of == "note" else None,
+        "status_problem": problem if problem_of == "status" else None,
     }
     return render(request, "jobs/job_detail.html", context, status=status)
 
@@ -115,30 +137,87 @@ def job_detail(request, pk):
     return _detail(request, _visible_job(request, pk))
 
 
+def _spent(request, request_digest, write):
+    """Spend the request's form token on `write()` (run once, in the transaction that spends
+    it); the earlier Submit when the token was already spent (nothing is written), else None.
+    Raises ValueError for a token that is not the user's or is more than a day old."""
+    key = tokens.key_of(request.user, request.POST.get(tokens.FIELD))
+    if key is None:
+        raise ValueError(UNUSABLE_FORM)
+    with transaction.atomic():
+        earlier = once.record(request.user, key, request_digest, 302, request.path)
+        if earlier is None:
+            write()
+    return earlier
+
+
 @require_POST
 @login_required
 def add_note(request, pk):
-    """Whoever may see the job adds a note to it."""
+    """Whoever may see the job adds a note to it, once per form: a repeat of the same form
+    (double click, reload, three at once) gets the same redirect and writes nothing."""
     job = _visible_job(request, pk)
     form = NoteForm(request.POST)
     if not form.is_valid():
         return _detail(request, job, note_form=form, status=400)
-    JobNote.objects.create(job=job, author=request.user, body=form.cleaned_data["body"])
+    body = form.cleaned_data["body"]
+    request_digest = once.digest("note", job.pk, body)
+    try:
+        earlier = _spent(
+            request,
+            request_digest,
+            lambda: JobNote.objects.create(job=job, author=request.user, body=body),
+        )
+    except ValueError as error:
+        return _detail(
+            request, job, note_form=form, problem=str(error), problem_of="note", status=400
+        )
+    if earlier is not None and earlier.request != request_digest:
+        form = NoteForm(initial={"body": body})
+        return _detail(
+            request, job, note_form=form, problem=ALREADY_SENT, problem_of="note", status=409
+        )
     return redirect(f"{job.get_absolute_url()}#notes")
 
 
 @require_POST
 @login_required
 def change_status(request, pk):
-    """Tenant admins and the owning division's members change the status; for anyone else
-    the job does not exist here (the same 404 as a job they cannot see)."""
+    """Tenant admins and the owning division's members change the status, from the status
+    they saw: if it changed meanwhile, nothing is written and the page says who changed it
+    (409). A repeat of the same form writes nothing and gets the same redirect. For anyone
+    else the job does not exist here (the same 404 as a job they cannot see)."""
     job = _visible_job(request, pk)
     if not may_change_status(request.user, job):
         raise Http404
     form = StatusForm(request.POST)
     if not form.is_valid():
         return _detail(request, job, status_form=form, status=400)
-    job.change_status(form.cleaned_data["status"], by=request.user)
+    new, seen = form.cleaned_data["status"], form.cleaned_data["seen"]
+    request_digest = once.digest("status", job.pk, seen, new)
+    try:
+        earlier = _spent(
+            request,
+            request_digest,
+            lambda: job.change_status(new, by=request.user, seen=seen),
+        )
+    except ValueError as error:
+        return _detail(
+            request, job, status_form=form, problem=str(error), problem_of="status", status=400
+        )
+    except StatusChanged:
+        job = _visible_job(request, pk)
+        form = StatusForm(initial={"status": new, "seen": job.status})
+        problem = status_conflict(job).message
+        return _detail(
+            request, job, status_form=form, problem=problem, problem_of="status", status=409
+        )
+    if earlier is not None and earlier.request != request_digest:
+        job = _visible_job(request, pk)
+        form = StatusForm(initial={"status": new, "seen": job.status})
+        return _detail(
+            request, job, status_form=form, problem=ALREADY_SENT, problem_of="status", status=409
+        )
     return redirect(f"{job.get_absolute_url()}#notes")
 
 

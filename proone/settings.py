@@ -94,6 +94,8 @@ INSTALLED_APPS = [
     "guardian",
     "axes",
     "divisions",
+    # Spent form tokens and API Idempotency-Keys: a submit writes once.
+    "submits",
     "jobs",
     # The JSON API (/api/) and personal access tokens (/account/tokens/).
     "rest_framework",
@@ -296,10 +298,14 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "ProOne API",
-    "DESCRIPTION": "The jobs a personal access token's user may see, and their notes.",
+    "DESCRIPTION": (
+        "The jobs a personal access token's user may see, their notes and status changes."
+    ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # One enum for a job's status wherever it appears (a job, a status change's fields).
+    "ENUM_NAME_OVERRIDES": {"StatusEnum": "jobs.models.Job.Status"},
 }
 
 # --- end portal web security --------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The product's modules import one way, lowest layer first, and never in a circle.
 
 STYLE.md: scoping → managers → models → visibility → jobs → the API, with the organisation's other
-modules above the rule, and the migration gate, the demo data and the site above them all.
+modules above the rule, submits (one write per form token or Idempotency-Key) above those, and
+the migration gate, the demo data and the site above them all.
 Inside visibility: the rule's cases → a user's visible divisions → those a user row brought →
 the job filter, the "why", the write checks and the filter's choices.
 A module may import its own layer and the layers below it, nothing higher.
@@ -11,7 +12,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("divisions", "jobs", "api", "demo", "proone")
+PACKAGES = ("divisions", "submits", "jobs", "api", "demo", "proone")
 
 # Lowest first. A module belongs to the first layer with a prefix that names it or a parent.
 LAYERS = [
@@ -26,6 +27,7 @@ LAYERS = [
     ("the visible divisions a user row brought", ["divisions.visibility.loaded_divisions"]),
     ("the rule and its answers (filter, why, writes, choices)", ["divisions.visibility"]),
     ("the organisation", ["divisions"]),
+    ("submits that write once", ["submits"]),
     ("jobs", ["jobs"]),
     ("the API", ["api"]),
     ("the site, the gate and the demo", ["proone", "demo"]),
@@ -123,7 +125,7 @@ def test_no_function_local_import_of_a_product_module():
 # The migration gate is an app of its own: what it needs from the project it names in settings
 # (proone/gate/project.py), so it imports none of the apps it guards.
 GATE = "proone.gate"
-GUARDED_APPS = ("divisions", "jobs", "api", "demo")
+GUARDED_APPS = ("divisions", "submits", "jobs", "api", "demo")
 
 
 def gate_imports_of_guarded_apps(graph):

@@ -10,9 +10,10 @@ from django.db.migrations.loader import MigrationLoader
 from . import source, statements
 
 # Generated migrations go to the first app; the state is what the migrations of these apps
-# leave (api's tokens come with their table, after the rest of the layer).
+# leave (api's tokens and the spent submit keys come with their tables, after the rest of the
+# layer), and a generated migration depends on each one's latest, so the tables exist first.
 APP_LABEL = "divisions"
-APP_LABELS = ("divisions", "api")
+APP_LABELS = ("divisions", "api", "submits")
 # Apps whose tables the source names but whose migrations state none of it (django-axes' login
 # history): generated migrations come after their newest migrations too.
 TABLE_APPS = ("axes",)

@@ -15,6 +15,7 @@ FILES = (
     "login_history.sql",
     "policies.sql",
     "tokens.sql",
+    "submits.sql",
 )
 
 

@@ -59,6 +59,7 @@ OPERATIONS = [
     ("GET", "/api/jobs/{id}/"),
     ("GET", "/api/jobs/{id}/notes/"),
     ("POST", "/api/jobs/{id}/notes/"),
+    ("POST", "/api/jobs/{id}/status/"),
 ]
 
 

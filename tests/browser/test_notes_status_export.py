@@ -85,3 +85,36 @@ def test_the_export_downloads_exactly_the_listed_jobs(page, busy_world, tmp_path
     assert rows[0] == ["id", "title", "status", "division", "created_at", "updated_at"]
     assert [int(row[0]) for row in rows[1:]] == listed
     assert len(listed) > 25
+
+
+def test_a_status_change_from_a_stale_page_shows_who_changed_it(
+    page, browser, live_server, busy_world
+):
+    """sam and acme-admin open the same job; the admin sets Done; sam's Scheduled, from the page
+    that still shows Open, is refused with the admin's name and the job as it is now."""
+    world = busy_world
+    job = world.jobs.sparks
+    log_in(page, "sam")
+    page.wait_for_url("**/jobs/")
+    page.goto(job.get_absolute_url())
+    admin = browser.new_context(base_url=live_server.url).new_page()
+    log_in(admin, "acme-admin")
+    admin.wait_for_url("**/jobs/")
+    admin.goto(job.get_absolute_url())
+    admin.get_by_label("New status").select_option("done")
+    admin.get_by_role("button", name="Change status").click()
+    admin.wait_for_url(re.compile(r".*#notes$"))
+    admin.context.close()
+
+    page.get_by_label("New status").select_option("scheduled")
+    page.get_by_role("button", name="Change status").click()
+    problem = page.locator("#status-problem")
+    problem.wait_for()
+    assert problem.inner_text().startswith("This job was changed to Done by acme-admin at ")
+    assert "nothing was changed" in problem.inner_text()
+    assert page.locator(".badge").inner_text() == "Done"
+    assert status_of(job) == "done"
+    # Sent again from the page as it is now, the change is made.
+    page.get_by_role("button", name="Change status").click()
+    page.wait_for_url(re.compile(r".*#notes$"))
+    assert "status: done → scheduled, by sam" in page.locator(".note-list").inner_text()

@@ -95,7 +95,12 @@ def test_a_generated_migration_is_literal_sql_that_moves_the_state_both_ways(mon
     # After the newest migrations of the apps whose migrations state the layer or whose tables
     # it names.
     assert module.Migration.dependencies == generate.migrated_state()[1]
-    assert {app for app, _ in module.Migration.dependencies} == {"divisions", "api", "axes"}
+    assert {app for app, _ in module.Migration.dependencies} == {
+        "divisions",
+        "api",
+        "submits",
+        "axes",
+    }
 
 
 def test_statements_split_past_quotes_and_comments():

@@ -17,6 +17,7 @@ from divisions.scoping import acting_as, unscoped
 from jobs.models import Job
 from tests import oracle
 from tests.factories import JobFactory
+from tests.forms import note_form, status_form
 from tests.postgres_server import Standby
 
 pytestmark = [
@@ -209,11 +210,13 @@ def test_read_your_writes_after_a_status_change_or_a_note(world, client, replica
 
     if write == "status":
         after = "done" if before != "done" else "cancelled"
-        response = client.post(f"/jobs/{job.pk}/status/", {"status": after})
+        response = client.post(f"/jobs/{job.pk}/status/", status_form(world.u.alice, after, before))
         expected_note = f"status: {Job.Status(before).label.lower()} → "
     else:
         after = before
-        response = client.post(f"/jobs/{job.pk}/notes/", {"body": "Parts arrive Tuesday"})
+        response = client.post(
+            f"/jobs/{job.pk}/notes/", note_form(world.u.alice, "Parts arrive Tuesday")
+        )
         expected_note = "Parts arrive Tuesday"
     assert response.status_code == 302, response
     assert replicas.COOKIE in response.cookies

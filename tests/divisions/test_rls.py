@@ -5,7 +5,13 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from hypothesis import HealthCheck, given, settings
 
 from divisions.models import DataScopeChange, User
-from divisions.rls import COUNTER_TABLES, GUARDED_TABLES, LOGIN_HISTORY_TABLES, RULE_TABLES
+from divisions.rls import (
+    COUNTER_TABLES,
+    GUARDED_TABLES,
+    LOGIN_HISTORY_TABLES,
+    OWN_ROWS_TABLES,
+    RULE_TABLES,
+)
 from divisions.scoping import acting_as, unscoped
 from divisions.visibility.loaded_divisions import with_visible_divisions
 from jobs.models import Job, JobNote
@@ -469,4 +475,5 @@ class TestAppRole:
             **{table: False for table in GUARDED_TABLES},
             **{table: True for table in LOGIN_HISTORY_TABLES},
             **{table: True for table in COUNTER_TABLES},
+            **{table: True for table in OWN_ROWS_TABLES},
         }

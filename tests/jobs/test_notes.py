@@ -5,6 +5,7 @@ from django.test import Client
 
 from divisions.scoping import unscoped
 from jobs.models import NOTE_MAX_LENGTH, Job, JobNote
+from tests.forms import note_form, status_form
 
 
 def notes_of(job):
@@ -48,7 +49,9 @@ class TestNotes:
     def test_a_note_is_added_and_shown_escaped(self, client, world):
         client.force_login(world.u.alice)
         job = world.jobs.electrical
-        response = client.post(f"/jobs/{job.pk}/notes/", {"body": "<b>Fuse</b> board\nok"})
+        response = client.post(
+            f"/jobs/{job.pk}/notes/", note_form(world.u.alice, "<b>Fuse</b> board\nok")
+        )
         assert response.status_code == 302
         assert notes_of(job) == [("alice", "<b>Fuse</b> board\nok")]
         body = client.get(job.get_absolute_url()).content.decode()
@@ -81,7 +84,9 @@ class TestNotes:
 
     def test_notes_of_a_visible_job_are_read_by_everyone_who_sees_it(self, client, world):
         client.force_login(world.u.sam)
-        client.post(f"/jobs/{world.jobs.electrical.pk}/notes/", {"body": "Cable on site"})
+        client.post(
+            f"/jobs/{world.jobs.electrical.pk}/notes/", note_form(world.u.sam, "Cable on site")
+        )
         client.force_login(world.u.alice)
         assert (
             "Cable on site" in client.get(world.jobs.electrical.get_absolute_url()).content.decode()
@@ -100,14 +105,19 @@ class TestStatus:
         client.force_login(world.u.sam)
         job = world.jobs.sparks
         assert "Change status" in client.get(job.get_absolute_url()).content.decode()
-        response = client.post(f"/jobs/{job.pk}/status/", {"status": "scheduled"})
+        response = client.post(
+            f"/jobs/{job.pk}/status/", status_form(world.u.sam, "scheduled", "open")
+        )
         assert response.status_code == 302
         assert status_of(job) == "scheduled"
         assert notes_of(job) == [("sam", "status: open → scheduled, by sam")]
 
     def test_tenant_admin_changes_any_jobs_status(self, client, world):
         client.force_login(world.u.acme_admin)
-        client.post(f"/jobs/{world.jobs.acme_unassigned.pk}/status/", {"status": "done"})
+        client.post(
+            f"/jobs/{world.jobs.acme_unassigned.pk}/status/",
+            status_form(world.u.acme_admin, "done", "open"),
+        )
         assert status_of(world.jobs.acme_unassigned) == "done"
 
     @pytest.mark.parametrize(("who", "job"), [("sam", "electrical"), ("alice", "plumbing")])
@@ -132,7 +142,9 @@ class TestStatus:
 
     def test_the_same_status_records_nothing(self, client, world):
         client.force_login(world.u.sam)
-        client.post(f"/jobs/{world.jobs.sparks.pk}/status/", {"status": "open"})
+        client.post(
+            f"/jobs/{world.jobs.sparks.pk}/status/", status_form(world.u.sam, "open", "open")
+        )
         assert notes_of(world.jobs.sparks) == []
 
     def test_get_is_not_allowed(self, client, world):

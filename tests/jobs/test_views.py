@@ -12,6 +12,7 @@ from divisions.scoping import unscoped
 from jobs.models import Job
 from jobs.pagination import COUNT_CAP, PER_PAGE, Cursor
 from tests.factories import DivisionFactory, JobFactory, UserFactory
+from tests.forms import status_form
 from tests.oracle import pickable_divisions, snapshot, visible_jobs
 
 LIST = "/jobs/"
@@ -414,10 +415,12 @@ class TestQueryCount:
     def test_status_change_is_pinned(self, client, world, django_assert_num_queries):
         client.force_login(world.u.alice)
         url = f"{world.jobs.hq.get_absolute_url()}status/"
-        # session, user, the job with the case of the rule; in a savepoint (SAVEPOINT, RELEASE):
-        # the job's UPDATE (the write rule in its WHERE clause), the note's job tenant and
-        # the note's INSERT.
-        with django_assert_num_queries(2 + 2 + 3 + SESSION + REQUEST_TRANSACTION):
-            assert client.post(url, {"status": "done"}).status_code == 302
+        # session, user, the job with the case of the rule; in a savepoint (SAVEPOINT,
+        # RELEASE): the user's expired form tokens deleted, the token recorded in a savepoint
+        # of its own (SAVEPOINT, INSERT, RELEASE), the conditional UPDATE, the note's job
+        # tenant and the note's INSERT.
+        with django_assert_num_queries(2 + 2 + 1 + 3 + 3 + SESSION + REQUEST_TRANSACTION):
+            response = client.post(url, status_form(world.u.alice, "done", "open"))
+            assert response.status_code == 302
         with unscoped("check"):
             assert Job.objects.get(pk=world.jobs.hq.pk).status == "done"
