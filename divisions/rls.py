@@ -62,21 +62,19 @@ GUARDED_TABLES = (
     "api_accesstoken",
     "django_admin_log",
 )
-# django-axes' login history, each row readable and writable only under the sign-in look-up
-# of the username it names, by that tenant's admins (reading, unlocking) and by system work;
-# forced on the owner too, whose functions never read it (divisions/database/policies.sql):
-LOGIN_HISTORY_TABLES = (
+# Other tables of per-principal rows, forced on their owner too (its functions never read them
+# whole): django-axes' login history, each row under the sign-in look-up of the username it
+# names, that tenant's admins (reading, unlocking) and system work (policies.sql); the API's
+# rate windows, counted only by the SECURITY DEFINER proone_token_user() (tokens.sql); each
+# user's spent form tokens and Idempotency-Keys (submits.sql).
+OWN_ROWS_TABLES = (
     "axes_accessattempt",
     "axes_accessattemptexpiration",
     "axes_accessfailurelog",
     "axes_accesslog",
+    "api_ratewindow",
+    "submits_submit",
 )
-# The API's rate windows, forced on their owner too: it only counts, through the SECURITY
-# DEFINER proone_token_user() (divisions/database/tokens.sql).
-COUNTER_TABLES = ("api_ratewindow",)
-# The tables of each principal's own rows, forced on their owner too (divisions/database/
-# submits.sql): a principal reads and writes only its own.
-OWN_ROWS_TABLES = ("submits_submit",)
 
 
 def signing_key():

@@ -6,9 +6,7 @@ from hypothesis import HealthCheck, given, settings
 
 from divisions.models import DataScopeChange, User
 from divisions.rls import (
-    COUNTER_TABLES,
     GUARDED_TABLES,
-    LOGIN_HISTORY_TABLES,
     OWN_ROWS_TABLES,
     RULE_TABLES,
 )
@@ -473,7 +471,5 @@ class TestAppRole:
         assert dict(found) == {
             **{table: True for table in RULE_TABLES},
             **{table: False for table in GUARDED_TABLES},
-            **{table: True for table in LOGIN_HISTORY_TABLES},
-            **{table: True for table in COUNTER_TABLES},
             **{table: True for table in OWN_ROWS_TABLES},
         }
