@@ -270,19 +270,28 @@ def render(
             "on the same database and connection: in each of "
             f"{args.repeat} rounds the owner swaps the two tables' policies (one transaction) "
             f"and each page is fetched once untimed, then {TIMED_PER_ROUND} times timed, "
-            "under each set in turn, the set that goes first alternating. Milliseconds; x one "
-            "policy = median over the single policy's median; per round = the middle half "
-            "(25th to 75th percentile) of the same ratio fetch by fetch, each paired with its "
-            "namesake of the same round.",
+            "under each set in turn, the set that goes first alternating. Medians in "
+            "milliseconds, of the wall clock and of CPU time (this process's and its "
+            "PostgreSQL backend's, /proc/PID/schedstat: what other work on the shared machine "
+            "moves far less); x one policy = the write rule's median over the single "
+            "policy's; per round = the middle half (25th to 75th percentile) of the same "
+            "ratio fetch by fetch, each paired with its namesake of the same round.",
             "",
-            "| shape | page | one policy median | one policy p95 | write rule's median "
-            "| write rule's p95 | x one policy | per round |",
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| shape | page | one policy ms | write rule's ms | x one policy | per round "
+            "| CPU one policy ms | CPU write rule's ms | CPU x one policy | CPU per round |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
-        for shape, page, (am, ap), (bm, bp), (low, high) in writes:
-            out.append(
-                f"| {shape} | {page} | {_ms(am)} | {_ms(ap)} | {_ms(bm)} | {_ms(bp)} "
-                f"| {bm / am:.3f} | {low:.3f}–{high:.3f} |"
-            )
+        for shape, page, wall, cpu in writes:
+            cells = [f"| {shape} | {page} "]
+            for measured in (wall, cpu):
+                if measured is None:
+                    cells.append("| n/a | n/a | n/a | n/a ")
+                    continue
+                single, per_command, (low, high) = measured
+                cells.append(
+                    f"| {_ms(single)} | {_ms(per_command)} | {per_command / single:.3f} "
+                    f"| {low:.3f}–{high:.3f} "
+                )
+            out.append("".join(cells) + "|")
     out += ["", NOTES.read_text().rstrip(), ""]
     return "\n".join(out)

@@ -410,9 +410,12 @@ def search_rows(users, repeat):
 
 
 def write_rows(users, owner_url, repeat):
-    """rows: (shape, page, single policy (median, p95), write rule's (median, p95), per round
-    spread of write rule's over single policy's): the pages a user reads and the status change
-    it posts, under both policy sets in alternation (benchmarks/writes.py)."""
+    """rows: (shape, page, wall, CPU), each of wall and CPU (single policy's median, write
+    rule's median, per round spread of write rule's over single policy's), CPU None where it
+    cannot be read: the pages a user reads and the status change it posts, under both policy
+    sets in alternation (benchmarks/writes.py)."""
+    from statistics import median
+
     from django.db.models import QuerySet
     from django.test import Client
 
@@ -460,10 +463,16 @@ def write_rows(users, owner_url, repeat):
     if added != sum(posted.values()):
         raise RuntimeError(f"{sum(posted.values())} status changes posted, {added} notes added")
     single, per_command = samples[writes.ONE_POLICY], samples[writes.PER_COMMAND]
-    return [
-        (shape, page, summary(a), summary(b), paired_spread(b, a))
-        for (shape, page), a, b in zip(names, single, per_command, strict=True)
-    ]
+    rows = []
+    for (shape, page), a, b in zip(names, single, per_command, strict=True):
+        (wall_a, cpu_a), (wall_b, cpu_b) = zip(*a, strict=True), zip(*b, strict=True)
+        cpu = None
+        if None not in cpu_a + cpu_b:
+            cpu = (median(cpu_a), median(cpu_b), paired_spread(cpu_b, cpu_a))
+        rows.append(
+            (shape, page, (median(wall_a), median(wall_b), paired_spread(wall_b, wall_a)), cpu)
+        )
+    return rows
 
 
 def status_change(client, job_id, status, posted):

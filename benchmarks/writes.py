@@ -7,7 +7,11 @@ Round by round the owner swaps the two tables' policies in place (one transactio
 page is fetched once untimed (the backend rebuilds what it keeps of the table and replans the
 functions that read it), then timed, under each set in turn; the set that goes first
 alternates. The same connection, data, buffers and pages for both: only the policies differ.
+Each fetch also counts CPU time (this process and its PostgreSQL backend), which other work
+on a shared machine moves far less than the wall clock.
 """
+
+import time
 
 import psycopg
 from psycopg import sql
@@ -111,10 +115,10 @@ def install(owner, policies):
 
 
 def alternate(owner_url, functions, rounds):
-    """{set: [millisecond samples per function]}: after a first round untimed, in each of
-    `rounds`, under each policy set in turn, every function once untimed and then
-    TIMED_PER_ROUND times in alternation (measure.timed); the n-th sample of a round under one
-    set pairs with the n-th under the other. Today's policies are installed again at the end,
+    """{set: [[(wall ms, CPU ms) per fetch] per function]}: after a first round untimed, in
+    each of `rounds`, under each policy set in turn, every function once untimed and then
+    TIMED_PER_ROUND times in alternation (measured); the n-th fetch of a round under one set
+    pairs with the n-th under the other. Today's policies are installed again at the end,
     whatever happens."""
     sets = policy_sets()
     names = list(sets)
@@ -127,9 +131,47 @@ def alternate(owner_url, functions, rounds):
             for round_number in range(rounds):
                 for name in names if round_number % 2 == 0 else names[::-1]:
                     install(owner, sets[name])
-                    block = timed(functions, TIMED_PER_ROUND)
-                    for times, taken in zip(samples[name], block, strict=True):
-                        times.extend(taken)
+                    timed(functions, 0)
+                    for _ in range(TIMED_PER_ROUND):
+                        for function, taken in zip(functions, samples[name], strict=True):
+                            taken.append(measured(function))
         finally:
             install(owner, sets[PER_COMMAND])
     return samples
+
+
+def measured(function):
+    """(wall ms, CPU ms) of one call of `function`, the CPU time being this process's and
+    that of the PostgreSQL backend of Django's connection (None when that backend is not on
+    this machine). Taken again when the call replaced the connection (its age limit): the old
+    backend's time is gone with it."""
+    while True:
+        backend = app_backend()
+        cpu_before = cpu_ms(backend)
+        started = time.perf_counter()
+        function()
+        wall = (time.perf_counter() - started) * 1000
+        if app_backend() == backend:
+            cpu_after = cpu_ms(backend)
+            if None in (cpu_before, cpu_after):
+                return wall, None
+            return wall, cpu_after - cpu_before
+
+
+def app_backend():
+    """The process id of the PostgreSQL backend serving Django's default connection."""
+    from django.db import connection
+
+    connection.ensure_connection()
+    return connection.connection.info.backend_pid
+
+
+def cpu_ms(backend):
+    """CPU milliseconds so far of this process and of the PostgreSQL backend `backend` (the
+    kernel's nanoseconds on CPU, /proc/PID/schedstat), or None when it cannot be read."""
+    try:
+        with open(f"/proc/{backend}/schedstat") as stat:
+            on_cpu = int(stat.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return (time.process_time_ns() + on_cpu) / 1e6
