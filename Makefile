@@ -85,7 +85,8 @@ test: lint
 # A throwaway PostgreSQL, a generated world (BENCH_JOBS jobs, default a million), the list query
 # scoped against unscoped, pages, title search, django-guardian, the CSV export, load through
 # gunicorn against its unscoped floor (direct and via PgBouncer) and with reads on a hot
-# standby; writes docs/benchmarks.md. About 10 minutes at a million jobs on 2 cores.
+# standby, the write rule's policies against one policy for every command; writes
+# docs/benchmarks.md. About 10 minutes at a million jobs on 2 cores.
 BENCH_JOBS ?= 1000000
 bench: $(VENV)/.test-deps
 	BENCH_JOBS=$(BENCH_JOBS) $(PY) -m benchmarks.run

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from benchmarks.writes import TIMED_PER_ROUND
+
 NOTES = Path(__file__).with_name("notes.md")
 
 
@@ -27,6 +29,7 @@ def render(
     search=(),
     exports=(),
     replica=None,
+    writes=(),
     **context,
 ):
     """The whole Markdown page."""
@@ -252,5 +255,43 @@ def render(
                 f"| {_ms(line['p99'])} | {line['errors']} | {line['leaks']} "
                 f"| {line['checked_ids']:,} |"
             )
+    if writes:
+        out += [
+            "",
+            "## The write rule's policies against one policy for every command",
+            "",
+            "A one-division member and a tenant admin: the list, title search (`q=boiler`), "
+            "detail and notes pages through Django's test client as in the pages above, and "
+            "a status change (the status form posted to a job the user may change, to another "
+            "status each time, which writes the job and adds a note, answered by a "
+            "redirect). Under the write rule's policies on `jobs_job` and `jobs_jobnote` "
+            "(divisions/database/policies.sql: one to read and one per write command) and "
+            "under the single policy for every command they replaced (benchmarks/writes.py), "
+            "on the same database and connection: in each of "
+            f"{args.repeat} rounds the owner swaps the two tables' policies (one transaction) "
+            f"and each page is fetched once untimed, then {TIMED_PER_ROUND} times timed, "
+            "under each set in turn, the set that goes first alternating. Medians in "
+            "milliseconds, of the wall clock and of CPU time (this process's and its "
+            "PostgreSQL backend's, /proc/PID/schedstat: what other work on the shared machine "
+            "moves far less); x one policy = the write rule's median over the single "
+            "policy's; per round = the middle half (25th to 75th percentile) of the same "
+            "ratio fetch by fetch, each paired with its namesake of the same round.",
+            "",
+            "| shape | page | one policy ms | write rule's ms | x one policy | per round "
+            "| CPU one policy ms | CPU write rule's ms | CPU x one policy | CPU per round |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for shape, page, wall, cpu in writes:
+            cells = [f"| {shape} | {page} "]
+            for measured in (wall, cpu):
+                if measured is None:
+                    cells.append("| n/a | n/a | n/a | n/a ")
+                    continue
+                single, per_command, (low, high) = measured
+                cells.append(
+                    f"| {_ms(single)} | {_ms(per_command)} | {per_command / single:.3f} "
+                    f"| {low:.3f}–{high:.3f} "
+                )
+            out.append("".join(cells) + "|")
     out += ["", NOTES.read_text().rstrip(), ""]
     return "\n".join(out)

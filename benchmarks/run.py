@@ -9,8 +9,9 @@ that one world and writes docs/benchmarks.md (--output): the list query by visib
 whole pages (list, detail, the notes page, sorted lists), title search, the signed principal
 against an unsigned one, django-guardian, the CSV export's time and memory (a process per
 measurement, benchmarks/export.py), load through gunicorn against its unscoped floor (direct
-and through PgBouncer), and load with the reads on a hot standby against the primary alone.
-See that file for what each row is.
+and through PgBouncer), load with the reads on a hot standby against the primary alone, and
+pages and a status change under the write rule's policies against one policy for every command
+(benchmarks/writes.py). See that file for what each row is.
 """
 
 import argparse
@@ -40,7 +41,7 @@ PAGE = 26  # the list page fetches PER_PAGE + 1 rows
 # The two portals of the load run (benchmarks/unscoped_wsgi.py is the second).
 SCOPED = "scoped, RLS on"
 UNSCOPED = "unscoped (tenant filter only, RLS off)"
-PARTS = ("queries", "pages", "search", "peer", "guardian", "export", "load", "replica")
+PARTS = ("queries", "pages", "search", "peer", "guardian", "export", "load", "replica", "writes")
 NOTES_ON_PAGE = 20  # demo.scale.NOTES_PER_JOB: the notes page's job carries that many
 SHAPES = (
     ("own division only", "scale-0-d3-u0"),
@@ -50,6 +51,9 @@ SHAPES = (
 )
 # Title searches (`q`): a term on about one job in eight, and one on a handful of jobs.
 SEARCHES = (("common term", "boiler"), ("selective term", "#12345"))
+# The write rule's policies against the single policy (benchmarks/writes.py): a member, who
+# changes the status of its own division's jobs, and a tenant admin, who writes any of them.
+WRITERS = (SHAPES[0], SHAPES[3])
 
 
 def measured_users(shapes=SHAPES):
@@ -405,6 +409,90 @@ def search_rows(users, repeat):
     return rows
 
 
+def write_rows(users, owner_url, repeat):
+    """rows: (shape, page, wall, CPU), each of wall and CPU (single policy's median, write
+    rule's median, per round spread of write rule's over single policy's), CPU None where it
+    cannot be read: the pages a user reads and the status change it posts, under both policy
+    sets in alternation (benchmarks/writes.py)."""
+    from statistics import median
+
+    from django.db.models import QuerySet
+    from django.test import Client
+
+    from benchmarks import writes
+    from divisions.scoping import acting_as
+    from divisions.visibility.cases import is_tenant_admin
+    from jobs.models import Job, JobNote
+
+    functions, names, posted = [], [], {}
+    for shape, user in users:
+        client = Client()
+        client.force_login(user)
+        with acting_as(user):
+            newest = Job.objects.order_by("-created_at", "-pk")
+            job_id = newest.values_list("pk", flat=True)[0]
+            noted = noted_job(NOTES_ON_PAGE)
+            writable = newest
+            if not is_tenant_admin(user):
+                writable = newest.filter(division_id=user.division_id)
+            # A job of its own that neither the pages read nor another user posts to.
+            changed = writable.exclude(pk__in=[job_id, noted, *posted])
+            changed_id, status = changed.values_list("pk", "status")[0]
+        posted[changed_id] = 0
+        paths = {
+            "list": "/jobs/",
+            f"search, q={SEARCHES[0][1]}": f"/jobs/?q={SEARCHES[0][1]}",
+            "detail": f"/jobs/{job_id}/",
+            f"notes page ({NOTES_ON_PAGE} notes)": f"/jobs/{noted}/",
+        }
+        for page, path in paths.items():
+
+            def get(client=client, path=path):
+                response = client.get(path)
+                assert response.status_code == 200, (path, response.status_code)
+
+            functions.append(get)
+            names.append((shape, page))
+        functions.append(status_change(client, changed_id, status, posted))
+        names.append((shape, "status change (POST)"))
+    with default_is("bypass"):
+        before = QuerySet(JobNote).filter(job_id__in=posted).count()
+    samples = writes.alternate(owner_url, functions, repeat)
+    with default_is("bypass"):
+        added = QuerySet(JobNote).filter(job_id__in=posted).count() - before
+    if added != sum(posted.values()):
+        raise RuntimeError(f"{sum(posted.values())} status changes posted, {added} notes added")
+    single, per_command = samples[writes.ONE_POLICY], samples[writes.PER_COMMAND]
+    rows = []
+    for (shape, page), a, b in zip(names, single, per_command, strict=True):
+        (wall_a, cpu_a), (wall_b, cpu_b) = zip(*a, strict=True), zip(*b, strict=True)
+        cpu = None
+        if None not in cpu_a + cpu_b:
+            cpu = (median(cpu_a), median(cpu_b), paired_spread(cpu_b, cpu_a))
+        rows.append(
+            (shape, page, (median(wall_a), median(wall_b), paired_spread(wall_b, wall_a)), cpu)
+        )
+    return rows
+
+
+def status_change(client, job_id, status, posted):
+    """A function posting the job's status form, each time to a status other than the job's
+    (so that each post writes the job and a note); counts its posts in posted[job_id]."""
+    from jobs.models import Job
+
+    other = Job.Status.DONE if status != Job.Status.DONE else Job.Status.OPEN
+    state = {"status": status}
+    path = f"/jobs/{job_id}/status/"
+
+    def post():
+        state["status"] = other if state["status"] == status else status
+        response = client.post(path, {"status": state["status"]})
+        assert response.status_code == 302, (path, response.status_code)
+        posted[job_id] += 1
+
+    return post
+
+
 def visitors_for_load(per_shape):
     """Signed-in users of many divisions, each with the oracle's verdict on job ids."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -733,6 +821,12 @@ def main():
             print("load with the reads on a hot standby...", flush=True)
             measured["replica"] = replica_rows(
                 env, admin_url, database, app_user, app_password, args
+            )
+        if "writes" in parts:
+            # Last: it posts status changes and notes, which the other parts would then read.
+            print("the write rule's policies against one policy for every command...", flush=True)
+            measured["writes"] = write_rows(
+                measured_users(WRITERS), env["DATABASE_MIGRATE_URL"], args.repeat
             )
         report = render(
             args=args,

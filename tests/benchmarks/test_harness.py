@@ -60,7 +60,7 @@ def alice_visitor(world):
         "alice",
         "cookie",
         lambda pk: oracle.may_see(snapshot, alice, pk),
-        [world.jobs.hq.pk],
+        [world.jobs.electrical.pk],
         [world.jobs.ops.pk],
     )
 
@@ -165,6 +165,9 @@ def test_the_report_renders_every_section():
                                          "heap_peak_kib": 300.4})],
         replica=(2, [("the primary alone", {**line, "rps": 2.0, "checked_ids": 7}),
                      ("a hot standby", {**line, "checked_ids": 7})], 42),
+        writes=[("shape", "status change (POST)", (10.0, 10.2, (0.99, 1.04)),
+                 (5.0, 5.05, (1.0, 1.02))),
+                ("shape", "list", (20.0, 20.0, (0.9, 1.1)), None)],
     )  # fmt: skip
     for expected in ("| shape | scoped ORM, RLS on | 5 | 1.50 | 2.50 | 1.50 |",
                      "| 1.20 | 1.09 | 1.04–1.12 | 9 |", "| 20.0 |",
@@ -172,7 +175,11 @@ def test_the_report_renders_every_section():
                      "## Notes", "## The CSV export",
                      "| shape | RLS on | 5 | 2.0 | 0.50 | 10 | 60.0 | 61.0 | 1.0 | 300 |",
                      "## Reads on a hot standby", "| a hot standby | 3 | 2 | 0.75 |",
-                     "The standby served 42 transactions"):  # fmt: skip
+                     "The standby served 42 transactions",
+                     "## The write rule's policies against one policy for every command",
+                     "| shape | status change (POST) | 10.00 | 10.20 | 1.020 | 0.990–1.040 "
+                     "| 5.00 | 5.05 | 1.010 | 1.000–1.020 |",
+                     "| 1.000 | 0.900–1.100 | n/a | n/a | n/a | n/a |"):  # fmt: skip
         assert expected in text
 
 
@@ -253,3 +260,73 @@ def test_the_measured_users_are_loaded_as_a_request_loads_them(world):
         visible = set(Job.objects.values_list("pk", flat=True))
     assert "divisions_datascope" not in sql
     assert visible == oracle.visible_jobs(oracle.snapshot(), world.u.alice)
+
+
+POLICIES = (
+    "SELECT tablename, policyname, permissive, roles, cmd, qual, with_check FROM pg_policies "
+    "WHERE tablename IN ('jobs_job', 'jobs_jobnote') ORDER BY 1, 2"
+)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_writes_rows_swap_the_policies_round_by_round_and_put_todays_back(world):
+    """Alice sees Electrical's jobs but is not of its division: under the single policy she may
+    rewrite its title, under the write rule's she may not. Each round runs both sets, the first
+    alternating; today's policies are installed again afterwards, also when a page fails."""
+    import psycopg
+    from django.db import connection
+
+    from benchmarks import writes
+    from divisions.scoping import acting_as
+    from tests.pg_setup import owner_conninfo, owner_url
+
+    with psycopg.connect(**owner_conninfo()) as owner:
+        today = owner.execute(POLICIES).fetchall()
+    assert {name for _, name, *_ in today} >= {"proone_read", "proone_update_status"}
+    written = []
+
+    def rewrite_title():
+        with acting_as(world.u.alice), connection.cursor() as cursor:
+            cursor.execute("UPDATE jobs_job SET title = 'rewritten' WHERE id = %s",
+                           [world.jobs.electrical.pk])  # fmt: skip
+            written.append(cursor.rowcount)
+
+    samples = writes.alternate(owner_url(), [rewrite_title], rounds=2)
+    assert [len(samples[name][0]) for name in samples] == [2 * writes.TIMED_PER_ROUND] * 2
+    # Wall and CPU time per fetch; the CPU includes the backend's (the test server is local).
+    assert all(wall > 0 and cpu > 0 for name in samples for wall, cpu in samples[name][0])
+    block = writes.TIMED_PER_ROUND + 1  # one untimed fetch, then the timed ones
+    assert written == [1, 0] + [1] * block + [0] * block + [0] * block + [1] * block
+    with psycopg.connect(**owner_conninfo()) as owner:
+        assert owner.execute(POLICIES).fetchall() == today
+
+    def fails_on_its_third_fetch():  # the third: the first round's, under the single policy
+        written.append(None)
+        if len(written) == 3:
+            raise RuntimeError("a page failed")
+
+    written.clear()
+    with pytest.raises(RuntimeError, match="a page failed"):
+        writes.alternate(owner_url(), [fails_on_its_third_fetch], rounds=1)
+    with psycopg.connect(**owner_conninfo()) as owner:
+        assert owner.execute(POLICIES).fetchall() == today
+    with acting_as(world.u.alice), connection.cursor() as cursor:
+        cursor.execute("UPDATE jobs_job SET title = 'x' WHERE id = %s", [world.jobs.electrical.pk])
+        assert cursor.rowcount == 0
+
+
+def test_the_single_policy_stands_for_the_write_rules_policies_on_jobs():
+    """The single policy set keeps every other policy of the two tables as the source states
+    it, and has proone_scope where the source has the write rule's five on jobs_job."""
+    from benchmarks import writes
+
+    sets = writes.policy_sets()
+    single, today = (set(sets[name]) for name in (writes.ONE_POLICY, writes.PER_COMMAND))
+    assert len(today - single) == 5 + 2  # jobs_job's five; the notes' delete and update
+    assert sorted(text.split("\n")[0] for text in single - today) == [
+        "CREATE POLICY proone_delete ON jobs_jobnote",
+        "CREATE POLICY proone_scope ON jobs_job",
+        "CREATE POLICY proone_update ON jobs_jobnote",
+    ]
+    assert any("proone_owner_search ON jobs_job" in text for text in single & today)
