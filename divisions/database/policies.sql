@@ -760,12 +760,12 @@ CREATE POLICY proone_update ON jobs_job
         OR (tenant_id = (SELECT proone_admin_tenant()))
     );
 
+-- The acting user's division is in the acting user's tenant, and a job's division in the
+-- job's tenant (foreign keys user_division_same_tenant, job_division_same_tenant): the
+-- division alone decides.
 CREATE POLICY proone_update_status ON jobs_job
     FOR UPDATE
-    USING (
-        (division_id = (SELECT proone_acting_division()))
-        AND (tenant_id = (SELECT proone_acting_tenant()))
-    )
+    USING ((division_id = (SELECT proone_acting_division())))
     WITH CHECK (
         (division_id = (SELECT proone_acting_division()))
         AND proone_job_kept(id, tenant_id, division_id, (title)::text, description, created_at)
