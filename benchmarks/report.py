@@ -236,7 +236,7 @@ def render(
             "(benchmarks/faults.py, as the superuser): in turn `pg_terminate_backend` and "
             "`pg_cancel_backend` on every backend in the middle of a request (a terminate "
             "that catches none ends the idle ones). failed = requests answered with a clean "
-            "error (the portal's 500 page, the API's JSON 503), unclean = any other failure "
+            "error (the portal's 500 page, the API's JSON error), unclean = any other failure "
             "(a traceback, a redirect to sign-in, a 404 for a visible job, a page that is not "
             "the error page; the status changes' included); a leak is as above, error pages "
             "included. after = the same load for 3 s once the faults stop: every request "

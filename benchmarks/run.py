@@ -614,8 +614,9 @@ def fault_exceptions(log):
 
     raised = exceptions_in(log)
     other = not_from_faults(raised)
-    if other:
-        print(f"load with faults, not the faults' exceptions: {other}\n{log[-5000:]}")
+    for name in other:
+        at = log.index(f"\n{name}:")
+        print(f"load with faults, not a fault's exception: {name}\n{log[at - 5000 : at + 300]}")
     return sum(raised.values()), sum(other.values())
 
 
