@@ -25,6 +25,7 @@ def render(
     pages=(),
     guardian=None,
     load=None,
+    faults=(),
     peer=(),
     search=(),
     exports=(),
@@ -226,6 +227,44 @@ def render(
             f"| {_ms(line['p50'])} | {_ms(line['p95'])} | {_ms(line['p99'])} "
             f"| {line['errors']} | {leaks} | {line['checked_ids']:,} |"
         )
+    if faults:
+        out += [
+            "",
+            "With faults: then the scoped portal alone on each path, for half the seconds "
+            "above, under the same load (30% of it through the API, `/api/jobs/` and its "
+            "jobs, each visitor with a token) and at the same time a concurrent status-change "
+            "run (a division's two members, one of them in two tabs, and their tenant admin "
+            "open one job's page and send a change at once from a barrier, round after "
+            "round), while a fault every 0.4 s hits the portal's PostgreSQL backends "
+            "(benchmarks/faults.py, as the superuser): in turn `pg_terminate_backend` and "
+            "`pg_cancel_backend` on every backend in the middle of a request (a terminate "
+            "that catches none ends the idle ones). failed = requests answered with a clean "
+            "error (the portal's 500 page, the API's JSON error), unclean = any other failure "
+            "(a traceback, a redirect to sign-in, a 404 for a visible job, a page that is not "
+            "the error page; the status changes' included); a leak is as above, error pages "
+            "included. after = the same load for 3 s once the faults stop: every request "
+            "must succeed. Status changes: made (302) / refused as stale (409) / failed "
+            "(a clean error); lost = a change answered 302 without its note, a note that "
+            "does not name the status it really replaced, or a status written without its "
+            "note (each job's notes must chain from the status before the run to the status "
+            "shown after it). Exceptions = tracebacks in gunicorn's log, and how many of "
+            "them are not a fault's (the connection gone, the statement cancelled).",
+            "",
+            "| path | faults | backends ended / cancelled | requests | failed | unclean "
+            "| leaks | ids checked | after: requests | after: errors "
+            "| status changes made / stale / failed | lost updates | exceptions (other) |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+            "| ---: | ---: |",
+        ]
+        for name, line in faults:
+            out.append(
+                f"| {name} | {line['faults']} | {line['terminate backends']} / "
+                f"{line['cancel backends']} | {line['requests']:,} | {line['failed']} "
+                f"| {line['unclean']} | {line['leaks']} | {line['checked_ids']:,} "
+                f"| {line['after_requests']:,} | {line['after_errors']} "
+                f"| {line['changed']} / {line['conflicts']} / {line['changes_failed']} "
+                f"| {line['lost']} | {line['raised']} ({line['unexplained']}) |"
+            )
     if replica:
         visitors, replica_rows, served = replica
         out += [

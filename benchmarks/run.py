@@ -453,7 +453,7 @@ def write_rows(users, owner_url, repeat):
 
             functions.append(get)
             names.append((shape, page))
-        functions.append(status_change(client, changed_id, status, posted))
+        functions.append(status_change(client, user, changed_id, status, posted))
         names.append((shape, "status change (POST)"))
     with default_is("bypass"):
         before = QuerySet(JobNote).filter(job_id__in=posted).count()
@@ -475,33 +475,36 @@ def write_rows(users, owner_url, repeat):
     return rows
 
 
-def status_change(client, job_id, status, posted):
-    """A function posting the job's status form, each time to a status other than the job's
-    (so that each post writes the job and a note); counts its posts in posted[job_id]."""
+def status_change(client, user, job_id, status, posted):
+    """A function posting the job's status form as its page sends it (the status seen, a
+    fresh one-use token), each time to a status other than the job's (so that each post
+    writes the job and a note); counts its posts in posted[job_id]."""
     from jobs.models import Job
+    from submits import tokens
 
     other = Job.Status.DONE if status != Job.Status.DONE else Job.Status.OPEN
     state = {"status": status}
     path = f"/jobs/{job_id}/status/"
 
     def post():
-        state["status"] = other if state["status"] == status else status
-        response = client.post(path, {"status": state["status"]})
+        seen = state["status"]
+        state["status"] = other if seen == status else status
+        form = {"status": state["status"], "seen": seen, tokens.FIELD: tokens.issue(user)}
+        response = client.post(path, form)
         assert response.status_code == 302, (path, response.status_code)
         posted[job_id] += 1
 
     return post
 
 
-def visitors_for_load(per_shape):
-    """Signed-in users of many divisions, each with the oracle's verdict on job ids."""
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+def visitors_for_load(per_shape, with_tokens=False):
+    """Signed-in users of many divisions, each with the oracle's verdict on job ids (and with
+    an API token each, `with_tokens`)."""
     from django.db.models import QuerySet
 
     from benchmarks.load import Visitor
     from divisions.models import User
     from divisions.scoping import unscoped
-    from divisions.sessions import SessionStore
     from tests import oracle
 
     world = oracle.snapshot()
@@ -515,34 +518,82 @@ def visitors_for_load(per_shape):
                 QuerySet(User).filter(username__startswith=prefix).order_by("pk")[: per_shape + 1]
             )
         for user in users:
-            session = SessionStore()
-            session[SESSION_KEY] = str(user.pk)
-            session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-            session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-            session.create()
             jobs = by_tenant.get(user.tenant_id, [])[:4000]
             visible = [pk for pk in jobs if oracle.may_see(world, user, pk)][:50]
             hidden = [pk for pk in jobs if not oracle.may_see(world, user, pk)][:50]
             visitors.append(
                 Visitor(
                     user.username,
-                    session.session_key,
+                    signed_in(user),
                     lambda pk, user=user: oracle.may_see(world, user, pk),
                     visible,
                     hidden,
+                    api_token(user) if with_tokens else "",
                 )
             )
     return visitors
 
 
+def signed_in(user):
+    """A new session key of `user`, signed in as a request signs in."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    from divisions.sessions import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return session.session_key
+
+
+def api_token(user):
+    """A new API token of `user`, minted in `user`'s own scope."""
+    from api import tokens
+    from divisions.scoping import acting_as
+
+    with acting_as(user):
+        return tokens.mint(user, "benchmark: faults")[1]
+
+
+def status_changers():
+    """(visitors who may change one job's status, [that job]): two members of the job's
+    division and their tenant admin, the member twice (two tabs), as the status-change run
+    sends them (benchmarks.load.run_status_changes)."""
+    from django.db.models import QuerySet
+
+    from benchmarks.load import Visitor
+    from divisions.models import User
+    from divisions.scoping import unscoped
+    from jobs.models import Job
+
+    with unscoped("benchmark: status changers"):
+        member, other, admin = (
+            QuerySet(User).get(username=name)
+            for name in ("scale-0-d3-u0", "scale-0-d3-u1", "scale-0-admin")
+        )
+        job = (
+            QuerySet(Job)
+            .filter(division_id=member.division_id)
+            .order_by("-created_at", "-pk")
+            .values_list("pk", flat=True)[1]  # the newest carries seed_demo's 20 notes
+        )
+    people = [Visitor(u.username, signed_in(u), None, [], []) for u in (member, admin, other)]
+    return [*people, people[0]], [job]
+
+
 def load_rows(env, superuser, args):
     """The load run against the portal and against its unscoped floor, direct and through
-    PgBouncer: rows of (path, portal, result line), each floor just before its portal."""
+    PgBouncer: ((visitors, rows of (path, portal, result line), each floor just before its
+    portal), rows of (path, line of the portal's run with faults, `fault_run`))."""
     from django.test import Client
 
+    from benchmarks.faults import portal_url
     from benchmarks.load import Gunicorn, Result, run_load
 
-    visitors = visitors_for_load(args.load_users // 3)
+    visitors = visitors_for_load(args.load_users // 3, with_tokens=True)
+    changers, changed_jobs = status_changers()
     # Pre-flight, in this process: a session cookie made here signs a visitor in.
     client = Client()
     client.cookies["sessionid"] = visitors[0].cookie
@@ -554,7 +605,7 @@ def load_rows(env, superuser, args):
         SCOPED: PgBouncer(host, port, database, superuser["app_user"], superuser["app_password"]),
         UNSCOPED: PgBouncer(host, port, database, "postgres", superuser["password"]),
     }
-    rows = []
+    rows, fault_rows = [], []
     try:
         # Persistent connections (CONN_MAX_AGE) spare each request a connection and its SCRAM
         # handshake; tests/divisions/test_rls_pooling.py shows they never carry a principal.
@@ -574,9 +625,16 @@ def load_rows(env, superuser, args):
         for path, urls in (("direct", direct), ("PgBouncer (transaction mode)", bouncer_urls)):
             servers = {}
             for portal in (UNSCOPED, SCOPED):
-                run_env = dict(env, DATABASE_URL=urls[portal] + keep)
+                # The portal's connections carry the name the faults look for; its API
+                # (the faults' run only) is not held back by the rate limit.
+                run_env = dict(
+                    env,
+                    DATABASE_URL=portal_url(urls[portal] + keep),
+                    API_TOKEN_RATE="1000000/minute",
+                )
                 app = "proone.wsgi"
                 if portal == UNSCOPED:
+                    run_env = dict(env, DATABASE_URL=urls[portal] + keep)
                     run_env["BENCH_UNSCOPED_PORTAL"] = "1"
                     app = "benchmarks.unscoped_wsgi"
                 servers[portal] = Gunicorn(run_env, workers=args.workers, app=app)
@@ -596,11 +654,19 @@ def load_rows(env, superuser, args):
                             args.load_max_requests // 2,
                         )
                     )
+                # Then the portal alone, with faults (its log from here is read apart).
+                mark = servers[SCOPED].log_size()
+                line = fault_run(ports[SCOPED], visitors, changers, changed_jobs, superuser, args)
+                line["raised"], line["unexplained"] = fault_exceptions(
+                    servers[SCOPED].log_since(mark)
+                )
+                fault_rows.append((path, line))
             finally:
                 for server in servers.values():
                     server.stop()
             for portal, server in servers.items():
-                log = server.log_tail()  # also removes the log file
+                # Also removes the log file; the portal's without the run with faults.
+                log = server.log_tail(end=mark if portal == SCOPED else None)
                 result = results[portal]
                 if result.errors:
                     print(f"gunicorn's log ({path}, {portal}):\n{log}")
@@ -611,7 +677,39 @@ def load_rows(env, superuser, args):
     finally:
         for bouncer in bouncers.values():
             bouncer.stop()
-    return len(visitors), rows
+    return (len(visitors), rows), fault_rows
+
+
+def fault_run(port, visitors, changers, job_ids, superuser, args):
+    """The line of one run with faults (benchmarks.load.run_with_faults) on the portal at
+    `port`: for half the load's seconds a fault every 0.4 s, terminating and cancelling the
+    portal's backends as the superuser, 30% of the visitors' requests to the API, then 3 s
+    without; its problems printed."""
+    from benchmarks.faults import Faults
+    from benchmarks.load import run_with_faults
+
+    seconds, every = args.load_seconds / 2, 0.4
+    faults = Faults(superuser["url"], every=every, count=int(seconds / every))
+    run = run_with_faults(
+        port, visitors, changers, job_ids, faults, seconds, args.load_threads,
+        after_seconds=3, api_share=0.3, max_requests=args.load_max_requests,
+    )  # fmt: skip
+    for problem in [*faults.failures, *run.problems]:
+        print(f"load with faults: {problem}")
+    return run.line()
+
+
+def fault_exceptions(log):
+    """(exceptions in the log of a run with faults, those of them no fault explains)."""
+    from benchmarks.faults import not_from_faults
+    from benchmarks.load import exceptions_in
+
+    raised = exceptions_in(log)
+    other = not_from_faults(raised)
+    for name in other:
+        at = log.index(f"\n{name}:")
+        print(f"load with faults, not a fault's exception: {name}\n{log[at - 5000 : at + 300]}")
+    return sum(raised.values()), sum(other.values())
 
 
 @contextmanager
@@ -816,7 +914,7 @@ def main():
                 "app_user": app_user,
                 "app_password": app_password,
             }
-            measured["load"] = load_rows(env, superuser, args)
+            measured["load"], measured["faults"] = load_rows(env, superuser, args)
         if "replica" in parts:
             print("load with the reads on a hot standby...", flush=True)
             measured["replica"] = replica_rows(

@@ -5,7 +5,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from benchmarks.load import Visitor, check, run_load
+from benchmarks.faults import not_from_faults
+from benchmarks.load import ERROR_PAGE, Visitor, check, exceptions_in, run_load, unclean
 from benchmarks.measure import job_ids_in, leaked, paired_spread, percentile, summary, timed
 from tests import oracle
 
@@ -76,6 +77,63 @@ def test_the_checker_flags_a_planted_out_of_scope_job(world, alice_visitor):
     assert check(alice_visitor, "/jobs/", 500, "")[0] == 1
 
 
+def test_an_error_page_is_checked_for_leaks_and_for_being_a_clean_error(world, alice_visitor):
+    """A failed answer must show no job out of scope either, and be the error page (the
+    portal) or the JSON error (the API): never a traceback, a redirect, a wrong 404."""
+    own, theirs = world.jobs.hq.pk, world.jobs.ops.pk
+    error_page = f"<html><body>{ERROR_PAGE}</body></html>"
+    assert check(alice_visitor, "/jobs/", 500, error_page) == (1, 0, 0, "alice /jobs/: HTTP 500")
+    errors, leaks, _, problem = check(alice_visitor, "/jobs/", 500, page_linking(theirs))
+    assert (errors, leaks) == (1, 1) and str(theirs) in problem
+    assert check(alice_visitor, f"/jobs/{own}/", 503, page_linking(theirs))[:2] == (1, 1)
+    assert unclean("/jobs/", 500, error_page) is None
+    assert "traceback" in unclean("/jobs/", 500, error_page + "Traceback (most recent")
+    assert "error page" in unclean("/jobs/", 502, "<html>Bad Gateway</html>")
+    assert "instead of" in unclean("/jobs/", 302, "")
+    assert "instead of" in unclean(f"/jobs/{own}/", 404, "")
+    assert unclean("/api/jobs/", 503, '{"detail": "The service is unavailable"}') is None
+    assert "JSON" in unclean("/api/jobs/", 500, error_page)
+    assert "JSON" in unclean("/api/jobs/", 503, '{"detail": "x", "results": []}')
+
+
+def test_the_api_list_is_checked_like_the_list_page(world, alice_visitor):
+    own, theirs = world.jobs.hq.pk, world.jobs.ops.pk
+    page = '{"results": [{"id": %d}, {"id": %d}], "next": null, "previous": null}'
+    assert check(alice_visitor, "/api/jobs/", 200, page % (own, own)) == (0, 0, 2, None)
+    assert check(alice_visitor, "/api/jobs/?q=x", 200, page % (own, theirs))[:3] == (0, 1, 2)
+    assert check(alice_visitor, f"/api/jobs/{theirs}/", 200, "{}")[1] == 1
+    assert check(alice_visitor, f"/api/jobs/{theirs}/", 404, "{}")[:2] == (0, 0)
+
+
+LOG = """2026-01-01 ERROR django.request Internal Server Error: /jobs/4/status/
+Traceback (most recent call last):
+  File "jobs/models.py", line 173, in change_status
+jobs.status.StatusChanged: Job 4 is no longer done.
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File "psycopg/cursor.py", line 117, in execute
+psycopg.errors.AdminShutdown: terminating connection due to administrator command
+
+The above exception was the direct cause of the following exception:
+
+Traceback (most recent call last):
+  File "django/db/backends/utils.py", line 105, in _execute
+django.db.utils.OperationalError: terminating connection due to administrator command
+2026-01-01 ERROR django.request Internal Server Error: /jobs/
+Traceback (most recent call last):
+  File "jobs/views.py", line 1, in job_list
+AttributeError: 'NoneType' object has no attribute 'cursor'
+"""
+
+
+def test_the_log_is_read_for_the_exceptions_raised_and_those_no_fault_explains():
+    raised = exceptions_in(LOG)
+    assert raised == {"django.db.utils.OperationalError": 1, "AttributeError": 1}
+    assert not_from_faults(raised) == {"AttributeError": 1}
+
+
 def test_the_load_generator_stops_by_itself_and_checks_every_response(world, alice_visitor):
     """Against a stub server that plants a foreign job on every list page."""
     planted = world.jobs.ops.pk
@@ -102,9 +160,10 @@ def test_the_load_generator_stops_by_itself_and_checks_every_response(world, ali
         server.server_close()
     line = result.line()
     assert line["requests"] == 30 and len(result.latencies) == 30
-    # Every list page carries the planted job; every detail of Alice's own job is a 404 here.
-    assert line["leaks"] >= 1 and line["errors"] >= 1
-    assert line["leaks"] + line["errors"] <= line["requests"]
+    # Every answer links the planted job, the 404 pages too (each a leak); every detail of
+    # Alice's own job is a 404 here (an error, and not a clean one).
+    assert line["leaks"] == line["requests"] and line["errors"] >= 1
+    assert line["unclean"] == line["errors"]
     assert any(str(planted) in problem for problem in result.problems)
 
 
@@ -160,6 +219,11 @@ def test_the_report_renders_every_section():
         load=(2, [("direct", "unscoped (tenant filter only, RLS off)",
                    {**line, "rps": 2.0, "checked_ids": 7}),
                   ("direct", "scoped, RLS on", {**line, "checked_ids": 7})]),
+        faults=[("direct", {"faults": 25, "terminate backends": 40, "cancel backends": 12,
+                            "requests": 1500, "failed": 30, "unclean": 0, "leaks": 0,
+                            "checked_ids": 9000, "after_requests": 300, "after_errors": 0,
+                            "changed": 50, "conflicts": 90, "changes_failed": 9, "lost": 0,
+                            "raised": 39, "unexplained": 0})],
         exports=[("shape", "RLS on", 5, {"rows": 5, "bytes": 2 * 1024 * 1024, "seconds": 0.5,
                                          "set_up_kib": 60 * 1024, "peak_kib": 61 * 1024,
                                          "heap_peak_kib": 300.4})],
@@ -172,6 +236,8 @@ def test_the_report_renders_every_section():
     for expected in ("| shape | scoped ORM, RLS on | 5 | 1.50 | 2.50 | 1.50 |",
                      "| 1.20 | 1.09 | 1.04–1.12 | 9 |", "| 20.0 |",
                      "| direct | scoped, RLS on | 3 | 2 | 0.75 |", "| n/a |",
+                     "| direct | 25 | 40 / 12 | 1,500 | 30 | 0 | 0 | 9,000 | 300 | 0 "
+                     "| 50 / 90 / 9 | 0 | 39 (0) |",
                      "## Notes", "## The CSV export",
                      "| shape | RLS on | 5 | 2.0 | 0.50 | 10 | 60.0 | 61.0 | 1.0 | 300 |",
                      "## Reads on a hot standby", "| a hot standby | 3 | 2 | 0.75 |",
