@@ -32,6 +32,15 @@ API_TOKEN_RATE               requests one API token may make, e.g. 120/minute (t
                              counted in the database, so the limit holds across every worker
                              and host (api/throttling.py).
 LOG_LEVEL                    level of the product's own log lines on stderr (default: INFO).
+GATE_LOCK_TIMEOUT            seconds a migration run by migrate_secure may wait for each lock
+                             (PostgreSQL lock_timeout; default: 5) before the try is cancelled,
+                             rather than queue every query behind it; 0: no limit.
+GATE_LOCK_RETRIES            how many times such a cancelled migration is tried again, after
+                             1, 2, 4 ... s, before the run fails (default: 3).
+GATE_STATEMENT_TIMEOUT       seconds one statement of a migration may run (PostgreSQL
+                             statement_timeout; default: 600); 0: no limit. A migration
+                             overrides both timeouts with class attributes `lock_timeout` and
+                             `statement_timeout` (proone/gate/timeouts.py).
 
 Stated in this file, not read from the environment: what the migration gate (proone/gate), an
 app that imports none of the others, takes from the project it guards (system check gate.E001):
@@ -80,6 +89,9 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 MIGRATIONS_REQUIRE_SIGNOFF = env.bool("MIGRATIONS_REQUIRE_SIGNOFF", default=not DEBUG)
 GATE_SYSTEM_SCOPE = "divisions.scoping.unscoped"
 GATE_APP_READS_ONLY = "divisions.dbroles.APP_READS_ONLY"
+GATE_LOCK_TIMEOUT = env.float("GATE_LOCK_TIMEOUT", default=5.0)
+GATE_LOCK_RETRIES = env.int("GATE_LOCK_RETRIES", default=3)
+GATE_STATEMENT_TIMEOUT = env.float("GATE_STATEMENT_TIMEOUT", default=600.0)
 
 INSTALLED_APPS = [
     # The migration gate first: its `migrate` command replaces Django's (first app wins).

@@ -14,7 +14,7 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from . import VERSION, GateError, anchor, signing
-from .lock import AUDIT_LOCK_KEY, file_lock, sqlite_lock_path
+from .lock import file_lock, sqlite_lock_path
 from .models import AuditEntry, SignOff
 from .vcs import head_commit
 
@@ -81,8 +81,11 @@ def _chain_lock(alias):
     connection = connections[alias]
     with transaction.atomic(using=alias):
         if connection.vendor == "postgresql":
+            # Appends one at a time; only the owner may take this lock (no role holds a
+            # privilege on the audit table but its owner), and readers pass.
+            table = connection.ops.quote_name(AuditEntry._meta.db_table)
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_LOCK_KEY])
+                cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
             yield
         else:
             with file_lock(sqlite_lock_path(alias, "audit"), 30, "audit lock"):

@@ -1,9 +1,11 @@
 """The database the gate migrates with: DATABASE_MIGRATE (the owner role) when configured."""
 
 from django.conf import settings
-from django.db import connections
+from django.db import DatabaseError, connections
 
+from . import GateError
 from .anchor import require_anchor
+from .models import AuditEntry
 from .signing import gate_key
 
 MIGRATE_ALIAS = "migrate"
@@ -52,8 +54,57 @@ def same_credentials_as_app(alias):
     return _identity(db) == _identity(app)
 
 
-def gate_environment():
-    """Refuse to run a gate command without the gate key (and, when protected, the anchor)."""
+def _url_setting(alias):
+    return "DATABASE_MIGRATE_URL" if alias == MIGRATE_ALIAS else "DATABASE_URL"
+
+
+def require_connection(alias):
+    """Refuse, in one line, a database that does not exist or a server that does not answer."""
+    try:
+        connections[alias].ensure_connection()
+    except DatabaseError as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise GateError(
+            f"Cannot connect to the {described(alias)}: {reason}. Check {_url_setting(alias)} "
+            "(host, port, database name, role) and that the server is running."
+        ) from None
+
+
+def require_owner(alias):
+    """Refuse, in one line, to run the gate as a role that may not write its tables: the app's
+    own credentials (DATABASE_MIGRATE_URL unset or equal to DATABASE_URL) on PostgreSQL."""
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        return
+    table = AuditEntry._meta.db_table
+    if table not in connection.introspection.table_names():
+        if not same_credentials_as_app(alias):
+            return
+        role, allowed = None, False  # the app's credentials may not create tables
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_user, has_table_privilege(%s, 'INSERT')", [table])
+            role, allowed = cursor.fetchone()
+    if allowed:
+        return
+    if alias != MIGRATE_ALIAS:
+        why = "DATABASE_MIGRATE_URL is unset, so the gate connects with DATABASE_URL"
+    elif same_credentials_as_app(alias):
+        why = "DATABASE_MIGRATE_URL connects as DATABASE_URL's role"
+    else:
+        why = f"DATABASE_MIGRATE_URL connects as role {role!r}, which is not the owner"
+    raise GateError(
+        f"The {described(alias)} is reached with the application's credentials, which may not "
+        f"write the gate's tables: {why}. Set DATABASE_MIGRATE_URL to the owner role's URL "
+        "(docs/deploy.md); nothing was done."
+    )
+
+
+def gate_environment(alias):
+    """Refuse to run a gate command without the gate key (and, when protected, the anchor), or
+    on a database it cannot reach or may not write as the gate."""
     gate_key()
     if getattr(settings, "MIGRATIONS_REQUIRE_SIGNOFF", False):
         require_anchor()
+    require_connection(alias)
+    require_owner(alias)

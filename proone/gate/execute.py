@@ -7,9 +7,9 @@ from django.utils import timezone
 
 from . import GateError, audit
 from .bootstrap import ROW_LEVEL_SECURITY, released_sha256
-from .connection import described, same_credentials_as_app
+from .connection import described, require_owner
 from .fingerprint import is_project_file, migration_file, migration_sha256, package_of
-from .lock import migration_lock
+from .lock import is_lock_not_available, migration_lock
 from .models import AppliedMigration
 from .plan import (
     Plan,
@@ -22,6 +22,7 @@ from .plan import (
     unrecorded_applied,
 )
 from .project import system_scope
+from .timeouts import apply_limits, back_off, limits, reset_limits, retries
 from .vcs import is_committed
 
 EVENT = {"apply": "apply", "fake": "fake", "unapply": "unapply"}
@@ -145,18 +146,89 @@ def _close_interrupted(alias, started):
     return messages
 
 
+def _with_limits(alias, progress):
+    """`progress`, after setting each migration's lock and statement timeouts as it starts."""
+
+    def callback(action, migration=None, fake=False):
+        if action in ("apply_start", "unapply_start"):
+            apply_limits(alias, migration)
+        progress(action, migration, fake)
+
+    return callback
+
+
 def _run_executor(plan, progress, verbosity=0):
     executor, alias = plan.executor, plan.alias
-    executor.progress_callback = progress
+    executor.progress_callback = _with_limits(alias, progress)
     pairs = [(step.migration, step.backwards) for step in plan.steps]
-    state = executor._create_project_state(with_applied_migrations=True)
-    emit_pre_migrate_signal(verbosity, False, alias, apps=state.apps, plan=pairs)
-    state = executor.migrate(plan.targets, plan=pairs, state=state.clone(), fake=plan.fake)
-    state.clear_delayed_apps_cache()
-    emit_post_migrate_signal(verbosity, False, alias, apps=state.apps, plan=pairs)
+    try:
+        state = executor._create_project_state(with_applied_migrations=True)
+        emit_pre_migrate_signal(verbosity, False, alias, apps=state.apps, plan=pairs)
+        state = executor.migrate(plan.targets, plan=pairs, state=state.clone(), fake=plan.fake)
+        state.clear_delayed_apps_cache()
+        emit_post_migrate_signal(verbosity, False, alias, apps=state.apps, plan=pairs)
+    finally:
+        reset_limits(alias)
 
 
-def migrate_secure(alias, app_label=None, migration_name=None, *, fake=False, lock_timeout=60):
+def _run_retrying(plan, attempt, rebuild):
+    """Run `plan`; a migration cancelled by its lock timeout (and rolled back whole: atomic)
+    is audited and run again with what remains, up to retries() times, then fails."""
+    for retry in range(retries() + 1):
+        progress = _Progress(plan.alias, plan.steps, attempt=attempt)
+        try:
+            _run_executor(plan, progress)
+            return
+        except Exception as exc:
+            step = progress.current
+            if not (is_lock_not_available(exc) and step and step.migration.atomic):
+                raise _Failed(progress, exc) from exc
+            if retry == retries():
+                progress.finish("lock timeout", error=str(exc).strip())
+                raise _Failed(progress, exc, timed_out=step, tries=retry + 1) from exc
+            progress.finish("lock timeout", error=f"{str(exc).strip()}; tried again")
+            back_off(retry + 1)
+            plan = rebuild()
+            if plan.refused:
+                raise GateError("\n".join(plan.reasons)) from exc
+
+
+class _Failed(Exception):
+    """A migration failed; the step in flight is still open in `progress` (unless it
+    `timed_out` waiting for its locks, `tries` times)."""
+
+    def __init__(self, progress, error, timed_out=None, tries=0):
+        super().__init__(str(error))
+        self.progress, self.error, self.timed_out, self.tries = progress, error, timed_out, tries
+
+
+def _failure(failed, plan, run, start):
+    """Audit the failed run; the GateError that tells the operator (audited)."""
+    exc, progress, step = failed.error, failed.progress, failed.timed_out
+    if step is not None:
+        waited = limits(step.migration)["lock_timeout"]
+        message = (
+            f"{step.label} could not take its locks within its lock_timeout of "
+            f"{waited:g} s, {failed.tries} times; it was rolled back, the "
+            "migrations before it were applied and audited, nothing after it ran. Find what "
+            "holds locks on its tables (pg_locks), then run again, or raise its lock_timeout "
+            "(GATE_LOCK_TIMEOUT or the migration's lock_timeout)."
+        )
+    else:
+        failing = progress.current.label if progress.current else "the run"
+        progress.finish("failed", error=f"{type(exc).__name__}: {exc}")
+        message = (
+            f"{failing} failed: {type(exc).__name__}: {exc}\nThe migrations before it "
+            "were applied and audited; nothing after it ran. Fix the cause, have the "
+            "fix signed off, and run again."
+        )
+    run("failed", detail=_describe(plan), error=str(exc), attempt=start.pk)
+    failure = GateError(message)
+    failure.audited = True
+    return failure
+
+
+def migrate_secure(alias, app_label=None, migration_name=None, *, fake=False, lock_wait=60):
     """Apply the plan when every check passes; return the Plan (refused plans apply nothing)."""
     started = timezone.now()
     require_gate_tables(alias)
@@ -167,7 +239,7 @@ def migrate_secure(alias, app_label=None, migration_name=None, *, fake=False, lo
         return audit.record(alias, "run", outcome, started, **fields)
 
     try:
-        with migration_lock(alias, lock_timeout), system_scope("migration gate", database=False):
+        with migration_lock(alias, lock_wait), system_scope("migration gate", database=False):
             # Rebuilt under the lock: another run may have applied part of it meanwhile.
             plan = build_plan(alias, app_label, migration_name, fake=fake)
             plan.interrupted = _close_interrupted(alias, started)
@@ -184,20 +256,12 @@ def migrate_secure(alias, app_label=None, migration_name=None, *, fake=False, lo
                 run("nothing to do", detail=f"target {target}", error="\n".join(plan.ignored))
                 return plan
             start = run("started", detail=_describe(plan), error="\n".join(plan.ignored))
-            progress = _Progress(alias, plan.steps, attempt=start.pk)
             try:
-                _run_executor(plan, progress)
-            except Exception as exc:
-                failing = progress.current.label if progress.current else "the run"
-                progress.finish("failed", error=f"{type(exc).__name__}: {exc}")
-                run("failed", detail=_describe(plan), error=str(exc), attempt=start.pk)
-                failure = GateError(
-                    f"{failing} failed: {type(exc).__name__}: {exc}\nThe migrations before it "
-                    "were applied and audited; nothing after it ran. Fix the cause, have the "
-                    "fix signed off, and run again."
+                _run_retrying(
+                    plan, start.pk, lambda: build_plan(alias, app_label, migration_name, fake=fake)
                 )
-                failure.audited = True
-                raise failure from exc
+            except _Failed as failed:
+                raise _failure(failed, plan, run, start) from failed.error
             run("ok", detail=_describe(plan), attempt=start.pk)
             return plan
     except GateError as refusal:
@@ -207,7 +271,7 @@ def migrate_secure(alias, app_label=None, migration_name=None, *, fake=False, lo
         raise
 
 
-def rehearse(alias, app_label=None, migration_name=None, *, lock_timeout=60):
+def rehearse(alias, app_label=None, migration_name=None, *, lock_wait=60):
     """Apply the plan inside one transaction and roll it back; return (plan, error or None)."""
     connection = connections[alias]
     if connection.vendor != "postgresql":
@@ -219,7 +283,7 @@ def rehearse(alias, app_label=None, migration_name=None, *, lock_timeout=60):
     started = timezone.now()
     require_gate_tables(alias)
     scope = system_scope("migration gate rehearsal", database=False)
-    with migration_lock(alias, lock_timeout), scope:
+    with migration_lock(alias, lock_wait), scope:
         plan = build_plan(alias, app_label, migration_name)
         if plan.refused:
             # Unsigned code is never run, not even inside a transaction that is rolled back.
@@ -235,7 +299,7 @@ def rehearse(alias, app_label=None, migration_name=None, *, lock_timeout=60):
         error = None
         try:
             with transaction.atomic(using=alias):
-                plan.executor.progress_callback = tracker
+                plan.executor.progress_callback = _with_limits(alias, tracker)
                 pairs = [(step.migration, step.backwards) for step in plan.steps]
                 plan.executor.migrate(plan.targets, plan=pairs)
                 raise _Rollback
@@ -255,7 +319,7 @@ def rehearse(alias, app_label=None, migration_name=None, *, lock_timeout=60):
         return plan, error
 
 
-def bootstrap(alias, *, lock_timeout=60):
+def bootstrap(alias, *, lock_wait=60):
     """On an empty database, apply only the gate, row-level security and their dependencies."""
     started = timezone.now()
     if gate_tables_exist(alias):
@@ -263,14 +327,9 @@ def bootstrap(alias, *, lock_timeout=60):
             f"The {described(alias)} is already bootstrapped; nothing was applied. Use "
             "`manage.py migrate_secure --plan`, then `manage.py migrate_secure`."
         )
-    if connections[alias].vendor == "postgresql" and same_credentials_as_app(alias):
-        raise GateError(
-            f"The {described(alias)} would be bootstrapped with the application's own "
-            "credentials, which may not create tables. Set DATABASE_MIGRATE_URL to the owner "
-            "role (docs/deploy.md)."
-        )
+    require_owner(alias)
     scope = system_scope("migration gate bootstrap", database=False)
-    with migration_lock(alias, lock_timeout), scope:
+    with migration_lock(alias, lock_wait), scope:
         executor = MigrationExecutor(connections[alias])
         graph = executor.loader.graph
         targets = [key for key in graph.leaf_nodes() if key[0] == "gate"]

@@ -11,6 +11,7 @@ gate would never run it.
 from django.apps import apps
 from django.db import connections
 
+from .lock import LOCK_TABLE
 from .project import app_reads_only
 
 GRANTS = """
@@ -24,9 +25,24 @@ WHERE c.relname = ANY(%s) AND c.relowner = current_user::regrole AND a.grantee <
 
 
 def gate_relations():
-    """The gate's tables and their id sequences, derived from its models."""
+    """The gate's tables and their id sequences, derived from its models, and its lock table."""
     tables = [model._meta.db_table for model in apps.get_app_config("gate").get_models()]
-    return tables + [f"{table}_id_seq" for table in tables]
+    return [*tables, *(f"{table}_id_seq" for table in tables), LOCK_TABLE]
+
+
+def revoke_others(cursor, relations, reads_only=()):
+    """Revoke every privilege other roles hold on `relations`; those in `reads_only` keep
+    SELECT (PUBLIC excepted). Only the owner's session finds rows: other roles own nothing."""
+    cursor.execute(GRANTS, [list(relations)])
+    quote = cursor.db.ops.quote_name
+    for kind, relation, grantee in cursor.fetchall():
+        target = "SEQUENCE" if kind == "S" else "TABLE"
+        who = "PUBLIC" if grantee == "PUBLIC" else quote(grantee)
+        cursor.execute(f"REVOKE ALL ON {target} {quote(relation)} FROM {who}")
+        if relation in reads_only and grantee != "PUBLIC":
+            # Reading stays: Django's checks list unapplied migrations, and the app
+            # looks content types and permissions up.
+            cursor.execute(f"GRANT SELECT ON TABLE {quote(relation)} TO {who}")
 
 
 def revoke_app_privileges(using="default", **kwargs):
@@ -38,14 +54,4 @@ def revoke_app_privileges(using="default", **kwargs):
     reads_only = app_reads_only()
     sequences = [f"{table}_id_seq" for table in reads_only]
     with connection.cursor() as cursor:
-        # Only the owner's run finds rows here: the app role owns nothing.
-        cursor.execute(GRANTS, [gate_relations() + [*reads_only, *sequences]])
-        quote = connection.ops.quote_name
-        for kind, relation, grantee in cursor.fetchall():
-            target = "SEQUENCE" if kind == "S" else "TABLE"
-            who = "PUBLIC" if grantee == "PUBLIC" else quote(grantee)
-            cursor.execute(f"REVOKE ALL ON {target} {quote(relation)} FROM {who}")
-            if relation in reads_only and grantee != "PUBLIC":
-                # Reading stays: Django's checks list unapplied migrations, and the app
-                # looks content types and permissions up.
-                cursor.execute(f"GRANT SELECT ON TABLE {quote(relation)} TO {who}")
+        revoke_others(cursor, [*gate_relations(), *reads_only, *sequences], reads_only)

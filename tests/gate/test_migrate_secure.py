@@ -174,7 +174,7 @@ def test_two_concurrent_runs_apply_each_migration_once(gate):
     assert gate.signoff("0001_initial").returncode == 0
     assert gate.signoff("0002_slow_data", "--acknowledge-destructive").returncode == 0
     env = base_env(gate.db, gate.apps)
-    command = ["manage.py", "migrate_secure", "--noinput", "--lock-timeout", "60"]
+    command = ["manage.py", "migrate_secure", "--noinput", "--lock-wait", "60"]
     runs = [
         subprocess.Popen(  # noqa: S603
             [sys.executable, *command],
@@ -305,9 +305,14 @@ def test_busy_lock_refuses_after_the_timeout_and_is_audited(gate):
     assert gate.signoff("0001_initial").returncode == 0
     with open(f"{gate.db}.migrate.lock", "a+") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        result = gate.migrate("--lock-timeout", "0.5")
+        handle.write("pid 4242 since 2026-01-01 00:00:00 UTC")
+        handle.flush()
+        result = gate.migrate("--lock-wait", "0.5")
     assert result.returncode == 1
-    assert "Another migrate_secure run holds the migration lock" in result.stderr
+    assert (
+        "The migration lock is held by pid 4242 since 2026-01-01 00:00:00 UTC; gave up after "
+        "--lock-wait 0.5 s"
+    ) in result.stderr
     assert WIDGETS not in gate.tables()
     assert gate.audit(event="run", outcome="refused")
     assert gate.migrate().returncode == 0

@@ -13,9 +13,8 @@ import psycopg
 import pytest
 
 from proone.gate.fingerprint import normalised_sha256
-from proone.gate.lock import MIGRATION_LOCK_KEY
 
-from .conftest import REPO, owner_url
+from .conftest import REPO
 
 pytestmark = pytest.mark.postgres
 
@@ -89,7 +88,7 @@ def test_two_concurrent_runs_apply_each_migration_once(pg_gate):
     pg_gate.add_migration("0002_slow_data.py")
     assert pg_gate.signoff("0001_initial").returncode == 0
     assert pg_gate.signoff("0002_slow_data", "--acknowledge-findings").returncode == 0
-    command = [sys.executable, "manage.py", "migrate_secure", "--noinput", "--lock-timeout", "60"]
+    command = [sys.executable, "manage.py", "migrate_secure", "--noinput", "--lock-wait", "60"]
     runs = [
         subprocess.Popen(  # noqa: S603
             command,
@@ -114,17 +113,6 @@ def test_two_concurrent_runs_apply_each_migration_once(pg_gate):
             == 1
         )
     assert sum("No migrations to apply" in out for out, _ in outputs) == 1
-
-
-def test_busy_lock_refuses_after_the_timeout(pg_gate):
-    assert pg_gate.signoff("0001_initial").returncode == 0
-    with psycopg.connect(owner_url().replace("postgres://", "postgresql://")) as holder:
-        holder.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_KEY])
-        result = pg_gate.migrate("--lock-timeout", "0.5")
-    assert result.returncode == 1
-    assert "Another migrate_secure run holds the migration lock" in result.stderr
-    assert pg_gate.widgets() not in pg_gate.tables()
-    assert pg_gate.migrate().returncode == 0
 
 
 def test_owner_deleting_the_newest_audit_rows_is_reported(pg_gate):

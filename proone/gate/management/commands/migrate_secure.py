@@ -49,7 +49,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--rehearse", action="store_true", help="Apply and roll back (PostgreSQL)."
         )
-        parser.add_argument("--lock-timeout", type=float, default=60.0, metavar="SECONDS")
+        parser.add_argument(
+            "--lock-wait",
+            type=float,
+            default=60.0,
+            metavar="SECONDS",
+            help="How long to wait for another run's migration lock (default 60), then refuse.",
+        )
         parser.add_argument(
             "--fake", action="store_true", help="Record as applied without running them."
         )
@@ -74,10 +80,10 @@ class Command(BaseCommand):
             raise CommandError(str(refusal)) from None
 
     def _handle(self, alias, options):
-        gate_environment()
+        gate_environment(alias)
         target = options["app_label"], options["migration_name"]
         if options["bootstrap"]:
-            plan = bootstrap(alias, lock_timeout=options["lock_timeout"])
+            plan = bootstrap(alias, lock_wait=options["lock_wait"])
             self.stdout.write(
                 f"Bootstrapped the {described(alias)}: applied {len(plan.steps)} migrations "
                 "without sign-off (audited). From now on use migrate_secure."
@@ -86,7 +92,7 @@ class Command(BaseCommand):
         if options["verify_audit"]:
             require_gate_tables(alias)
             # Under the lock: a run in progress is not mistaken for one that was killed.
-            with migration_lock(alias, options["lock_timeout"]):
+            with migration_lock(alias, options["lock_wait"]):
                 problems = verify_audit(alias, gate_key())
             if problems:
                 raise CommandError(
@@ -105,7 +111,7 @@ class Command(BaseCommand):
             self._report(plan, planned=True)
             return
         if options["rehearse"]:
-            plan, error = rehearse(alias, *target, lock_timeout=options["lock_timeout"])
+            plan, error = rehearse(alias, *target, lock_wait=options["lock_wait"])
             self.stdout.write(plan_table(plan))
             self._report(plan, planned=True)
             if error:
@@ -122,9 +128,7 @@ class Command(BaseCommand):
                 )
                 if answer.strip().lower() not in ("y", "yes"):
                     raise CommandError("Cancelled; nothing was applied.")
-        plan = migrate_secure(
-            alias, *target, fake=options["fake"], lock_timeout=options["lock_timeout"]
-        )
+        plan = migrate_secure(alias, *target, fake=options["fake"], lock_wait=options["lock_wait"])
         self._report(plan)
         if not plan.steps:
             self.stdout.write("No migrations to apply.")

@@ -26,14 +26,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        alias = options["database"] or default_alias()
         try:
-            gate_environment()
+            gate_environment(alias)
         except GateError as refusal:
             raise CommandError(str(refusal)) from None
         password = read_password(options)
         try:
             signoff = sign_off(
-                options["database"] or default_alias(),
+                alias,
                 options["app_label"],
                 options["migration_name"],
                 options["reviewer"],

@@ -22,7 +22,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         alias = options["database"] or default_alias()
         try:
-            gate_environment()
+            gate_environment(alias)
             steps = packages_to_review(alias)
             if steps:
                 self.stdout.write(f"This review covers {len(steps)} migrations:")

@@ -26,7 +26,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         alias = options["database"] or default_alias()
         try:
-            gate_environment()
+            gate_environment(alias)
             steps = release_to_review(alias)
             if not steps:
                 self.stdout.write(
