@@ -18,8 +18,8 @@ from pathlib import Path
 from django.db import DatabaseError, connections
 
 from . import GateError
+from .privileges import LOCK_TABLE, revoke_others
 
-LOCK_TABLE = "gate_lock"
 POLL_SECONDS = 0.2
 LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE of lock_timeout and NOWAIT
 
@@ -111,8 +111,6 @@ def holders(cursor):
 
 def _create_lock_table(cursor):
     """Create `gate_lock` (no columns, no rows) with no role but its owner holding anything."""
-    from .privileges import revoke_others
-
     cursor.execute("BEGIN")
     try:
         cursor.execute(f"CREATE TABLE IF NOT EXISTS {LOCK_TABLE} ()")

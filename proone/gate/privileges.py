@@ -11,8 +11,11 @@ gate would never run it.
 from django.apps import apps
 from django.db import connections
 
-from .lock import LOCK_TABLE
 from .project import app_reads_only
+
+# The table whose lock is the gate's mutual exclusion (proone/gate/lock.py): no columns, no
+# rows, no privilege for any role but its owner.
+LOCK_TABLE = "gate_lock"
 
 GRANTS = """
 SELECT DISTINCT c.relkind, c.relname,

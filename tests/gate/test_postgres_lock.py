@@ -10,7 +10,7 @@ import time
 import psycopg
 import pytest
 
-from proone.gate.lock import LOCK_TABLE
+from proone.gate.privileges import LOCK_TABLE
 
 from .conftest import PASSWORD, REPO, owner_url
 
