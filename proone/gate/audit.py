@@ -1,5 +1,6 @@
 """The append-only, hash-chained audit log of every attempt and every applied migration."""
 
+import contextvars
 import datetime
 import getpass
 import hashlib
@@ -19,6 +20,8 @@ from .models import AuditEntry, SignOff
 from .vcs import head_commit
 
 GENESIS = "0" * 64
+# The id of the gate key this process checked (keys.current_key); its audit rows name it.
+ACTIVE_KEY_ID = contextvars.ContextVar("gate_key_id", default="")
 CHAINED_FIELDS = [
     "event",
     "outcome",
@@ -110,6 +113,9 @@ def record(alias, event, outcome, started_at, **fields):
         **fields,
     )
     entry.acknowledged = list(entry.acknowledged or [])
+    key_id = ACTIVE_KEY_ID.get()
+    if key_id and "key_id=" not in entry.detail:
+        entry.detail = f"{entry.detail}; key_id={key_id}" if entry.detail else f"key_id={key_id}"
     with _chain_lock(alias):
         last = AuditEntry.objects.using(alias).order_by("-id").only("row_hash").first()
         entry.prev_hash = last.row_hash if last else GENESIS
@@ -176,8 +182,9 @@ def describe_unfinished(start, in_flight):
     )
 
 
-def verify_audit(alias, key):
-    """Every problem --verify-audit reports: chain, anchor, unfinished runs, forged sign-offs."""
+def verify_audit(alias, keys):
+    """Every problem --verify-audit reports: chain, anchor, unfinished runs, forged sign-offs
+    (each checked with `keys`: the current gate key and the retired ones)."""
     problems = verify_chain(alias)
     problems += anchor.anchor_problems(alias)
     problems += [describe_unfinished(*item) for item in unfinished_attempts(alias)]
@@ -185,6 +192,6 @@ def verify_audit(alias, key):
         f"sign-off #{signoff.pk} of {signoff.app_label}.{signoff.migration_name} by "
         f"{signoff.reviewer_username!r}: signature does not verify (forged or altered)"
         for signoff in SignOff.objects.using(alias).order_by("id")
-        if not signing.signature_valid(signoff, key)
+        if not signing.signature_valid(signoff, keys)
     ]
     return problems

@@ -5,7 +5,7 @@ from django.db import connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from . import GateError, audit
+from . import GateError, audit, keys, signing
 from .bootstrap import ROW_LEVEL_SECURITY, released_sha256
 from .connection import described, require_owner
 from .fingerprint import is_project_file, migration_file, migration_sha256, package_of
@@ -322,6 +322,8 @@ def rehearse(alias, app_label=None, migration_name=None, *, lock_wait=60):
 def bootstrap(alias, *, lock_wait=60):
     """On an empty database, apply only the gate, row-level security and their dependencies."""
     started = timezone.now()
+    key = signing.gate_key()
+    audit.ACTIVE_KEY_ID.set(signing.key_id(key))
     if gate_tables_exist(alias):
         raise GateError(
             f"The {described(alias)} is already bootstrapped; nothing was applied. Use "
@@ -377,4 +379,5 @@ def bootstrap(alias, *, lock_wait=60):
             started,
             detail=f"BOOTSTRAP without sign-offs of: {detail or 'nothing'}",
         )
+        keys.register(alias, key)
         return plan

@@ -2,7 +2,7 @@
 
 from django.utils import timezone
 
-from . import GateError, audit, signing
+from . import GateError, audit, keys
 from .models import SignOff
 from .plan import package_author, unsigned_steps
 from .signoff import check_reviewer, new_signoff, save_signoffs
@@ -26,7 +26,7 @@ def describe(steps):
 def review_packages(alias, steps, reviewer_username, password, *, acknowledge=False, note=""):
     """Record one reviewer's signed sign-off of every step in `steps` (a package set)."""
     started = timezone.now()
-    key = signing.gate_key()
+    key = keys.current_key(alias)
     releases = sorted({step.package for step in steps})
     summary = f"package review of {len(steps)} migrations from {', '.join(releases)}"
     with audit.refusals(alias, "signoff", started, reviewer=reviewer_username, detail=summary):

@@ -11,7 +11,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.questioner import NonInteractiveMigrationQuestioner
 from django.db.migrations.state import ProjectState
 
-from . import GateError, signing, vcs
+from . import GateError, keys, signing, vcs
 from .connection import described, same_credentials_as_app
 from .fingerprint import is_project_file, migration_file, migration_sha256, package_of
 from .lint import codes_needing_ack, created_models, lint_migration
@@ -302,7 +302,7 @@ def drift_problems(loader):
 
 def build_plan(alias, app_label=None, migration_name=None, *, fake=False):
     """The steps `migrate_secure` would run now and every reason it would refuse."""
-    key = signing.gate_key()
+    key = keys.current_key(alias)
     connection = connections[alias]
     executor = MigrationExecutor(connection)
     targets = _targets(executor, app_label, migration_name)

@@ -2,7 +2,7 @@
 
 from django.utils import timezone
 
-from . import GateError, audit, signing
+from . import GateError, audit, keys
 from .lint import codes_needing_ack
 from .models import SignOff
 from .plan import unsigned_steps
@@ -30,7 +30,7 @@ def sign_off_release(alias, steps, reviewer_username, password, *, acknowledge=F
     if not steps:
         return []
     started = timezone.now()
-    key = signing.gate_key()
+    key = keys.current_key(alias)
     summary = f"release review of {len(steps)} migrations"
     with audit.refusals(alias, "signoff", started, reviewer=reviewer_username, detail=summary):
         needing = [

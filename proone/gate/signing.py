@@ -8,9 +8,14 @@ import os
 from . import GateError
 
 KEY_VARIABLE = "GATE_SIGNING_KEY"
+# Retired gate keys, comma-separated: they verify what they signed, they never sign.
+FALLBACKS_VARIABLE = "GATE_SIGNING_KEY_FALLBACKS"
 MIN_KEY_LENGTH = 32
 # Bump when the signed fields change: old signatures then fail instead of meaning something else.
 SIGNOFF_CONTEXT = "proone-gate-signoff-v1"
+# v2 also covers the id of the key that signed (sign-offs made before key ids verify as v1).
+SIGNOFF_CONTEXT_V2 = "proone-gate-signoff-v2"
+KEY_ID_LABEL = b"proone-gate-key-id-v1"
 
 
 def gate_key():
@@ -28,6 +33,17 @@ def gate_key():
             "Make one with: python -c 'import secrets; print(secrets.token_hex(32))'"
         )
     return value.encode()
+
+
+def fallback_keys():
+    """The retired gate keys in the environment (GATE_SIGNING_KEY_FALLBACKS), in order."""
+    values = os.environ.get(FALLBACKS_VARIABLE, "").replace(",", " ").split()
+    return [value.encode() for value in values]
+
+
+def key_id(key):
+    """The key's public identity: a keyed fingerprint, which tells nothing about the key."""
+    return hmac.new(key, KEY_ID_LABEL, hashlib.sha256).hexdigest()[:16]
 
 
 def message(context, fields):
@@ -63,10 +79,24 @@ def signoff_fields(signoff):
 
 
 def sign(signoff, key):
-    """The signature of `signoff` under the gate key."""
-    return mac(SIGNOFF_CONTEXT, signoff_fields(signoff), key)
+    """The signature of `signoff` under the gate key, covering that key's id."""
+    return mac(SIGNOFF_CONTEXT_V2, {**signoff_fields(signoff), "key_id": key_id(key)}, key)
 
 
-def signature_valid(signoff, key):
-    """True when `signoff` carries the gate key's signature over its current fields."""
-    return verify(SIGNOFF_CONTEXT, signoff_fields(signoff), key, signoff.signature)
+def signing_key_id(signoff, keys):
+    """The id of the key among `keys` that signed `signoff` (its current fields), or None."""
+    if isinstance(keys, bytes):
+        keys = [keys]
+    fields = signoff_fields(signoff)
+    for key in keys:
+        signed = {**fields, "key_id": key_id(key)}
+        if verify(SIGNOFF_CONTEXT_V2, signed, key, signoff.signature) or verify(
+            SIGNOFF_CONTEXT, fields, key, signoff.signature
+        ):
+            return key_id(key)
+    return None
+
+
+def signature_valid(signoff, keys):
+    """True when `signoff` carries the signature of one of `keys` (a key or a list of keys)."""
+    return signing_key_id(signoff, keys) is not None

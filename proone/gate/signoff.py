@@ -9,7 +9,7 @@ from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import GateError, audit, signing, vcs
+from . import GateError, audit, keys, signing, vcs
 from .fingerprint import is_project_file, migration_file, migration_sha256, package_of
 from .lint import codes_needing_ack, lint_migration
 from .models import SignOff
@@ -168,8 +168,8 @@ def sign_off(
 ):
     """Check the reviewer and record a signed sign-off of the migration's current file content."""
     started = timezone.now()
-    key = signing.gate_key()
     require_gate_tables(alias)
+    key = keys.current_key(alias)
     loader, migration = find_migration(alias, app_label, migration_name)
     label = f"{migration.app_label}.{migration.name}"
     sha = migration_sha256(migration)

@@ -43,6 +43,9 @@ for name, email, granted, active in [
         user.user_permissions.add(perm)
 """
 
+# What every gate command does first: on a database with no key registered, register this one.
+REGISTER_KEY = ("shell", "-c", "from proone.gate.keys import current_key; current_key('default')")
+
 
 def manage(env, *args, stdin=None, timeout=120, cwd=REPO):
     """Run manage.py (of the checkout `cwd`) with `env`; return the CompletedProcess (text)."""
@@ -104,7 +107,8 @@ def template_db(tmp_path_factory):
     """A database with every project migration applied and four reviewers (built once)."""
     db = tmp_path_factory.mktemp("gate-template") / "db.sqlite3"
     env = base_env(db)
-    for args in (("migrate", "--noinput"), ("shell", "-c", CREATE_USERS)):
+    # The gate key is registered as bootstrap registers it (here at its first use).
+    for args in (("migrate", "--noinput"), ("shell", "-c", CREATE_USERS), REGISTER_KEY):
         result = manage(env, *args)
         assert result.returncode == 0, result.stderr
     return db
@@ -253,14 +257,16 @@ class PgGate(Gate):
 
 
 @pytest.fixture(scope="module")
-def pg_reviewers(django_db_setup, django_db_blocker):
-    """The four reviewers in the PostgreSQL test database; emptied again after the module."""
+def pg_reviewers(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The four reviewers in the PostgreSQL test database, and the gate key registered;
+    emptied again after the module."""
     from tests.pg_setup import flush_as_owner
 
-    env = base_env("unused")
+    env = base_env(tmp_path_factory.mktemp("pg-reviewers") / "unused")
     env.update(DATABASE_URL=owner_url())
-    result = manage(env, "shell", "-c", CREATE_USERS)
-    assert result.returncode == 0, result.stderr
+    for args in (("shell", "-c", CREATE_USERS), REGISTER_KEY):
+        result = manage(env, *args)
+        assert result.returncode == 0, result.stderr
     yield
     with django_db_blocker.unblock():
         flush_as_owner(None, database="default", verbosity=0)

@@ -1,11 +1,13 @@
 """The gate attacked from behind its back: forged sign-offs, a cut audit log, a killed run."""
 
+import os
 import signal
 import subprocess
 import sys
 import time
 
 from proone.gate.fingerprint import normalised_sha256
+from proone.gate.signing import key_id
 
 from .conftest import REPO
 
@@ -51,14 +53,34 @@ def test_signoff_row_written_into_the_database_file_is_ignored_and_named(gate):
     assert f"sign-off #{forged} of sampleapp.0001_initial by 'rita': signature" in verify.stderr
 
 
-def test_signoff_signed_with_another_key_is_ignored(gate):
-    """Attack: someone with database access but another key (or none) signs a row.
-    Stops it: the HMAC covers every field under the operators' key, which they lack."""
-    other = gate.signoff("0001_initial", GATE_SIGNING_KEY="another-key-" + "x" * 40)
-    assert other.returncode == 0, other.stderr
-    run = gate.migrate()
-    assert run.returncode == 1 and "IGNORED" in run.stderr
+def test_signoff_and_migrate_with_another_key_are_refused_naming_both_keys(gate):
+    """Attack: a reviewer's password and database access, but another GATE_SIGNING_KEY: sign
+    off with it, then migrate_secure with it. Stops it: the database's registered key id
+    differs, so each command refuses in one line naming both key ids; nothing is applied."""
+    other_key = "another-key-" + "x" * 40
+    given, registered = key_id(other_key.encode()), key_id(os.environ["GATE_SIGNING_KEY"].encode())
+    expected = f"GATE_SIGNING_KEY is key {given} but the registered gate key of this database "
+    for result in (
+        gate.signoff("0001_initial", GATE_SIGNING_KEY=other_key),
+        gate.manage("migrate_secure", "--noinput", GATE_SIGNING_KEY=other_key),
+        gate.manage("migrate_secure", "--plan", GATE_SIGNING_KEY=other_key),
+        gate.manage("migrate_secure", "--verify-audit", GATE_SIGNING_KEY=other_key),
+    ):
+        assert result.returncode == 1
+        (refusal,) = [line for line in result.stderr.splitlines() if "CommandError" in line]
+        assert expected in refusal and f"is {registered} (audit row #" in refusal
+        assert "Traceback" not in result.stderr
     assert WIDGETS not in gate.tables()
+    assert gate.query("SELECT count(*) FROM gate_signoff") == [(0,)]
+    assert len(gate.audit(event="gate-key", outcome="refused")) == 4
+
+    genuine = gate.signoff("0001_initial")
+    assert genuine.returncode == 0, genuine.stderr
+    ((detail,),) = gate.query("SELECT detail FROM gate_auditentry WHERE event = 'signoff'")
+    assert detail.endswith(f"key_id={registered}")
+    assert gate.migrate().returncode == 0
+    verify = gate.manage("migrate_secure", "--verify-audit")
+    assert verify.returncode == 0, verify.stderr
 
 
 def test_altering_a_signed_row_voids_its_signature(gate):

@@ -4,6 +4,7 @@ The app role (DATABASE_URL) is the attacker's: what an SQL injection in the port
 owner role (DATABASE_MIGRATE_URL) migrates; it can write the gate's tables but holds no gate key.
 """
 
+import os
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import psycopg
 import pytest
 
 from proone.gate.fingerprint import normalised_sha256
+from proone.gate.signing import key_id
 
 from .conftest import REPO
 
@@ -160,3 +162,25 @@ def test_a_run_killed_mid_migration_is_reported_by_the_next_run(pg_gate):
     assert "WARNING: an earlier run #" in following.stderr
     assert f"in flight: {pg_gate.label}.0002_sleepy" in following.stderr
     assert pg_gate.query(f"SELECT name FROM {pg_gate.widgets()}") == [("half-way",)]
+
+
+def test_another_key_is_refused_in_one_line_and_the_audit_still_verifies(pg_gate):
+    """Attack: the owner's database URL, a reviewer's password and another GATE_SIGNING_KEY:
+    sign off, then migrate_secure, with it. Stops it: the registered key id differs; each
+    command refuses in one line naming both ids, applies nothing, and the audit still verifies
+    with the right key."""
+    other_key = "another-key-" + "y" * 40
+    given, registered = key_id(other_key.encode()), key_id(os.environ["GATE_SIGNING_KEY"].encode())
+    signoffs = pg_gate.query("SELECT count(*) FROM gate_signoff")
+    for result in (
+        pg_gate.signoff("0001_initial", GATE_SIGNING_KEY=other_key),
+        pg_gate.manage("migrate_secure", "--noinput", GATE_SIGNING_KEY=other_key),
+    ):
+        assert result.returncode == 1
+        (refusal,) = [line for line in result.stderr.splitlines() if "CommandError" in line]
+        assert f"GATE_SIGNING_KEY is key {given} but the registered gate key" in refusal
+        assert f"of this database is {registered} (audit row #" in refusal
+    assert pg_gate.widgets() not in pg_gate.tables()
+    assert pg_gate.query("SELECT count(*) FROM gate_signoff") == signoffs
+    verify = pg_gate.manage("migrate_secure", "--verify-audit")
+    assert verify.returncode == 0, verify.stderr

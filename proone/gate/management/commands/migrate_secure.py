@@ -7,12 +7,11 @@ from django.db import connections
 
 from proone.gate import GateError
 from proone.gate.anchor import anchor_path
-from proone.gate.audit import verify_audit
 from proone.gate.connection import default_alias, described, gate_environment
 from proone.gate.execute import bootstrap, migrate_secure, rehearse
+from proone.gate.keys import audit_problems, rotate
 from proone.gate.lock import migration_lock
 from proone.gate.plan import build_plan, require_gate_tables
-from proone.gate.signing import gate_key
 
 
 def plan_table(plan, sql=False):
@@ -63,6 +62,11 @@ class Command(BaseCommand):
             "--bootstrap", action="store_true", help="Empty database: install the gate itself."
         )
         parser.add_argument(
+            "--rotate-key",
+            action="store_true",
+            help="Make GATE_SIGNING_KEY the gate key (the old one in GATE_SIGNING_KEY_FALLBACKS).",
+        )
+        parser.add_argument(
             "--verify-audit",
             action="store_true",
             help="Check the audit log: hash chain, anchored head, unfinished runs, sign-offs.",
@@ -89,11 +93,20 @@ class Command(BaseCommand):
                 "without sign-off (audited). From now on use migrate_secure."
             )
             return
+        if options["rotate_key"]:
+            require_gate_tables(alias)
+            with migration_lock(alias, options["lock_wait"]):
+                row = rotate(alias)
+            self.stdout.write(
+                f"Rotated the gate key of the {described(alias)} (audit row #{row.pk}): "
+                f"{row.detail.split('; ')[0]}. Keep the retired key in GATE_SIGNING_KEY_FALLBACKS."
+            )
+            return
         if options["verify_audit"]:
             require_gate_tables(alias)
             # Under the lock: a run in progress is not mistaken for one that was killed.
             with migration_lock(alias, options["lock_wait"]):
-                problems = verify_audit(alias, gate_key())
+                problems = audit_problems(alias)
             if problems:
                 raise CommandError(
                     "Audit log is BROKEN:\n" + "\n".join(f"- {p}" for p in problems), returncode=1
