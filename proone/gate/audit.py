@@ -19,6 +19,8 @@ from .models import AuditEntry, SignOff
 from .vcs import head_commit
 
 GENESIS = "0" * 64
+# The event of an access review's attestation (proone/gate/attestation.py).
+ATTESTATION = "access_review"
 CHAINED_FIELDS = [
     "event",
     "outcome",
@@ -174,7 +176,8 @@ def describe_unfinished(start, in_flight):
 
 
 def verify_audit(alias, key):
-    """Every problem --verify-audit reports: chain, anchor, unfinished runs, forged sign-offs."""
+    """Every problem --verify-audit reports: chain, anchor, unfinished runs, forged sign-offs
+    and attestations."""
     problems = verify_chain(alias)
     problems += anchor.anchor_problems(alias)
     problems += [describe_unfinished(*item) for item in unfinished_attempts(alias)]
@@ -183,5 +186,11 @@ def verify_audit(alias, key):
         f"{signoff.reviewer_username!r}: signature does not verify (forged or altered)"
         for signoff in SignOff.objects.using(alias).order_by("id")
         if not signing.signature_valid(signoff, key)
+    ]
+    problems += [
+        f"row {entry.pk}: access review attestation by {entry.reviewer!r}: signature does not "
+        "verify (forged or altered)"
+        for entry in AuditEntry.objects.using(alias).filter(event=ATTESTATION, outcome="ok")
+        if not signing.attestation_valid(entry, key)
     ]
     return problems

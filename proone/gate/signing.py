@@ -1,9 +1,11 @@
 """The gate key: HMAC signatures of sign-offs, with a key the application never holds."""
 
+import datetime
 import hashlib
 import hmac
 import json
 import os
+import re
 
 from . import GateError
 
@@ -70,3 +72,26 @@ def sign(signoff, key):
 def signature_valid(signoff, key):
     """True when `signoff` carries the gate key's signature over its current fields."""
     return verify(SIGNOFF_CONTEXT, signoff_fields(signoff), key, signoff.signature)
+
+
+ATTESTATION_CONTEXT = "proone-gate-access-review-v1"
+ATTESTATION_SIGNATURE = re.compile(r"\breviewer_id=(\d+); signature=([0-9a-f]{64})\b")
+
+
+def attestation_fields(entry, reviewer_id):
+    """What an access review attestation's signature covers: the report's digest, who, when."""
+    return {
+        "digest": entry.sha256,
+        "reviewer": entry.reviewer,
+        "reviewer_id": reviewer_id,
+        "at": entry.started_at.astimezone(datetime.UTC).isoformat(),
+    }
+
+
+def attestation_valid(entry, key):
+    """True when the audit row `entry` carries the gate key's signature of its attestation."""
+    found = ATTESTATION_SIGNATURE.search(entry.detail)
+    if not found:
+        return False
+    fields = attestation_fields(entry, int(found.group(1)))
+    return verify(ATTESTATION_CONTEXT, fields, key, found.group(2))
