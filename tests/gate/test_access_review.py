@@ -4,10 +4,14 @@ what it lists, its csv and json, the signed attestation, and check --deploy's re
 import csv
 import io
 import json
+import re
+import shlex
 
 import pytest
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, REPO
+
+OPERATIONS = REPO / "docs" / "operations.md"
 
 # Rita, Alice, Gone (inactive) hold the sign-off permission directly (conftest.CREATE_USERS).
 WORLD = f"""
@@ -136,3 +140,23 @@ def test_attestation_refused_in_one_line(world, reviewer, password, refusal):
     assert result.stderr.strip().splitlines()[-1].startswith(f"CommandError: {refusal}")
     assert not world.audit(event="access_review", outcome="ok")
     assert world.audit(event="access_review", outcome="refused")
+
+
+def documented_commands():
+    """The command lines of docs/operations.md's "Access review" section, as printed."""
+    section = OPERATIONS.read_text().split("## Access review", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
+    return [shlex.split(line) for line in block.splitlines() if line.strip()]
+
+
+def test_the_operations_doc_commands_run_as_printed(world):
+    commands = documented_commands()
+    assert [c[:3] for c in commands][:3] == [["python", "manage.py", "access_review"]] * 3
+    for python, _, *args in commands:
+        assert python == "python"
+        args = ["gina" if arg == "USERNAME" else arg for arg in args]
+        result = world.manage(*args, stdin=PASSWORD + "\n")
+        assert result.returncode == 0, (args, result.stderr)
+    # The last is the check, after the attestation: no reminder.
+    assert "gate.W006" not in result.stdout + result.stderr
+    assert world.audit(event="access_review", outcome="ok")
