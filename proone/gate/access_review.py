@@ -160,8 +160,8 @@ def build(alias, *, unused_days):
         sections.append(_with_last_login(alias, sections, unused_days))
         if vendor == "postgresql" and not catalog:
             notes.append(
-                "DATABASE_MIGRATE_URL is not set: the database roles and the app role's "
-                "privileges need the owner's connection and are not listed."
+                "Without the owner's connection (DATABASE_MIGRATE_URL unset or the app's role) "
+                "the database roles and the app role's privileges are not listed."
             )
         if catalog:
             database = [("database_roles", "Database roles", database_roles(alias), False)]

@@ -93,7 +93,7 @@ def test_without_the_owner_url_the_django_side_is_still_listed(server):
     run, _ = server
     result = run("access_review", DATABASE_MIGRATE_URL=None)
     assert result.returncode == 0, result.stderr
-    assert "DATABASE_MIGRATE_URL is not set: the database roles" in result.stdout
+    assert "(DATABASE_MIGRATE_URL unset or the app's role) the database roles" in result.stdout
     assert "Tenant admins (2):" in result.stdout
     assert "Database roles" not in result.stdout
 
