@@ -78,7 +78,9 @@ def check_deploy(run, **env):
 
 
 @pytest.fixture
-def world(gate):
+def world(gate, monkeypatch):
+    # The browser tests' conftest allows async-unsafe calls; check --deploy rejects that.
+    monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)
     assert gate.manage("shell", "-c", WORLD).returncode == 0
     return gate
 

@@ -50,7 +50,8 @@ def server(tmp_path_factory):
             assert result.returncode == 0, result.stderr[-3000:]
 
         def run(*args, stdin=None, **overrides):
-            merged = {**env, **overrides}
+            # The browser tests' conftest allows async-unsafe calls; check --deploy rejects it.
+            merged = {**env, "DJANGO_ALLOW_ASYNC_UNSAFE": None, **overrides}
             return manage({k: v for k, v in merged.items() if v is not None}, *args, stdin=stdin)
 
         superuser = urlsplit(admin_url)._replace(scheme="postgresql", path=f"/{DB}").geturl()
