@@ -37,6 +37,43 @@ def read_only_relations():
     return [*APP_READS_ONLY, *(f"{table}_id_seq" for table in APP_READS_ONLY)]
 
 
+# The app role's privileges on every relation of the project's schemas, read from the catalog.
+APP_GRANTS = """
+SELECT c.relname, c.relkind,
+       ARRAY(SELECT a.privilege_type FROM aclexplode(c.relacl) a
+             WHERE a.grantee = %(app)s::regrole ORDER BY 1)
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname IN ('public', 'proone_rls') AND c.relkind IN ('r', 'S', 'v', 'm', 'p')
+"""
+
+
+def granted_to_app(name, kind):
+    """The privileges create_db_roles leaves the app role on relation `name` of `kind`: data
+    privileges on tables and sequences, nothing on the gate's or the principal's signing key,
+    SELECT only on the tables only migrations write (APP_READS_ONLY)."""
+    none = set(read_only_relations()) - set(APP_READS_ONLY)
+    if name.startswith("gate_") or name in none or name == "signing_key" or kind in ("v", "m"):
+        return set()
+    if name in APP_READS_ONLY:
+        return {"SELECT"}
+    if kind == "S":
+        return {"SELECT", "USAGE"}
+    return {"SELECT", "INSERT", "UPDATE", "DELETE"}
+
+
+def app_privilege_drift(cursor, app):
+    """{relation: (held, granted)} where the app role's privileges differ from create_db_roles'
+    grants; `cursor` reads the catalog (the owner's connection sees every relation)."""
+    cursor.execute(APP_GRANTS, {"app": app})
+    drift = {}
+    for name, kind, privileges in cursor.fetchall():
+        held, granted = set(privileges), granted_to_app(name, kind)
+        if held != granted:
+            drift[name] = (held, granted)
+    return drift
+
+
 ROLE_OPTIONS = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
 
 

@@ -31,6 +31,8 @@ AXES_COOLOFF_MINUTES         how long a lockout lasts (default: 15).
 API_TOKEN_RATE               requests one API token may make, e.g. 120/minute (the default):
                              counted in the database, so the limit holds across every worker
                              and host (api/throttling.py).
+ACCESS_REVIEW_MAX_AGE_DAYS   days an attested access review stays current; older (or none),
+                             `check --deploy --database default` warns, gate.W006 (default: 90).
 LOG_LEVEL                    level of the product's own log lines on stderr (default: INFO).
 GATE_LOCK_TIMEOUT            seconds a migration run by migrate_secure may wait for each lock
                              (PostgreSQL lock_timeout; default: 5) before the try is cancelled,
@@ -50,6 +52,9 @@ GATE_SYSTEM_SCOPE            dotted path of the context manager factory, called 
 GATE_APP_READS_ONLY          dotted path of the tuple of tables only migrations write, which the
                              gate leaves the app role only SELECT on after every migration run
                              (divisions.dbroles.APP_READS_ONLY).
+GATE_ACCESS_REVIEW           dotted path of the function that lists the project's privileged
+                             accounts and the app role's privilege drift for `manage.py
+                             access_review` (divisions.access_review.sections).
 
 Read by the migration gate's commands from their own environment, never by these settings, and
 never set in the application's environment (`check --deploy` warns, gate.W005):
@@ -92,6 +97,8 @@ GATE_APP_READS_ONLY = "divisions.dbroles.APP_READS_ONLY"
 GATE_LOCK_TIMEOUT = env.float("GATE_LOCK_TIMEOUT", default=5.0)
 GATE_LOCK_RETRIES = env.int("GATE_LOCK_RETRIES", default=3)
 GATE_STATEMENT_TIMEOUT = env.float("GATE_STATEMENT_TIMEOUT", default=600.0)
+GATE_ACCESS_REVIEW = "divisions.access_review.sections"
+ACCESS_REVIEW_MAX_AGE_DAYS = env.int("ACCESS_REVIEW_MAX_AGE_DAYS", default=90)
 
 INSTALLED_APPS = [
     # The migration gate first: its `migrate` command replaces Django's (first app wins).

@@ -22,6 +22,8 @@ from .vcs import head_commit
 GENESIS = "0" * 64
 # The id of the gate key this process checked (keys.current_key); its audit rows name it.
 ACTIVE_KEY_ID = contextvars.ContextVar("gate_key_id", default="")
+# The event of an access review's attestation (proone/gate/attestation.py).
+ATTESTATION = "access_review"
 CHAINED_FIELDS = [
     "event",
     "outcome",
@@ -184,7 +186,7 @@ def describe_unfinished(start, in_flight):
 
 def verify_audit(alias, keys):
     """Every problem --verify-audit reports: chain, anchor, unfinished runs, forged sign-offs
-    (each checked with `keys`: the current gate key and the retired ones)."""
+    and attestations (each checked with `keys`: the current gate key and the retired ones)."""
     problems = verify_chain(alias)
     problems += anchor.anchor_problems(alias)
     problems += [describe_unfinished(*item) for item in unfinished_attempts(alias)]
@@ -193,5 +195,11 @@ def verify_audit(alias, keys):
         f"{signoff.reviewer_username!r}: signature does not verify (forged or altered)"
         for signoff in SignOff.objects.using(alias).order_by("id")
         if not signing.signature_valid(signoff, keys)
+    ]
+    problems += [
+        f"row {entry.pk}: access review attestation by {entry.reviewer!r}: signature does not "
+        "verify (forged or altered)"
+        for entry in AuditEntry.objects.using(alias).filter(event=ATTESTATION, outcome="ok")
+        if not signing.attestation_valid(entry, keys)
     ]
     return problems

@@ -1,15 +1,19 @@
 """System checks: the gate's project settings, a readable .env, migration credentials equal to
-the app's, the gate off, the gate key in the application's environment."""
+the app's, the gate off, the gate key in the application's environment, an access review
+attested too long ago."""
 
+import datetime
 import os
 import stat
 from pathlib import Path
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
-from django.db import connections
+from django.db import DatabaseError, connections, transaction
+from django.utils import timezone
 
-from .connection import MIGRATE_ALIAS, same_credentials_as_app
+from .attestation import last_attestation
+from .connection import MIGRATE_ALIAS, default_alias, described, same_credentials_as_app
 from .project import setting_problems
 
 
@@ -92,6 +96,50 @@ def check_gate_key_not_in_app_environment(app_configs, **kwargs):
                 hint="Keep it in the reviewers' and operators' shells only: remove it from the "
                 "application's .env and service environment (docs/migrations.md).",
                 id="gate.W005",
+            )
+        ]
+    return []
+
+
+@register(Tags.security, Tags.database, deploy=True)
+def check_access_review(app_configs, databases=None, **kwargs):
+    """Warn when no access review was attested within ACCESS_REVIEW_MAX_AGE_DAYS (read with
+    the owner's connection when configured; the app role cannot read the audit log)."""
+    if not databases:
+        return []
+    alias = default_alias()
+    max_age = getattr(settings, "ACCESS_REVIEW_MAX_AGE_DAYS", 90)
+    attest = "manage.py access_review --attest --reviewer USERNAME (docs/operations.md)"
+    try:
+        with transaction.atomic(using=alias):
+            last = last_attestation(alias)
+    except DatabaseError as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return [
+            Warning(
+                f"Could not read the access review's attestations in the {described(alias)}: "
+                f"{reason}.",
+                hint="The app role cannot read the gate's audit log: check with "
+                f"DATABASE_MIGRATE_URL set (the owner role), or run {attest} there.",
+                id="gate.W007",
+            )
+        ]
+    if last is None:
+        return [
+            Warning(
+                "No access review has been attested.",
+                hint=f"Review who holds access and record it: {attest}.",
+                id="gate.W006",
+            )
+        ]
+    age = timezone.now() - last.ended_at
+    if age > datetime.timedelta(days=max_age):
+        return [
+            Warning(
+                f"The last access review was attested {age.days} days ago by "
+                f"{last.reviewer!r} (ACCESS_REVIEW_MAX_AGE_DAYS is {max_age}).",
+                hint=f"Review who holds access again and record it: {attest}.",
+                id="gate.W006",
             )
         ]
     return []

@@ -1,6 +1,7 @@
 """What the gate takes from the project it guards, named by settings so that it imports none
-of the project's apps: the system scope its work runs in (GATE_SYSTEM_SCOPE) and the tables
-the app role may only read (GATE_APP_READS_ONLY)."""
+of the project's apps: the system scope its work runs in (GATE_SYSTEM_SCOPE), the tables
+the app role may only read (GATE_APP_READS_ONLY) and the project's lists of the access review
+(GATE_ACCESS_REVIEW)."""
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -8,6 +9,7 @@ from django.utils.module_loading import import_string
 
 SYSTEM_SCOPE = "GATE_SYSTEM_SCOPE"
 APP_READS_ONLY = "GATE_APP_READS_ONLY"
+ACCESS_REVIEW = "GATE_ACCESS_REVIEW"
 
 
 def system_scope(reason, *, database=True):
@@ -21,12 +23,18 @@ def app_reads_only():
     return tuple(_named(APP_READS_ONLY))
 
 
+def access_review_sections():
+    """The project's function f(alias, catalog=...) -> [(key, title, rows, rows are users)]."""
+    return _named(ACCESS_REVIEW)
+
+
 def setting_problems():
     """(setting, what is wrong) for each of the gate's project settings that is unusable."""
     problems = []
     for name, usable, expected in (
         (SYSTEM_SCOPE, callable, "a context manager factory called as f(reason, database=...)"),
         (APP_READS_ONLY, _table_names, "a list or tuple of table names"),
+        (ACCESS_REVIEW, callable, "a function called as f(alias, catalog=...)"),
     ):
         try:
             value = _named(name)

@@ -1,9 +1,11 @@
 """The gate key: HMAC signatures of sign-offs, with a key the application never holds."""
 
+import datetime
 import hashlib
 import hmac
 import json
 import os
+import re
 
 from . import GateError
 
@@ -100,3 +102,28 @@ def signing_key_id(signoff, keys):
 def signature_valid(signoff, keys):
     """True when `signoff` carries the signature of one of `keys` (a key or a list of keys)."""
     return signing_key_id(signoff, keys) is not None
+
+
+ATTESTATION_CONTEXT = "proone-gate-access-review-v1"
+ATTESTATION_SIGNATURE = re.compile(r"\breviewer_id=(\d+); signature=([0-9a-f]{64})\b")
+
+
+def attestation_fields(entry, reviewer_id):
+    """What an access review attestation's signature covers: the report's digest, who, when."""
+    return {
+        "digest": entry.sha256,
+        "reviewer": entry.reviewer,
+        "reviewer_id": reviewer_id,
+        "at": entry.started_at.astimezone(datetime.UTC).isoformat(),
+    }
+
+
+def attestation_valid(entry, keys):
+    """True when the audit row `entry` carries the signature of its attestation by one of
+    `keys` (a key or a list of keys: the current gate key and the retired ones)."""
+    found = ATTESTATION_SIGNATURE.search(entry.detail)
+    if not found:
+        return False
+    fields = attestation_fields(entry, int(found.group(1)))
+    keys = [keys] if isinstance(keys, bytes) else keys
+    return any(verify(ATTESTATION_CONTEXT, fields, key, found.group(2)) for key in keys)
