@@ -2,11 +2,13 @@
 
 DRF's handler answers what its views raise on purpose; the project's 500 handler
 (proone/views.py) answers here for everything else under /api/, whatever raised it (a view,
-the token check, a middleware): a 503 with Retry-After when the database cannot be reached or
-gave up on a statement, a 500 otherwise. Django logs both with their traceback.
+the token check, a middleware): a 503 with Retry-After when the database cannot be reached,
+gave up on a statement or lost its place in the conversation (an InternalError: a server
+connection ended by PgBouncer in the middle of a COMMIT), a 500 otherwise. Django logs both
+with their traceback.
 """
 
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, InternalError, OperationalError
 from django.http import JsonResponse
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
@@ -40,7 +42,7 @@ def json_error(exc, context):
 
 def server_error(exc):
     """The JSON answer to an unexpected exception `exc` in an API request."""
-    if isinstance(exc, OperationalError | InterfaceError):
+    if isinstance(exc, OperationalError | InterfaceError | InternalError):
         response = JsonResponse({"detail": UNAVAILABLE}, status=503)
         response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
         return response

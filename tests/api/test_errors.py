@@ -8,7 +8,7 @@ import os
 from contextlib import contextmanager
 
 import pytest
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, InternalError, OperationalError
 from django.test import Client
 
 from api import errors, tokens, views
@@ -70,6 +70,16 @@ class TestInProcess:
 
     def test_a_database_lost_in_a_view_is_a_json_503(self, world, client, monkeypatch):
         monkeypatch.setattr(views.JobList, "get", raising(InterfaceError("connection closed")))
+        _, token = mint(world.u.sam)
+        response = client.get("/api/jobs/", **bearer(token))
+        assert_json(response, 503, UNAVAILABLE)
+        assert response["Retry-After"] == str(errors.UNAVAILABLE_RETRY_AFTER)
+
+    def test_a_commit_cut_off_through_pgbouncer_is_a_json_503(self, world, client, monkeypatch):
+        """What psycopg raises when PgBouncer's server connection ends during COMMIT (the load
+        run with faults, benchmarks/faults.py): the outcome is unknown, so try again."""
+        error = InternalError("received 2 results from command 'COMMIT'")
+        monkeypatch.setattr(views.JobList, "get", raising(error))
         _, token = mint(world.u.sam)
         response = client.get("/api/jobs/", **bearer(token))
         assert_json(response, 503, UNAVAILABLE)
