@@ -55,6 +55,11 @@ GATE_APP_READS_ONLY          dotted path of the tuple of tables only migrations 
 GATE_ACCESS_REVIEW           dotted path of the function that lists the project's privileged
                              accounts and the app role's privilege drift for `manage.py
                              access_review` (divisions.access_review.sections).
+GATE_ROW_SECURITY            dotted path of the function that returns the tables the database
+                             source puts under row-level security
+                             (divisions.database.source.row_security_tables): the lint's MG119.
+GATE_TENANT_APPS             the app labels whose tables hold tenants' rows: a new table there
+                             without row-level security is the lint's MG119.
 
 Read by the migration gate's commands from their own environment, never by these settings, and
 never set in the application's environment (`check --deploy` warns, gate.W005):
@@ -98,6 +103,8 @@ GATE_LOCK_TIMEOUT = env.float("GATE_LOCK_TIMEOUT", default=5.0)
 GATE_LOCK_RETRIES = env.int("GATE_LOCK_RETRIES", default=3)
 GATE_STATEMENT_TIMEOUT = env.float("GATE_STATEMENT_TIMEOUT", default=600.0)
 GATE_ACCESS_REVIEW = "divisions.access_review.sections"
+GATE_ROW_SECURITY = "divisions.database.source.row_security_tables"
+GATE_TENANT_APPS = ("divisions", "jobs", "api", "submits")
 ACCESS_REVIEW_MAX_AGE_DAYS = env.int("ACCESS_REVIEW_MAX_AGE_DAYS", default=90)
 
 INSTALLED_APPS = [

@@ -27,3 +27,8 @@ def text():
 def objects():
     """{key: SQL} of every object the source states, in the order it states them."""
     return statements.objects(text())
+
+
+def row_security_tables():
+    """The tables the source puts under row-level security (settings.GATE_ROW_SECURITY)."""
+    return frozenset(key.removeprefix("rls ") for key in objects() if key.startswith("rls "))

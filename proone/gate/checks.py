@@ -23,7 +23,7 @@ def check_project_settings(app_configs, **kwargs):
     return [
         Error(
             problem,
-            hint=f"Set {name} in the settings to a dotted path (proone/settings.py says which).",
+            hint=f"Set {name} in the settings as proone/settings.py describes.",
             id="gate.E001",
         )
         for name, problem in setting_problems()

@@ -18,6 +18,7 @@ from django.db import migrations
 from django.db.migrations.operations.base import Operation
 from django.db.models import NOT_PROVIDED, UniqueConstraint
 
+from .checklist import plain_secrets, tables_without_row_security
 from .fingerprint import is_project_file, migration_file
 
 # code: (kind, title). Every kind but "warning" needs a sign-off that acknowledges the code.
@@ -44,6 +45,16 @@ RULES = {
     "MG117": (
         "risky",
         "imports another migration (what runs then depends on that file's text, not this one's)",
+    ),
+    "MG118": (
+        "review",
+        "adds a column whose name says it holds a secret, as plain text "
+        "(store a hash or encrypt it, and name the column so, e.g. password_hash)",
+    ),
+    "MG119": (
+        "review",
+        "creates a table of a tenant-owned app without row-level security "
+        "(state it in the database source, divisions/database/*.sql)",
     ),
 }
 
@@ -154,6 +165,10 @@ def _lint_operation(op, app_label, state, created, vendor, planned=frozenset()):
         if not op.reversible:
             add("MG111")
         return found
+    for column in plain_secrets(op):
+        add("MG118", column)
+    for table in tables_without_row_security(op, app_label):
+        add("MG119", table)
     model = getattr(op, "model_name", getattr(op, "name", "")).lower()
     existing = model not in created
     # Locks and duplicates only matter on a table that already holds rows: not on one created

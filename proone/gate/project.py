@@ -1,7 +1,8 @@
 """What the gate takes from the project it guards, named by settings so that it imports none
 of the project's apps: the system scope its work runs in (GATE_SYSTEM_SCOPE), the tables
-the app role may only read (GATE_APP_READS_ONLY) and the project's lists of the access review
-(GATE_ACCESS_REVIEW)."""
+the app role may only read (GATE_APP_READS_ONLY), the project's lists of the access review
+(GATE_ACCESS_REVIEW), the tables under row-level security (GATE_ROW_SECURITY) and the apps
+whose tables hold tenants' rows (GATE_TENANT_APPS)."""
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -10,6 +11,8 @@ from django.utils.module_loading import import_string
 SYSTEM_SCOPE = "GATE_SYSTEM_SCOPE"
 APP_READS_ONLY = "GATE_APP_READS_ONLY"
 ACCESS_REVIEW = "GATE_ACCESS_REVIEW"
+ROW_SECURITY = "GATE_ROW_SECURITY"
+TENANT_APPS = "GATE_TENANT_APPS"
 
 
 def system_scope(reason, *, database=True):
@@ -28,6 +31,16 @@ def access_review_sections():
     return _named(ACCESS_REVIEW)
 
 
+def row_security_tables():
+    """The tables the project's database source puts under row-level security."""
+    return frozenset(_named(ROW_SECURITY)())
+
+
+def tenant_apps():
+    """The app labels whose tables hold tenants' rows (none when the setting is absent)."""
+    return frozenset(getattr(settings, TENANT_APPS, ()))
+
+
 def setting_problems():
     """(setting, what is wrong) for each of the gate's project settings that is unusable."""
     problems = []
@@ -35,6 +48,7 @@ def setting_problems():
         (SYSTEM_SCOPE, callable, "a context manager factory called as f(reason, database=...)"),
         (APP_READS_ONLY, _table_names, "a list or tuple of table names"),
         (ACCESS_REVIEW, callable, "a function called as f(alias, catalog=...)"),
+        (ROW_SECURITY, callable, "a function that returns the table names"),
     ):
         try:
             value = _named(name)
@@ -43,6 +57,11 @@ def setting_problems():
             continue
         if not usable(value):
             problems.append((name, f"{name} = {getattr(settings, name)!r} is not {expected}."))
+    labels = getattr(settings, TENANT_APPS, ())
+    if not _table_names(labels):
+        problems.append(
+            (TENANT_APPS, f"{TENANT_APPS} = {labels!r} is not a list or tuple of app labels.")
+        )
     return problems
 
 

@@ -169,3 +169,90 @@ def test_index_and_unique_on_a_table_an_earlier_step_of_the_plan_creates_are_not
     # A table of the same name in another app is still an existing table.
     found = _lint_operation(add_index, "shop", state(), set(), "postgresql", {("other", "item")})
     assert [f.code for f in found] == ["MG108"]
+
+
+@pytest.mark.parametrize(
+    "operation, column",
+    [
+        (migrations.AddField("item", "password", models.CharField(null=True)), "item.password"),
+        (migrations.AddField("item", "apiKey", models.TextField(null=True)), "item.apiKey"),
+        (
+            migrations.AddField("item", "card_number", models.CharField(null=True)),
+            "item.card_number",
+        ),
+        (
+            migrations.CreateModel(
+                "Wallet",
+                [
+                    ("id", models.BigAutoField(primary_key=True)),
+                    ("Private_Key", models.BinaryField()),
+                ],
+            ),
+            "Wallet.Private_Key",
+        ),
+    ],
+)
+def test_a_new_plain_text_column_named_for_a_secret_needs_acknowledgement(operation, column):
+    """A reviewer's checklist asks whether a new column stores a secret readably: whoever reads
+    the table or a backup of it reads the secret. What stops it: MG118 until acknowledged."""
+    [finding] = _lint_operation(operation, "shop", state(), set(), "sqlite")
+    assert finding.code == "MG118" and finding.needs_ack
+    assert column in finding.message and "store a hash or encrypt it" in finding.message
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        migrations.AddField("item", "password_hash", models.CharField(null=True)),
+        migrations.AddField("item", "token_sha256", models.CharField(null=True)),
+        migrations.AddField("item", "key_digest", models.CharField(null=True)),
+        migrations.AddField("item", "token_count", models.IntegerField(null=True)),
+        migrations.AddField("item", "passenger", models.CharField(null=True)),
+        migrations.AddField("item", "company", models.CharField(null=True)),
+    ],
+)
+def test_a_hashed_or_merely_similar_column_is_not_a_secret(operation):
+    assert codes(operation) == []
+
+
+TENANT = ("tenant", models.ForeignKey("divisions.Tenant", models.CASCADE))
+
+
+@pytest.mark.parametrize(
+    "app_label, fields, tables",
+    [
+        ("jobs", [], ["jobs_ledger"]),  # an app of GATE_TENANT_APPS
+        ("shop", [TENANT], ["shop_ledger"]),  # another app's model with a tenant relation
+        (
+            "jobs",
+            [("viewers", models.ManyToManyField("divisions.User"))],
+            ["jobs_ledger", "jobs_ledger_viewers"],
+        ),
+    ],
+)
+def test_a_new_tenant_table_without_row_level_security_needs_acknowledgement(
+    app_label, fields, tables
+):
+    """A table of tenants' rows that the database source leaves without row-level security
+    shows every tenant's rows to any query the ORM's scoping misses. What stops it: MG119
+    until the source states its policies (or a reviewer acknowledges)."""
+    create = migrations.CreateModel(
+        "Ledger", [("id", models.BigAutoField(primary_key=True)), *fields]
+    )
+    found = _lint_operation(create, app_label, state(), set(), "sqlite")
+    assert [f.code for f in found] == ["MG119"] * len(tables)
+    assert all(f.needs_ack for f in found)
+    assert [table in f.message for f, table in zip(found, tables, strict=True)] == [True] * len(
+        tables
+    )
+
+
+def test_a_new_tenant_table_under_row_level_security_is_not_a_finding():
+    """jobs_jobnote is under row-level security in divisions/database/policies.sql."""
+    create = migrations.CreateModel(
+        "JobNote", [("id", models.BigAutoField(primary_key=True)), TENANT]
+    )
+    assert _lint_operation(create, "jobs", state(), set(), "sqlite") == []
+    # A table outside the tenant-owned apps, without a tenant relation, holds no tenant's rows.
+    other = migrations.CreateModel("Ledger", [("id", models.BigAutoField(primary_key=True))])
+    assert _lint_operation(other, "shop", state(), set(), "sqlite") == []

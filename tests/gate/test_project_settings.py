@@ -8,7 +8,7 @@ from django.test import override_settings
 from divisions.dbroles import APP_READS_ONLY
 from divisions.scoping import current_scope
 from proone.gate.checks import check_project_settings
-from proone.gate.project import app_reads_only, system_scope
+from proone.gate.project import app_reads_only, row_security_tables, system_scope
 
 
 def test_the_project_settings_pass_the_check():
@@ -20,6 +20,7 @@ def test_the_gate_runs_in_the_named_system_scope_and_reads_the_named_tables():
         scope = current_scope()
     assert scope.is_unscoped and scope.reason == "gate test"
     assert app_reads_only() == APP_READS_ONLY
+    assert {"jobs_job", "divisions_user_groups", "submits_submit"} <= row_security_tables()
 
 
 @pytest.mark.parametrize(
@@ -30,6 +31,9 @@ def test_the_gate_runs_in_the_named_system_scope_and_reads_the_named_tables():
         ("GATE_SYSTEM_SCOPE", "divisions.dbroles.APP_READS_ONLY", "is not a context manager"),
         ("GATE_APP_READS_ONLY", "", "GATE_APP_READS_ONLY is not set"),
         ("GATE_APP_READS_ONLY", "divisions.scoping.unscoped", "is not a list or tuple"),
+        ("GATE_ROW_SECURITY", None, "GATE_ROW_SECURITY is not set"),
+        ("GATE_ROW_SECURITY", "divisions.dbroles.APP_READS_ONLY", "is not a function"),
+        ("GATE_TENANT_APPS", "jobs", "is not a list or tuple of app labels"),
     ],
 )
 def test_an_unusable_setting_is_a_system_check_error(setting, value, says):
