@@ -6,8 +6,10 @@ from django.db.models.expressions import RawSQL
 from divisions import rls
 from divisions.lookups import InSubqueryArray
 from divisions.managers import NOTHING, ScopedManager, ScopedQuerySet
+from divisions.models import check_same_tenant
+from divisions.scoping import OutOfScope
 from divisions.visibility.rule import job_filter
-from divisions.visibility.writes import job_write_filter, note_write_filter
+from divisions.visibility.writes import job_write_filter, may_place_job, note_write_filter
 
 
 class JobQuerySet(ScopedQuerySet):
@@ -25,6 +27,18 @@ class JobQuerySet(ScopedQuerySet):
         clone = super()._filter_or_exclude(negate, args, kwargs)
         clone._search = None
         return clone
+
+    def bulk_create(self, objs, *args, **kwargs):
+        """As Job.save() for a new job: under a principal, only the tenant's admins create
+        jobs, each in a division of that tenant."""
+        objs = list(objs)
+        scope = self._made_under
+        if scope is not None and not scope.is_unscoped:
+            for job in objs:
+                if not may_place_job(scope.principal, job.tenant_id):
+                    raise OutOfScope("Only the tenant's admins create jobs or move them.")
+                check_same_tenant(job, division=job.division_id)
+        return super().bulk_create(objs, *args, **kwargs)
 
     def search(self, term, status=None, division_id=None):
         """The jobs whose title contains `term` (any case), of `status` and in `division_id`

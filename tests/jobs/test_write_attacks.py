@@ -181,6 +181,16 @@ class TestScopedORM:
         with unscoped("check"):
             assert not JobNote.objects.filter(body="edited").exists()
 
+    def test_bulk_creating_jobs_is_refused(self, world):
+        """bulk_create() calls no save(): it checks the placement itself."""
+        planted = Job(tenant=world.tenants.acme, division=world.d.sparks, title="planted")
+        with acting_as(world.u.sam), pytest.raises(OutOfScope), transaction.atomic():
+            Job.objects.bulk_create([planted])
+        with unscoped("check"):
+            assert not Job.objects.filter(title="planted").exists()
+        with acting_as(world.u.acme_admin):
+            assert len(Job.objects.bulk_create([planted])) == 1
+
     def test_a_note_in_another_users_name_is_refused(self, world):
         with acting_as(world.u.sam), pytest.raises(OutOfScope), transaction.atomic():
             JobNote.objects.create(job=world.jobs.sparks, author=world.u.acme_admin, body="x")
