@@ -3,7 +3,8 @@ The organisation's admin pages: tenants, groups, divisions, their DataScopes and
 
 Who may open each page and which rows it lists is divisions/admin_policy.py; the read-only
 HTML is divisions/admin_display.py; the grants a role carries are divisions/grants.py; a change
-page gone stale is refused by divisions/admin_concurrency.py.
+page gone stale is refused by divisions/admin_concurrency.py; the preview of a DataScope change
+before it is saved is divisions/admin_preview.py.
 Division managers see only the DataScopes they hold `divisions.change_datascope` on. The login
 history's pages are divisions/admin_login_history.py, registered by importing it.
 """
@@ -19,6 +20,7 @@ from django.utils.html import format_html
 from . import admin_login_history  # noqa: F401
 from .admin_concurrency import RefusesStaleForms
 from .admin_display import audience_html, history_html, scope_summary, sight_html
+from .admin_preview import PreviewsScopeChanges
 from .admin_policy import PlatformOperatorsOnly, TenantOwnedAdmin, is_operator
 from .admin_site import (
     DIVISION_MANAGER,
@@ -105,18 +107,21 @@ class DataScopeForm(forms.ModelForm):
 
 
 @admin.register(DataScope)
-class DataScopeAdmin(RefusesStaleForms, AdminCSS, TenantOwnedAdmin):
+class DataScopeAdmin(PreviewsScopeChanges, RefusesStaleForms, AdminCSS, TenantOwnedAdmin):
     """Who sees one division's jobs; tenant admins also grant division managers here."""
 
     form = DataScopeForm
     list_display = ["__str__", "is_everyone", "listed", "updated_at"]
     list_filter = ["is_everyone"]
-    readonly_fields = ["division_link", "audience", "history"]
+    readonly_fields = ["division_link", "sight_preview", "audience", "history"]
     admin_roles = (PLATFORM_OPERATOR, TENANT_ADMIN, DIVISION_MANAGER)
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = [
-            (None, {"fields": ["division_link", "is_everyone", "listed_divisions"]}),
+            (
+                None,
+                {"fields": ["division_link", "is_everyone", "listed_divisions", "sight_preview"]},
+            ),
             ("Who can see this division's jobs now", {"fields": ["audience"]}),
         ]
         if request_role(request) != DIVISION_MANAGER:

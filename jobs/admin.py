@@ -7,7 +7,7 @@ from divisions import admin as divisions_admin
 from divisions.admin_concurrency import RefusesStaleForms
 from divisions.admin_display import sight_html
 from divisions.admin_policy import TenantOwnedAdmin
-from divisions.models import User
+from divisions.models import DataScope, User
 
 from .audience import sight_of
 from .models import Job, JobNote
@@ -52,6 +52,16 @@ class UserAdmin(divisions_admin.UserAdmin):
         return sight_html(*sight_of(obj))
 
 
-# The user page lives with the organisation; only this app can count its jobs.
+class DataScopeAdmin(divisions_admin.DataScopeAdmin):
+    """The organisation's DataScope page, whose preview also says how many jobs a change shows
+    or hides: the division's jobs the admin may see (all of them for a tenant admin)."""
+
+    def count_jobs(self, division):
+        return Job.objects.filter(division=division).count()
+
+
+# The user and DataScope pages live with the organisation; only this app can count its jobs.
 admin.site.unregister(User)
 admin.site.register(User, UserAdmin)
+admin.site.unregister(DataScope)
+admin.site.register(DataScope, DataScopeAdmin)
