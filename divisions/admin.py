@@ -20,8 +20,8 @@ from django.utils.html import format_html
 from . import admin_login_history  # noqa: F401
 from .admin_concurrency import RefusesStaleForms
 from .admin_display import audience_html, history_html, scope_summary, sight_html
-from .admin_preview import PreviewsScopeChanges
 from .admin_policy import PlatformOperatorsOnly, TenantOwnedAdmin, is_operator
+from .admin_preview import PreviewsScopeChanges
 from .admin_site import (
     DIVISION_MANAGER,
     PLATFORM_OPERATOR,

@@ -9,6 +9,7 @@
   const previewFirst = form.querySelector("input[name=_preview_first]");
   const sightFields = new Set(["is_everyone", "listed_divisions"]);
   let asked = 0;
+  let pending = null;
 
   function show(lines) {
     const list = document.createElement("ul");
@@ -21,7 +22,14 @@
     box.replaceChildren(list);
   }
 
-  async function preview() {
+  function preview() {
+    const asking = ask().finally(() => {
+      if (pending === asking) pending = null;
+    });
+    pending = asking;
+  }
+
+  async function ask() {
     const number = ++asked;
     // Until the preview for these values is on the page, saving stops on the confirm step.
     if (previewFirst) previewFirst.disabled = false;
@@ -48,5 +56,14 @@
 
   form.addEventListener("change", (event) => {
     if (sightFields.has(event.target.name)) preview();
+  });
+
+  // A save waits for the preview on its way: one request at a time, and the save then goes
+  // straight through when the preview was shown.
+  form.addEventListener("submit", (event) => {
+    if (!pending) return;
+    event.preventDefault();
+    const submitter = event.submitter;
+    pending.then(() => form.requestSubmit(submitter || undefined));
   });
 })();

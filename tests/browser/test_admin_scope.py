@@ -18,7 +18,9 @@ def set_sparks(page, checked):
     """Tick or untick Sparks in the scope form and save, staying on the page."""
     box = page.get_by_label("Sparks", exact=True)
     box.check() if checked else box.uncheck()
-    page.get_by_role("button", name="Save and continue editing").click()
+    # The save waits for the preview of the tick (static/proone/scope_preview.js) first.
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save and continue editing").click()
     page.wait_for_selector(".messagelist .success")
 
 

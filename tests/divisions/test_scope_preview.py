@@ -6,7 +6,6 @@ from django.contrib import admin
 from django.urls import reverse
 from guardian.shortcuts import assign_perm
 
-from divisions.admin_preview import PREVIEW_FIRST
 from divisions.models import DataScope, DataScopeChange, User
 from divisions.scoping import acting_as, unscoped
 from tests import oracle
