@@ -9,6 +9,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from divisions.admin_display import plural
 from divisions.models import User
 from divisions.scoping import unscoped
 from jobs.explain import what_sees, who_sees
@@ -95,9 +96,9 @@ class Command(BaseCommand):
 def _as_text(answer):
     if "job" in answer:
         job = answer["job"]
-        division = job["division"] or "no division"
-        users = sum(group["users"] for group in answer["seen_by"])
-        lines = [f"Job {job['id']} {job['title']!r} ({job['tenant']}, {division}): {users} users"]
+        where = f"{job['tenant']}, {job['division'] or 'no division'}"
+        users = plural(sum(group["users"] for group in answer["seen_by"]), "user")
+        lines = [f"Job {job['id']} {job['title']!r} ({where}): {users}"]
         for group in answer["seen_by"]:
             shown = ", ".join(group["names"])
             more = group["users"] - len(group["names"])
@@ -109,9 +110,9 @@ def _as_text(answer):
     user = answer["user"]
     where = f"{user['tenant'] or 'no tenant'}, {user['division'] or 'no division'}"
     inactive = "" if user["is_active"] else ", inactive"
-    lines = [f"User {user['username']} ({where}{inactive}): {answer['jobs']} jobs"]
+    lines = [f"User {user['username']} ({where}{inactive}): {plural(answer['jobs'], 'job')}"]
     lines += [
-        f"  {row['division'] or 'jobs of no division'}: {row['case']}, {row['jobs']} jobs"
+        f"  {row['division'] or 'jobs of no division'}: {row['case']}, {plural(row['jobs'], 'job')}"
         for row in answer["sees"]
     ]
     return "\n".join(lines)
