@@ -5,11 +5,11 @@ from django.contrib import admin
 
 from divisions import admin as divisions_admin
 from divisions.admin_concurrency import RefusesStaleForms
-from divisions.admin_display import sight_html
+from divisions.admin_explain import audience_by_case_html, sight_by_case_html
 from divisions.admin_policy import TenantOwnedAdmin
 from divisions.models import DataScope, User
 
-from .audience import sight_of
+from .explain import what_sees, who_sees
 from .models import Job, JobNote
 
 
@@ -22,7 +22,16 @@ class JobAdmin(RefusesStaleForms, TenantOwnedAdmin):
     list_select_related = ["division"]
     search_fields = ["title"]
     autocomplete_fields = ["division"]
-    fields = ["tenant", "title", "description", "status", "division", "created_at"]
+    fields = ["tenant", "title", "description", "status", "division", "created_at", "audience"]
+    readonly_fields = ["audience"]
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return fields if obj is not None else [field for field in fields if field != "audience"]
+
+    @admin.display(description="who can see this job, and why")
+    def audience(self, obj):
+        return audience_by_case_html(who_sees(obj))
 
 
 @admin.register(JobNote)
@@ -45,11 +54,11 @@ class JobNoteAdmin(TenantOwnedAdmin):
 
 
 class UserAdmin(divisions_admin.UserAdmin):
-    """The organisation's user page, which also says how many jobs each user sees."""
+    """The organisation's user page, which also says which jobs each user sees, and why."""
 
-    @admin.display(description="what this user can see")
+    @admin.display(description="what this user can see, and why")
     def sight(self, obj):
-        return sight_html(*sight_of(obj))
+        return sight_by_case_html(what_sees(obj))
 
 
 class DataScopeAdmin(divisions_admin.DataScopeAdmin):

@@ -88,6 +88,24 @@ def may_see(world, user, job_id):
     return may_see_division_jobs(world, user, division_id)
 
 
+def case_of(world, user, division_id):
+    """Which case of the rule shows `user` the jobs of division `division_id` (None: jobs of no
+    division): the first of the SPEC's cases that applies, named as the detail page names it;
+    None when none does."""
+    if not is_principal(user):
+        return None
+    if division_id is None:
+        return "tenant admin" if is_tenant_admin(user) else None
+    if not may_see_division_jobs(world, user, division_id):
+        return None
+    _, is_everyone, _ = world.divisions[division_id]
+    if is_tenant_admin(user):
+        return "tenant admin"
+    if division_id == user.division_id:
+        return "own division"
+    return "everyone" if is_everyone else "listed"
+
+
 def visible_notes(world, user):
     """A note is visible exactly when its job is."""
     return {pk for pk, job_id in world.notes.items() if may_see(world, user, job_id)}

@@ -10,6 +10,7 @@ visible_divisions.py  the divisions whose jobs a user may see, as a subquery
 loaded_divisions.py   those divisions brought with a request's user row, while still good
 rule.py               job_filter: the rule as the filter of every scoped job query
 why.py                which case of the rule shows a job to a user
+explain.py            explain, both ways: who sees a division's jobs, what a user sees, by case
 writes.py             the write rule: what a scoped update, delete or save may reach
 choices.py            the divisions a user may pick in a filter
 

@@ -8,7 +8,7 @@ from .cases import EVERYONE, LISTED, OWN_DIVISION, TENANT_ADMIN, division_cases,
 from .loaded_divisions import loaded
 
 
-def _first_case(cases):
+def first_case(cases):
     """The first of (case, condition) pairs that applies, as a CASE expression (None: none)."""
     whens = [When(condition, then=Value(case)) for case, condition in cases]
     return Case(*whens, default=Value(None), output_field=CharField())
@@ -32,12 +32,12 @@ def why_visible_case(user):
         by_case = {}
         for pk, case in brought.cases:
             by_case.setdefault(case, []).append(pk)
-        return _first_case(
+        return first_case(
             (case, same_tenant & Q(InArray(F("division_id"), by_case[case])))
             for case in (OWN_DIVISION, EVERYONE, LISTED)
             if case in by_case
         )
-    return _first_case(
+    return first_case(
         (case, same_tenant & condition)
         for case, condition in division_cases(user.division_id, via="division__")
     )

@@ -145,7 +145,10 @@ class TestTenantAdminEditsScopes:
         page = self.client.get(
             reverse("admin:divisions_user_change", args=[world.u.sam.pk])
         ).content.decode()
-        assert "Jobs of: Electrical, Plumbing, Sparks" in page
+        # Each division, the case of the rule that shows it, its jobs (tests/jobs/test_explain*).
+        assert "<td>Electrical</td><td>listed</td><td>1</td>" in page
+        assert "<td>Plumbing</td><td>everyone</td><td>1</td>" in page
+        assert "<td>Sparks</td><td>own division</td><td>1</td>" in page
         assert "3 jobs in all" in page
 
     def test_grant_and_revoke_a_division_manager(self, world):
