@@ -102,7 +102,13 @@ else:
         "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`; see docs/deploy.md."
     )
 
-SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+
+def key_list(name):
+    """The comma-separated keys of an environment variable; an empty one is never a key."""
+    return [key.strip() for key in env.list(name, default=[]) if key.strip()]
+
+
+SECRET_KEY_FALLBACKS = key_list("SECRET_KEY_FALLBACKS")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
@@ -234,10 +240,10 @@ if DATABASE_PREPARED_STATEMENTS:
 # A key derived from SECRET_KEY rotates with it: its retired ones come from the retired
 # SECRET_KEYs, so rotating SECRET_KEY alone keeps the principal working (docs/operations.md).
 RLS_SIGNING_KEY = env("RLS_SIGNING_KEY", default=f"proone-rls:{SECRET_KEY}")
-RLS_SIGNING_KEY_FALLBACKS = env.list(
-    "RLS_SIGNING_KEY_FALLBACKS",
-    default=[] if "RLS_SIGNING_KEY" in env else [f"proone-rls:{k}" for k in SECRET_KEY_FALLBACKS],
-)
+if "RLS_SIGNING_KEY_FALLBACKS" in env or "RLS_SIGNING_KEY" in env:
+    RLS_SIGNING_KEY_FALLBACKS = key_list("RLS_SIGNING_KEY_FALLBACKS")
+else:
+    RLS_SIGNING_KEY_FALLBACKS = [f"proone-rls:{key}" for key in SECRET_KEY_FALLBACKS]
 
 AUTH_USER_MODEL = "divisions.User"
 
