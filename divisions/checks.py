@@ -33,10 +33,11 @@ def app_role_problems(rolsuper, rolbypassrls, owned, key_stored, writable=()):
     if key_stored is False:
         problems.append(
             Error(
-                "The database holds no row-level security signing key, or another one than "
-                "this app's (RLS_SIGNING_KEY, else derived from SECRET_KEY): every scoped "
-                "transaction will fail.",
-                hint="Run manage.py create_db_roles (see docs/security.md).",
+                "The database accepts this app's row-level security signing key "
+                "(RLS_SIGNING_KEY, else derived from SECRET_KEY) neither as its current key nor "
+                "as a retired one: every scoped transaction will fail.",
+                hint="Run manage.py create_db_roles, or finish the key's rotation "
+                "(docs/operations.md).",
                 id="divisions.E003",
             )
         )

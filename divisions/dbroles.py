@@ -50,10 +50,11 @@ WHERE n.nspname IN ('public', 'proone_rls') AND c.relkind IN ('r', 'S', 'v', 'm'
 
 def granted_to_app(name, kind):
     """The privileges create_db_roles leaves the app role on relation `name` of `kind`: data
-    privileges on tables and sequences, nothing on the gate's or the principal's signing key,
+    privileges on tables and sequences, nothing on the gate's or the principal's signing keys,
     SELECT only on the tables only migrations write (APP_READS_ONLY)."""
     none = set(read_only_relations()) - set(APP_READS_ONLY)
-    if name.startswith("gate_") or name in none or name == "signing_key" or kind in ("v", "m"):
+    keys = ("signing_key", "retired_signing_key")
+    if name.startswith("gate_") or name in none or name in keys or kind in ("v", "m"):
         return set()
     if name in APP_READS_ONLY:
         return {"SELECT"}
@@ -144,9 +145,9 @@ def create_db_roles(admin_url, owner, app, log=print):
                 f"{owner.name} (REASSIGN OWNED BY {app.name} TO {owner.name})."
             )
         if db.execute("SELECT to_regclass('proone_rls.signing_key')").fetchone()[0]:
-            with db.cursor() as cursor:
-                store_signing_key(cursor)
-            log("stored the row-level security signing key")
+            with db.transaction(), db.cursor() as cursor:
+                retired = store_signing_key(cursor)
+            log(f"stored the row-level security signing key and {retired} retired keys")
     log(f"roles ready: owner {owner.name} (migrations), app {app.name} (DATABASE_URL)")
 
 

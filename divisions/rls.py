@@ -77,9 +77,22 @@ OWN_ROWS_TABLES = (
 )
 
 
-def signing_key():
-    """The 64-byte HMAC-SHA256 key shared by the app and the database."""
-    return hashlib.sha512(settings.RLS_SIGNING_KEY.encode()).digest()
+def signing_key(secret=None):
+    """The 64-byte HMAC-SHA256 key shared by the app and the database, made from `secret`
+    (default: RLS_SIGNING_KEY, the one the app signs with)."""
+    return hashlib.sha512((secret or settings.RLS_SIGNING_KEY).encode()).digest()
+
+
+def retired_keys():
+    """The keys of RLS_SIGNING_KEY_FALLBACKS, never the current one, without repeats: what the
+    database accepts besides the current key while the fleet restarts onto it."""
+    current = signing_key()
+    keys = []
+    for secret in settings.RLS_SIGNING_KEY_FALLBACKS:
+        key = signing_key(secret)
+        if key != current and key not in keys:
+            keys.append(key)
+    return keys
 
 
 def key_pads(key=None):
@@ -212,7 +225,11 @@ def execute_bound(connection, sql, params):
 
 
 def store_signing_key(cursor):
-    """Write the signing key into the database (needs the owner role or a superuser)."""
+    """Write the signing key and the retired keys (RLS_SIGNING_KEY_FALLBACKS) into the
+    database, dropping every other retired key; the number of retired keys stored (needs the
+    owner role or a superuser). Run it in one transaction: a request then sees the keys before
+    or after, never without its own. A database layer older than the retired keys' table
+    (a migration of its own calls this) takes the current key alone."""
     inner, outer = key_pads()
     cursor.execute(
         "INSERT INTO proone_rls.signing_key (id, inner_pad, outer_pad) VALUES (1, %s, %s) "
@@ -220,3 +237,15 @@ def store_signing_key(cursor):
         "outer_pad = EXCLUDED.outer_pad",
         [inner, outer],
     )
+    cursor.execute("SELECT to_regclass('proone_rls.retired_signing_key') IS NOT NULL")
+    if not cursor.fetchone()[0]:
+        return 0
+    cursor.execute("DELETE FROM proone_rls.retired_signing_key")
+    retired = [key_pads(key) for key in retired_keys()]
+    for number, (inner, outer) in enumerate(retired, start=1):
+        cursor.execute(
+            "INSERT INTO proone_rls.retired_signing_key (id, inner_pad, outer_pad) "
+            "VALUES (%s, %s, %s)",
+            [number, inner, outer],
+        )
+    return len(retired)

@@ -12,10 +12,18 @@ DATABASE_REPLICA_MAX_LAG     seconds the standby may lag before reads fall back 
 DATABASE_REPLICA_READ_YOUR_WRITES  seconds a browser reads from the primary after a request of
                              its wrote (default: 10).
 SECRET_KEY                   signs sessions and tokens; required when DEBUG is off.
+SECRET_KEY_FALLBACKS         comma-separated retired SECRET_KEYs: what they signed (sessions,
+                             password reset links) is still accepted, nothing new is signed
+                             with them (default: none; docs/operations.md, "Rotating
+                             SECRET_KEY").
 RLS_SIGNING_KEY              signs the principal sent to PostgreSQL's row-level security
                              (default: derived from SECRET_KEY). After changing it (or
                              SECRET_KEY) run `manage.py create_db_roles` to store it in the
-                             database; see docs/security.md.
+                             database; see docs/operations.md.
+RLS_SIGNING_KEY_FALLBACKS    comma-separated retired RLS_SIGNING_KEYs that `create_db_roles`
+                             stores for the database to accept while the fleet restarts onto
+                             the new key; the app never signs with them (default: derived from
+                             SECRET_KEY_FALLBACKS when RLS_SIGNING_KEY is derived, else none).
 DEBUG                        development mode (default: off).
 ALLOWED_HOSTS                comma-separated host names served (default: 127.0.0.1,localhost).
 MIGRATIONS_REQUIRE_SIGNOFF   plain `migrate` refuses, only `migrate_secure` applies migrations
@@ -93,6 +101,14 @@ else:
         "Set SECRET_KEY (DEBUG is off): a long random string kept secret, e.g. the output of "
         "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`; see docs/deploy.md."
     )
+
+
+def key_list(name):
+    """The comma-separated keys of an environment variable; an empty one is never a key."""
+    return [key.strip() for key in env.list(name, default=[]) if key.strip()]
+
+
+SECRET_KEY_FALLBACKS = key_list("SECRET_KEY_FALLBACKS")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
@@ -221,7 +237,13 @@ if DATABASE_PREPARED_STATEMENTS:
         database.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 
 # PostgreSQL row-level security: the key that signs the principal (divisions/rls.py).
+# A key derived from SECRET_KEY rotates with it: its retired ones come from the retired
+# SECRET_KEYs, so rotating SECRET_KEY alone keeps the principal working (docs/operations.md).
 RLS_SIGNING_KEY = env("RLS_SIGNING_KEY", default=f"proone-rls:{SECRET_KEY}")
+if "RLS_SIGNING_KEY_FALLBACKS" in env or "RLS_SIGNING_KEY" in env:
+    RLS_SIGNING_KEY_FALLBACKS = key_list("RLS_SIGNING_KEY_FALLBACKS")
+else:
+    RLS_SIGNING_KEY_FALLBACKS = [f"proone-rls:{key}" for key in SECRET_KEY_FALLBACKS]
 
 AUTH_USER_MODEL = "divisions.User"
 

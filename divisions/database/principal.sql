@@ -20,10 +20,21 @@ CREATE TABLE proone_rls.signing_key (
     outer_pad bytea NOT NULL CHECK (length(outer_pad) = 64)
 );
 
+-- Retired keys, still accepted while the fleet restarts onto the current key (the rotation of
+-- docs/operations.md): a token signed under one enters, and a proof made under one before it
+-- was retired still verifies. `manage.py create_db_roles` stores RLS_SIGNING_KEY_FALLBACKS
+-- here and removes the rest. Owner only, like the current key.
+CREATE TABLE proone_rls.retired_signing_key (
+    id integer PRIMARY KEY CHECK (id >= 1),
+    inner_pad bytea NOT NULL CHECK (length(inner_pad) = 64),
+    outer_pad bytea NOT NULL CHECK (length(outer_pad) = 64)
+);
+
 -- The verified (kind, id) of this transaction's proof, or NULL for nobody; a proof that was
 -- forged or copied from another transaction is an error. Owner only. The HMAC and the
 -- transaction binding (backend pid, transaction start) are written inline so the function's
--- plan is kept.
+-- plan is kept. proone_enter() signs proofs with the current key, so that one is checked
+-- first; the retired keys only for a proof made before a rotation stored the current one.
 CREATE OR REPLACE FUNCTION proone_rls.verified_principal()
  RETURNS text[]
  LANGUAGE plpgsql
@@ -35,6 +46,7 @@ DECLARE
     parts text[];
     well_formed boolean;
     expected text;
+    message bytea;
 BEGIN
     IF raw IS NULL OR raw = '' THEN
         RETURN NULL;
@@ -48,13 +60,19 @@ BEGIN
         ELSE false
     END;
     IF well_formed THEN
-        SELECT encode(sha256(k.outer_pad || sha256(k.inner_pad || convert_to(
-                   parts[1] || ':' || parts[2] || ':' || pg_backend_pid()::text || ':'
-                       || extract(epoch FROM now())::text,
-                   'UTF8'))), 'hex')
+        message := convert_to(
+            parts[1] || ':' || parts[2] || ':' || pg_backend_pid()::text || ':'
+                || extract(epoch FROM now())::text,
+            'UTF8');
+        SELECT encode(sha256(k.outer_pad || sha256(k.inner_pad || message)), 'hex')
         INTO expected
         FROM proone_rls.signing_key k WHERE k.id = 1;
         IF parts[3] = expected THEN
+            RETURN ARRAY[parts[1], parts[2]];
+        END IF;
+        IF EXISTS (SELECT FROM proone_rls.retired_signing_key r
+                   WHERE encode(sha256(r.outer_pad || sha256(r.inner_pad || message)), 'hex')
+                       = parts[3]) THEN
             RETURN ARRAY[parts[1], parts[2]];
         END IF;
     END IF;
@@ -89,9 +107,11 @@ $function$;
 REVOKE ALL ON FUNCTION proone_rls.acting_user(OUT tenant_id bigint, OUT division_id bigint, OUT tenant_admin boolean) FROM PUBLIC;
 
 -- Called by the app once per transaction with a token it signed (kind:id:time:signature).
--- Refuses a malformed or wrongly signed token, one older than ten seconds or dated more than
--- two seconds ahead, then stores a proof bound to this transaction for the functions below.
--- The key is read once and both HMACs (the token's and the proof's) computed inline.
+-- Refuses a malformed token, one signed under neither the current key nor a retired one, one
+-- older than ten seconds or dated more than two seconds ahead, then stores a proof bound to
+-- this transaction, signed with the current key, for the functions below. The current key is
+-- read once and both HMACs (the token's and the proof's) computed inline; the retired keys
+-- are read only for a token the current key did not sign (a process not yet restarted).
 CREATE OR REPLACE FUNCTION public.proone_enter(token text)
  RETURNS void
  LANGUAGE plpgsql
@@ -104,6 +124,7 @@ DECLARE
     inner_pad bytea;
     outer_pad bytea;
     principal text;
+    signed boolean;
     age numeric;
 BEGIN
     well_formed := coalesce(array_length(parts, 1), 0) = 4 AND coalesce(CASE parts[1]
@@ -123,12 +144,18 @@ BEGIN
                   HINT = 'Run manage.py create_db_roles (see docs/security.md).';
     END IF;
     principal := parts[1] || ':' || parts[2];
-    IF parts[4] IS DISTINCT FROM encode(sha256(outer_pad || sha256(inner_pad || convert_to(
-            principal || ':' || parts[3], 'UTF8'))), 'hex') THEN
+    signed := parts[4] = encode(sha256(outer_pad || sha256(inner_pad || convert_to(
+        principal || ':' || parts[3], 'UTF8'))), 'hex');
+    IF NOT signed THEN
+        signed := EXISTS (SELECT FROM proone_rls.retired_signing_key r
+                          WHERE encode(sha256(r.outer_pad || sha256(r.inner_pad || convert_to(
+                              principal || ':' || parts[3], 'UTF8'))), 'hex') = parts[4]);
+    END IF;
+    IF NOT signed THEN
         RAISE EXCEPTION 'principal token signature is invalid'
             USING ERRCODE = 'insufficient_privilege',
-                  HINT = 'The key stored in the database differs from RLS_SIGNING_KEY: '
-                         'run manage.py create_db_roles (see docs/security.md).';
+                  HINT = 'The keys stored in the database differ from RLS_SIGNING_KEY: '
+                         'run manage.py create_db_roles (see docs/operations.md).';
     END IF;
     age := extract(epoch FROM clock_timestamp()) - parts[3]::bigint;
     IF age > 10 THEN
