@@ -102,6 +102,35 @@ def ensure_citus():
     return None if citus_installed() else "Citus was built but citus.so is still missing"
 
 
+# On the coordinator, the app role may not choose the distributed transaction's id (a claim
+# sealed to an old id would verify again) nor send commands of its own to the workers (there a
+# session may call anything). The owner keeps the first: its DDL connects to the coordinator as
+# a node. The workers keep Citus's grants: the coordinator calls
+# assign_distributed_transaction_id() there as the session's role.
+COORDINATOR_ONLY = """
+DO $$
+DECLARE
+    function regprocedure;
+BEGIN
+    SET LOCAL citus.enable_ddl_propagation = off;
+    FOR function IN
+        SELECT p.oid::regprocedure FROM pg_proc p
+        WHERE p.pronamespace = 'pg_catalog'::regnamespace
+          AND (p.proname = 'assign_distributed_transaction_id'
+               OR p.proname LIKE 'run\_command\_on\_%'
+               OR p.proname = 'master_run_on_worker')
+    LOOP
+        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', function);
+    END LOOP;
+    EXECUTE format(
+        'GRANT EXECUTE ON FUNCTION pg_catalog.assign_distributed_transaction_id(integer, bigint, '
+        'timestamptz) TO %I', (SELECT pg_get_userbyid(datdba) FROM pg_database
+                              WHERE datname = current_database()));
+END
+$$
+"""
+
+
 class CitusCluster:
     """A coordinator and `workers` workers, each a ThrowawayServer with Citus preloaded."""
 
@@ -180,6 +209,7 @@ class CitusCluster:
             admin.execute("SELECT citus_set_coordinator_host('127.0.0.1', %s)", [self.port])
             for worker in self.workers:
                 admin.execute("SELECT citus_add_node('127.0.0.1', %s)", [worker.port])
+            admin.execute(COORDINATOR_ONLY)
         return {"PROONE_TEST_CITUS_WORKERS": ",".join(str(w.port) for w in self.workers)}
 
     def stop(self):

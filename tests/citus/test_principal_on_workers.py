@@ -152,3 +152,25 @@ def test_writes_on_the_workers_follow_the_policies(world, distributed):
         )
     with unscoped("check"):
         assert not Job.objects.filter(title="x").exists()
+
+
+def test_claim_replayed_under_a_forged_transaction_id_is_refused(
+    transactional_db, distributed, world
+):
+    """Attack: the app role keeps the admin's claim and its distributed transaction id, then in
+    a later transaction gives itself that id (assign_distributed_transaction_id, which Citus
+    lets every role call) so the seal matches again. The coordinator refuses the app role that
+    function (the cluster's grants), so the replay never reaches a worker."""
+    with transaction.atomic(), acting_as(world.u.acme_admin):
+        (captured,) = rows("SELECT current_setting('proone.citus')")[0]
+        forged_id = rows(
+            "SELECT initiator_node_identifier, transaction_number, transaction_stamp "
+            "FROM get_current_transaction_id()"
+        )[0]
+    seen = None
+    with pytest.raises(DatabaseError, match="permission denied"), transaction.atomic():
+        rows("SELECT assign_distributed_transaction_id(%s, %s, %s)", forged_id)
+        with acting_as(world.u.sam):
+            rows("SET LOCAL proone.citus = %s", [captured])
+            seen = titles()
+    assert seen is None
