@@ -107,7 +107,7 @@ def ensure_citus():
 # session may call anything). The owner keeps the first: its DDL connects to the coordinator as
 # a node. The workers keep Citus's grants: the coordinator calls
 # assign_distributed_transaction_id() there as the session's role.
-COORDINATOR_ONLY = """
+COORDINATOR_ONLY = r"""
 DO $$
 DECLARE
     function regprocedure;
