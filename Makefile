@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: run serve test lint format test-sqlite test-postgres test-browser-deps test-pgbouncer-deps clean bench
+.PHONY: run serve test lint format test-sqlite test-postgres test-citus test-browser-deps test-pgbouncer-deps clean bench
 
 $(VENV)/.run-deps: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,12 @@ test-sqlite: $(VENV)/.test-deps test-browser-deps
 # PROONE_TEST_POSTGRES_URL=postgres://superuser@host/postgres uses that server instead.
 test-postgres: $(VENV)/.test-deps test-browser-deps test-pgbouncer-deps
 	$(PY) tests/postgres_server.py
+
+# The tests of tests/citus/ on a Citus cluster (a coordinator and two workers), built from
+# CITUS_SRC (a Citus source tarball, or a folder holding one) when Citus is not installed; says
+# loudly that it skipped them when it has no Citus. Not part of `make test` yet.
+test-citus: $(VENV)/.test-deps
+	$(PY) tests/citus_cluster.py tests/citus
 
 # Both runs happen even when the first fails; either failure fails `make test`.
 test: lint

@@ -65,11 +65,15 @@ def as_postgres(command):
 class ThrowawayServer:
     """A PostgreSQL cluster in a temporary directory, listening on 127.0.0.1 only."""
 
-    def __init__(self):
+    def __init__(self, settings=(), password=None, environment=None):
+        """`settings`: extra `-c name=value` server options; `environment`: extra variables of
+        the server process (e.g. PGPASSFILE for its own outgoing connections)."""
         self.directory = Path(tempfile.mkdtemp(prefix="proone-pg-"))
         self.data = self.directory / "data"
         self.port = free_port()
-        self.password = secrets.token_urlsafe(24)
+        self.password = password or secrets.token_urlsafe(24)
+        self.settings = tuple(settings)
+        self.environment = dict(environment or {})
         self.started = False
 
     def start(self):
@@ -105,6 +109,7 @@ class ThrowawayServer:
             # PostgreSQL 15's defaults, stated: a Standby streams from this server.
             "-c wal_level=replica -c max_wal_senders=4"
         )
+        options += "".join(f" -c {setting}" for setting in self.settings)
         self.started = True
         subprocess.run(  # noqa: S603 - fixed PostgreSQL tools, no user input
             as_postgres(
@@ -120,10 +125,16 @@ class ThrowawayServer:
                     "start",
                 ]
             ),
+            env=dict(os.environ, **self.environment),
             check=True,
             stdout=subprocess.DEVNULL,
         )
         return f"postgres://postgres:{self.password}@127.0.0.1:{self.port}/postgres"
+
+    def prepare(self, database, passwords):
+        """Environment for the tests of `database`, after `create_db_roles` made it and the
+        roles of `passwords` ({role: password}): nothing more on one server."""
+        return {}
 
     def stop(self):
         if self.started:
@@ -332,16 +343,19 @@ def url_with(admin_url, user, password, database):
     return f"postgres://{user}:{password}@{host}:{port}/{database}"
 
 
-def main(pytest_args):
+def main(pytest_args, server=None):
+    """Run pytest against `server` (a ThrowawayServer, or one like it such as the Citus
+    cluster of tests/citus_cluster.py), or PROONE_TEST_POSTGRES_URL, or a new throwaway one."""
+
     def terminate(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, terminate)
-    external = os.environ.get("PROONE_TEST_POSTGRES_URL")
-    server = None
+    external = None if server else os.environ.get("PROONE_TEST_POSTGRES_URL")
     suffix = secrets.token_hex(4)
     database = f"test_proone_{suffix}"
     owner, app = f"proone_owner_{suffix}", f"proone_app_{suffix}"
+    passwords = {owner: secrets.token_urlsafe(18), app: secrets.token_urlsafe(18)}
     try:
         if external:
             admin_url = external
@@ -349,13 +363,13 @@ def main(pytest_args):
                 f"PostgreSQL tests on the server in PROONE_TEST_POSTGRES_URL, database {database}"
             )
         else:
-            server = ThrowawayServer()
+            server = server or ThrowawayServer()
             admin_url = server.start()
             print(f"PostgreSQL tests on a throwaway server, 127.0.0.1:{server.port}")
         env = dict(
             os.environ,
-            DATABASE_URL=url_with(admin_url, app, secrets.token_urlsafe(18), database),
-            DATABASE_MIGRATE_URL=url_with(admin_url, owner, secrets.token_urlsafe(18), database),
+            DATABASE_URL=url_with(admin_url, app, passwords[app], database),
+            DATABASE_MIGRATE_URL=url_with(admin_url, owner, passwords[owner], database),
             DATABASE_ADMIN_URL=admin_url,
             DJANGO_SETTINGS_MODULE="tests.settings",
         )
@@ -367,6 +381,7 @@ def main(pytest_args):
             stdout=subprocess.DEVNULL,
         )
         if server:
+            env.update(server.prepare(database, passwords))
             replicator = f"proone_replicator_{suffix}"
             replication_password = secrets.token_urlsafe(18)
             create_replication_role(admin_url, replicator, replication_password)

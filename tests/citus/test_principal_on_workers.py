@@ -1,0 +1,176 @@
+"""Citus: the signed principal reaches the workers within the transaction, and the workers
+enforce the job policies with it (design spike of issue 36, tests/citus/principal_on_workers.sql).
+
+Runs only on the cluster of tests/citus_cluster.py (PROONE_TEST_CITUS_WORKERS); elsewhere every
+test here is skipped, and says so."""
+
+import os
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from divisions.database.statements import split
+from divisions.scoping import acting_as, unscoped
+from jobs.models import Job
+
+WORKERS = [int(port) for port in os.environ.get("PROONE_TEST_CITUS_WORKERS", "").split(",") if port]
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        not WORKERS,
+        reason="CITUS PASS SKIPPED: needs the Citus cluster of tests/citus_cluster.py "
+        "(CITUS_SRC=../shared/citus python tests/citus_cluster.py tests/citus)",
+    ),
+]
+
+SPIKE = Path(__file__).with_name("principal_on_workers.sql")
+WORKER_KEY = (
+    "CREATE TABLE proone_rls.signing_key (id integer PRIMARY KEY CHECK (id = 1), "
+    "inner_pad bytea NOT NULL, outer_pad bytea NOT NULL)"
+)
+
+
+def owner(port=None):
+    """A connection as the owner role, to the coordinator or the worker on `port`."""
+    from tests.pg_setup import owner_conninfo
+
+    info = owner_conninfo()
+    if port is not None:
+        info["port"] = port
+    return psycopg.connect(**info, autocommit=True)
+
+
+@pytest.fixture(scope="module")
+def distributed(django_db_setup):
+    """jobs_job distributed by tenant_id with the Citus-shaped policies; the key on each worker."""
+    with owner() as coordinator:
+        for statement in split(SPIKE.read_text()):
+            coordinator.execute(statement)
+        pads = coordinator.execute(
+            "SELECT inner_pad, outer_pad FROM proone_rls.signing_key WHERE id = 1"
+        ).fetchone()
+    for port in WORKERS:
+        with owner(port) as worker:
+            worker.execute(WORKER_KEY)
+            worker.execute("INSERT INTO proone_rls.signing_key VALUES (1, %s, %s)", pads)
+
+
+def rows(sql, params=()):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else cursor.rowcount
+
+
+def titles(sql="SELECT title FROM jobs_job"):
+    return {title for (title,) in rows(sql)}
+
+
+def worker_of(tenant):
+    """The port of the worker holding the jobs of `tenant` (a tenant id)."""
+    with owner() as coordinator:
+        return coordinator.execute(
+            "SELECT nodeport FROM pg_dist_shard_placement "
+            "WHERE shardid = get_shard_id_for_distribution_column('jobs_job', %s)",
+            [tenant],
+        ).fetchone()[0]
+
+
+def test_member_sees_exactly_their_jobs_through_the_coordinator(world, distributed):
+    """Alice (Head Office, Acme) reads jobs_job by raw SQL: the workers' policies hand back
+    Head Office's, Electrical's (its scope lists Head Office) and Plumbing's (everyone)
+    jobs; none of Sparks', Globex's, or the unassigned ones. Sam, Gina and the admin likewise."""
+    assert {worker_of(world.tenants.acme.pk), worker_of(world.tenants.globex.pk)} <= set(WORKERS)
+    with acting_as(world.u.alice):
+        assert titles() == {"Head Office job", "Electrical job", "Plumbing job"}
+    with acting_as(world.u.sam):
+        assert titles() == {"Sparks job", "Electrical job", "Plumbing job"}
+    with acting_as(world.u.gina):
+        assert titles() == {"Field job"}
+    with acting_as(world.u.acme_admin):
+        assert titles() == {
+            "Head Office job",
+            "Electrical job",
+            "Plumbing job",
+            "Sparks job",
+            "Acme unassigned",
+        }
+
+
+def test_leaving_a_scope_must_clear_the_claim_on_the_workers(world, distributed):
+    """After a scope ends, the plain "nobody" statement (set_config) is not propagated: the
+    workers still act for the last claim. proone_leave() (SET LOCAL, propagated) clears it."""
+    with acting_as(world.u.acme_admin):
+        assert "Sparks job" in titles()
+    assert "Sparks job" in titles()  # the gap the Citus layer must close in divisions/rls.py
+    rows("SELECT proone_leave()")
+    assert titles() == set()
+
+
+def test_each_tenant_query_routes_to_the_worker_holding_its_shard(world, distributed):
+    """The tenant filter the scoped managers add routes to one shard, on one worker."""
+    acme = world.tenants.acme.pk
+    with acting_as(world.u.alice):
+        plan = "\n".join(
+            line for (line,) in rows(f"EXPLAIN SELECT title FROM jobs_job WHERE tenant_id = {acme}")
+        )
+    assert "Task Count: 1" in plan
+    assert f"port={worker_of(acme)}" in plan
+
+
+def test_forged_claim_is_refused_on_the_worker(world, distributed):
+    """Attack: alice's session writes a claim of system work over the sealed one. The worker
+    recomputes the seal with its key and refuses the statement."""
+    forged = pytest.raises(DatabaseError, match="forged or from another transaction")
+    with acting_as(world.u.alice), forged, transaction.atomic():
+        rows("SET LOCAL proone.citus = 's;;{}|" + "0" * 64 + "'")
+        rows("SELECT title FROM jobs_job")
+
+
+def test_claim_replayed_in_another_transaction_is_refused(transactional_db, distributed, world):
+    """Attack: the tenant admin's sealed claim, read in one transaction, is set in a later one
+    for sam. It is bound to the first distributed transaction: refused."""
+    with transaction.atomic(), acting_as(world.u.acme_admin):
+        (captured,) = rows("SELECT current_setting('proone.citus')")[0]
+    replayed = pytest.raises(DatabaseError, match="forged or from another transaction")
+    with acting_as(world.u.sam), replayed, transaction.atomic():
+        rows("SET LOCAL proone.citus = %s", [captured])
+        rows("SELECT title FROM jobs_job")
+
+
+def test_writes_on_the_workers_follow_the_policies(world, distributed):
+    """Sam (not an admin) may not move a job or add one; the admin may, in its tenant only."""
+    globex = world.tenants.globex.pk
+    with acting_as(world.u.sam):
+        assert rows("UPDATE jobs_job SET title = 'x' RETURNING id") == []
+    with acting_as(world.u.acme_admin):
+        assert (
+            rows(f"UPDATE jobs_job SET status = status WHERE tenant_id = {globex} RETURNING id")
+            == []
+        )
+    with unscoped("check"):
+        assert not Job.objects.filter(title="x").exists()
+
+
+def test_claim_replayed_under_a_forged_transaction_id_is_refused(
+    transactional_db, distributed, world
+):
+    """Attack: the app role keeps the admin's claim and its distributed transaction id, then in
+    a later transaction gives itself that id (assign_distributed_transaction_id, which Citus
+    lets every role call) so the seal matches again. The coordinator refuses the app role that
+    function (the cluster's grants), so the replay never reaches a worker."""
+    with transaction.atomic(), acting_as(world.u.acme_admin):
+        (captured,) = rows("SELECT current_setting('proone.citus')")[0]
+        forged_id = rows(
+            "SELECT initiator_node_identifier, transaction_number, transaction_stamp "
+            "FROM get_current_transaction_id()"
+        )[0]
+    seen = None
+    with pytest.raises(DatabaseError, match="permission denied"), transaction.atomic():
+        rows("SELECT assign_distributed_transaction_id(%s, %s, %s)", forged_id)
+        with acting_as(world.u.sam):
+            rows("SET LOCAL proone.citus = %s", [captured])
+            seen = titles()
+    assert seen is None
