@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from benchmarks import access_matrix
 from benchmarks.writes import TIMED_PER_ROUND
 
 NOTES = Path(__file__).with_name("notes.md")
@@ -31,6 +32,7 @@ def render(
     exports=(),
     replica=None,
     writes=(),
+    matrix=None,
     **context,
 ):
     """The whole Markdown page."""
@@ -332,5 +334,7 @@ def render(
                     f"| {low:.3f}–{high:.3f} "
                 )
             out.append("".join(cells) + "|")
+    if matrix:
+        out += access_matrix.markdown(matrix)
     out += ["", NOTES.read_text().rstrip(), ""]
     return "\n".join(out)

@@ -11,7 +11,8 @@ against an unsigned one, django-guardian, the CSV export's time and memory (a pr
 measurement, benchmarks/export.py), load through gunicorn against its unscoped floor (direct
 and through PgBouncer), load with the reads on a hot standby against the primary alone, and
 pages and a status change under the write rule's policies against one policy for every command
-(benchmarks/writes.py). See that file for what each row is.
+(benchmarks/writes.py), and the admin's access matrix against the DataScope page
+(benchmarks/access_matrix.py). See that file for what each row is.
 """
 
 import argparse
@@ -41,7 +42,18 @@ PAGE = 26  # the list page fetches PER_PAGE + 1 rows
 # The two portals of the load run (benchmarks/unscoped_wsgi.py is the second).
 SCOPED = "scoped, RLS on"
 UNSCOPED = "unscoped (tenant filter only, RLS off)"
-PARTS = ("queries", "pages", "search", "peer", "guardian", "export", "load", "replica", "writes")
+PARTS = (
+    "queries",
+    "pages",
+    "search",
+    "peer",
+    "guardian",
+    "export",
+    "load",
+    "replica",
+    "writes",
+    "matrix",
+)
 NOTES_ON_PAGE = 20  # demo.scale.NOTES_PER_JOB: the notes page's job carries that many
 SHAPES = (
     ("own division only", "scale-0-d3-u0"),
@@ -920,6 +932,12 @@ def main():
             measured["replica"] = replica_rows(
                 env, admin_url, database, app_user, app_password, args
             )
+        if "matrix" in parts:
+            print("the access matrix against the DataScope page...", flush=True)
+            from benchmarks import access_matrix
+
+            [(_, admin)] = measured_users([("tenant admin", "scale-1-admin")])
+            measured["matrix"] = access_matrix.rows(admin, args.repeat)
         if "writes" in parts:
             # Last: it posts status changes and notes, which the other parts would then read.
             print("the write rule's policies against one policy for every command...", flush=True)

@@ -296,3 +296,36 @@ class DataScopeChange(models.Model):
             before=before,
             after=after,
         )
+
+
+class AccessReview(models.Model):
+    """A tenant admin's statement that the tenant's access was reviewed: who, when, and the
+    access matrix as it stood (divisions.visibility.matrix), kept as plain data."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    reviewed_by = models.ForeignKey(
+        "User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Kept apart from reviewed_by so the record still names the person after they are deleted.
+    reviewed_by_name = models.CharField(max_length=150)
+    reviewed_at = models.DateTimeField(auto_now_add=True)
+    matrix = models.JSONField()
+
+    objects = ScopedManager()
+
+    class Meta:
+        base_manager_name = "objects"
+        ordering = ["-reviewed_at", "-pk"]
+        get_latest_by = "reviewed_at"
+        verbose_name = "access review"
+
+    def __str__(self):
+        return f"Access reviewed by {self.reviewed_by_name} at {self.reviewed_at}"
+
+    def save(self, *args, **kwargs):
+        check_tenant_write(self)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        check_tenant_write(self)
+        return super().delete(*args, **kwargs)

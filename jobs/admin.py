@@ -4,11 +4,13 @@ tenant."""
 from django.contrib import admin
 
 from divisions import admin as divisions_admin
+from divisions import admin_matrix
 from divisions.admin_concurrency import RefusesStaleForms
 from divisions.admin_explain import audience_by_case_html, sight_by_case_html
 from divisions.admin_policy import TenantOwnedAdmin
-from divisions.models import DataScope, User
+from divisions.models import AccessReview, DataScope, User
 
+from .access_matrix import job_counts
 from .explain import what_sees, who_sees
 from .models import Job, JobNote
 
@@ -74,3 +76,15 @@ admin.site.unregister(User)
 admin.site.register(User, UserAdmin)
 admin.site.unregister(DataScope)
 admin.site.register(DataScope, DataScopeAdmin)
+
+
+class AccessReviewAdmin(admin_matrix.AccessReviewAdmin):
+    """The organisation's access matrix, with how many jobs each column's division has."""
+
+    def column_counts(self, request):
+        return job_counts(request.user)
+
+
+# The matrix lives with the organisation; only this app can count its jobs.
+admin.site.unregister(AccessReview)
+admin.site.register(AccessReview, AccessReviewAdmin)

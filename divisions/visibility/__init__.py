@@ -13,6 +13,7 @@ why.py                which case of the rule shows a job to a user
 explain.py            explain, both ways: who sees a division's jobs, what a user sees, by case
 writes.py             the write rule: what a scoped update, delete or save may reach
 choices.py            the divisions a user may pick in a filter
+matrix.py             the access matrix: which divisions' members see which divisions' jobs
 
 Everything reads only the user's own columns (tenant_id, division_id, flags) and builds a
 filter the database evaluates in the same statement, so a scoped query is one round trip.

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import reverse
 from guardian.shortcuts import assign_perm
 
-from divisions.models import User
+from divisions.models import AccessReview, User
 from divisions.scoping import unscoped
 from jobs.models import JobNote
 from proone.gate.admin import readable
@@ -23,6 +23,9 @@ def own_object(world, model):
             "job": world.jobs.electrical,
             "jobnote": JobNote.objects.get_or_create(job=world.jobs.electrical, body="Cable")[0],
             "tenant": world.tenants.acme,
+            "accessreview": AccessReview.objects.get_or_create(
+                tenant=world.tenants.acme, reviewed_by_name="acme-admin", matrix={}
+            )[0],
             **history_of("alice"),
         }.get(model._meta.model_name) or (
             model._default_manager.first() if readable(model) else None
@@ -40,6 +43,7 @@ PLATFORM_WIDE = "200 200 200 200 200 302"  # Django's own answer for a missing r
 NOTES = "200 403 200 200 200 404"  # read-only: a note is written on its job's page
 UNLOCK = "200 403 200 200 200 404"  # login attempts: read-only, deleting one unlocks
 HISTORY = "200 403 200 200 403 404"  # sign-ins and failures: read-only
+REVIEWS = "200 403 200 200 403 404"  # read-only: recorded on the access matrix page
 LOGIN_HISTORY = {"accessattempt": UNLOCK, "accesslog": HISTORY, "accessfailurelog": HISTORY}
 EXPECTED = {
     "acme_admin": {
@@ -50,6 +54,7 @@ EXPECTED = {
         "job": TENANT_OWNED,
         "jobnote": NOTES,
         "user": TENANT_OWNED,
+        "accessreview": REVIEWS,
         **LOGIN_HISTORY,
     },
     "elle": {
@@ -60,6 +65,7 @@ EXPECTED = {
         "job": NOT_THEIRS,
         "jobnote": NOT_THEIRS,
         "user": NOT_THEIRS,
+        "accessreview": NOT_THEIRS,
         **dict.fromkeys(LOGIN_HISTORY, OPERATORS_ONLY),
     },
     "operator": {
@@ -70,6 +76,7 @@ EXPECTED = {
         "job": TENANT_OWNED,
         "jobnote": NOTES,
         "user": TENANT_OWNED,
+        "accessreview": REVIEWS,
         **LOGIN_HISTORY,
     },
 }
