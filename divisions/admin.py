@@ -5,7 +5,8 @@ Who may open each page and which rows it lists is divisions/admin_policy.py; the
 HTML is divisions/admin_display.py; the grants a role carries are divisions/grants.py; a change
 page gone stale is refused by divisions/admin_concurrency.py.
 Division managers see only the DataScopes they hold `divisions.change_datascope` on. The login
-history's pages are divisions/admin_login_history.py, registered by importing it.
+history's pages are divisions/admin_login_history.py, the access matrix and reviews
+divisions/admin_matrix.py, each registered by importing it.
 """
 
 from django import forms
@@ -16,7 +17,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils.html import format_html
 
-from . import admin_login_history  # noqa: F401
+from . import admin_login_history, admin_matrix  # noqa: F401
 from .admin_concurrency import RefusesStaleForms
 from .admin_display import audience_html, history_html, scope_summary, sight_html
 from .admin_policy import PlatformOperatorsOnly, TenantOwnedAdmin, is_operator

@@ -73,6 +73,8 @@ class ProOneAdminSite(admin.AdminSite):
     site_header = "ProOne administration"
     site_title = "ProOne admin"
     index_title = "Administration"
+    # The index with the access matrix's link and the last access review's age.
+    index_template = "admin/divisions/index.html"
 
     def has_permission(self, request):
         return request_role(request) is not None

@@ -303,7 +303,7 @@ class DataScopeEvent(models.Model):
     "everyone" switched on or off; by whom (NULL for system work) and when.
 
     Written only by triggers on the scope tables (divisions/database/history.sql on PostgreSQL,
-    divisions/migrations/0025_scope_history_sqlite.py on SQLite), so every path is recorded:
+    divisions/migrations/0027_scope_history_sqlite.py on SQLite), so every path is recorded:
     the admin, the ORM, raw SQL. Nobody edits or deletes a row; the ids are plain numbers (no
     foreign key) so the record outlives the scope, the division and the user it names.
     """
@@ -348,3 +348,36 @@ class DataScopeEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise OutOfScope("Data scope events are never deleted one by one.")
+
+
+class AccessReview(models.Model):
+    """A tenant admin's statement that the tenant's access was reviewed: who, when, and the
+    access matrix as it stood (divisions.visibility.matrix), kept as plain data."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    reviewed_by = models.ForeignKey(
+        "User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Kept apart from reviewed_by so the record still names the person after they are deleted.
+    reviewed_by_name = models.CharField(max_length=150)
+    reviewed_at = models.DateTimeField(auto_now_add=True)
+    matrix = models.JSONField()
+
+    objects = ScopedManager()
+
+    class Meta:
+        base_manager_name = "objects"
+        ordering = ["-reviewed_at", "-pk"]
+        get_latest_by = "reviewed_at"
+        verbose_name = "access review"
+
+    def __str__(self):
+        return f"Access reviewed by {self.reviewed_by_name} at {self.reviewed_at}"
+
+    def save(self, *args, **kwargs):
+        check_tenant_write(self)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        check_tenant_write(self)
+        return super().delete(*args, **kwargs)

@@ -61,6 +61,7 @@ GUARDED_TABLES = (
     "django_session",
     "api_accesstoken",
     "django_admin_log",
+    "divisions_accessreview",
 )
 # Other tables of per-principal rows, forced on their owner too (its functions never read them
 # whole): django-axes' login history, each row under the sign-in look-up of the username it

@@ -3,7 +3,7 @@
 On PostgreSQL the triggers read the verified principal (divisions/database/history.sql). SQLite
 has none, so each of the app's SQLite connections gets a function of that name returning the
 id of the user the ORM acts for (NULL for system work, a sign-in look-up, or nobody), which the
-triggers of migration 0025_scope_history_sqlite record.
+triggers of migration 0027_scope_history_sqlite record.
 """
 
 from django.utils.functional import empty

@@ -4,11 +4,13 @@ tenant."""
 from django.contrib import admin
 
 from divisions import admin as divisions_admin
+from divisions import admin_matrix
 from divisions.admin_concurrency import RefusesStaleForms
 from divisions.admin_display import sight_html
 from divisions.admin_policy import TenantOwnedAdmin
-from divisions.models import User
+from divisions.models import AccessReview, User
 
+from .access_matrix import job_counts
 from .audience import sight_of
 from .models import Job, JobNote
 
@@ -55,3 +57,15 @@ class UserAdmin(divisions_admin.UserAdmin):
 # The user page lives with the organisation; only this app can count its jobs.
 admin.site.unregister(User)
 admin.site.register(User, UserAdmin)
+
+
+class AccessReviewAdmin(admin_matrix.AccessReviewAdmin):
+    """The organisation's access matrix, with how many jobs each column's division has."""
+
+    def column_counts(self, request):
+        return job_counts(request.user)
+
+
+# The matrix lives with the organisation; only this app can count its jobs.
+admin.site.unregister(AccessReview)
+admin.site.register(AccessReview, AccessReviewAdmin)

@@ -181,6 +181,38 @@ CREATE POLICY proone_update ON auth_group_permissions
     USING ((SELECT proone_acting_system()))
     WITH CHECK ((SELECT proone_acting_system()));
 
+-- divisions_accessreview
+-- A tenant admin records a review of the tenant's access in their own name; the tenant's
+-- principals read the reviews; a review is never edited or deleted except by system work.
+ALTER TABLE divisions_accessreview ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY proone_delete ON divisions_accessreview
+    FOR DELETE
+    USING ((SELECT proone_acting_system()));
+
+CREATE POLICY proone_insert ON divisions_accessreview
+    FOR INSERT
+    WITH CHECK (
+        (SELECT proone_acting_system())
+        OR (
+            (tenant_id = (SELECT proone_acting_tenant()))
+            AND (SELECT proone_acting_tenant_admin())
+            AND (reviewed_by_id = (SELECT proone_principal()))
+        )
+    );
+
+CREATE POLICY proone_read ON divisions_accessreview
+    FOR SELECT
+    USING (
+        (SELECT proone_acting_system())
+        OR (tenant_id = (SELECT proone_acting_tenant()))
+    );
+
+CREATE POLICY proone_update ON divisions_accessreview
+    FOR UPDATE
+    USING ((SELECT proone_acting_system()))
+    WITH CHECK ((SELECT proone_acting_system()));
+
 -- divisions_datascope
 ALTER TABLE divisions_datascope ENABLE ROW LEVEL SECURITY;
 

@@ -63,7 +63,7 @@ TRIGGERS = {
 
 
 class Migration(migrations.Migration):
-    dependencies = [("divisions", "0024_scope_history")]
+    dependencies = [("divisions", "0026_scope_history")]
 
     operations = [
         SQLiteSQL(

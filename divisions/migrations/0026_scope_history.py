@@ -145,7 +145,7 @@ DROP FUNCTION proone_rls.record_scope_event(tenant_id bigint, scope_id bigint, w
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("divisions", "0023_datascope_event"),
+        ("divisions", "0025_datascope_event"),
         ("api", "0003_rate_window"),
         ("submits", "0001_submits"),
         ("axes", "0010_accessattemptexpiration"),

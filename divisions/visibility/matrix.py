@@ -1,0 +1,120 @@
+"""
+The access matrix of a tenant: for each pair of its divisions, whether members of the first
+(the row, the viewer's division) see the second's jobs (the column) and by which case of the
+rule. Worked out by division_cases itself, for every pair in one statement.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+
+from ..models import Division, User
+from .cases import division_cases
+
+
+@dataclass(frozen=True)
+class Line:
+    """A division as a row or a column: its id, name and counts ({"users": n, ...})."""
+
+    id: int
+    name: str
+    counts: dict
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """Rows (viewers' divisions), columns (jobs' divisions), both by name, and each pair's
+    case ({(row id, column id): OWN_DIVISION, EVERYONE or LISTED}; a pair missing: no sight)."""
+
+    rows: tuple
+    columns: tuple
+    cells: dict
+
+    def case(self, row, column):
+        return self.cells.get((row.id, column.id))
+
+    def as_data(self):
+        """The matrix as plain JSON-ready data (a recorded review keeps it)."""
+        return {
+            "rows": [{"division": r.name, **r.counts} for r in self.rows],
+            "columns": [{"division": c.name, **c.counts} for c in self.columns],
+            "cells": [[self.case(r, c) for c in self.columns] for r in self.rows],
+        }
+
+
+def active_members():
+    """Active users of the division an enclosing query names, counted (a division's users)."""
+    users = (
+        QuerySet(User)
+        .filter(division_id=OuterRef("pk"), is_active=True)
+        .order_by()
+        .values("division_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(users, output_field=IntegerField()), 0)
+
+
+def _case_for_member_of(row):
+    """The first case of the rule that shows a division's jobs to a member of `row` (an
+    OuterRef to a division), as an expression on that division; None: no case."""
+    whens = [When(condition, then=Value(case)) for case, condition in division_cases(row)]
+    return Case(*whens, default=Value(None), output_field=CharField())
+
+
+def access_matrix(tenant_id, columns=None, column_counts=None):
+    """The tenant's matrix: every division as a row; as columns, every division or those whose
+    ids are in `columns` (a queryset of ids, or a list). Rows count their active members
+    ("users"); columns count by the expressions in `column_counts` ({name: expression on a
+    division}; the jobs app adds "jobs"). Two statements, whatever the number of divisions."""
+    # Prefixed: a count may be named as a relation of Division is ("jobs").
+    counts = {"users": active_members(), **(column_counts or {})}
+    divisions = (
+        QuerySet(Division)
+        .filter(tenant_id=tenant_id)
+        .annotate(**{f"count_{name}": expression for name, expression in counts.items()})
+        .order_by("name", "pk")
+    )
+    lines = {
+        d.pk: (d.name, {name: getattr(d, f"count_{name}") for name in counts})
+        for d in divisions.only("pk", "name")
+    }
+    rows = tuple(Line(pk, name, {"users": counts["users"]}) for pk, (name, counts) in lines.items())
+    wanted = set(lines) if columns is None else set(columns) & set(lines)
+    cols = tuple(
+        Line(pk, name, {k: v for k, v in counts.items() if k != "users"})
+        for pk, (name, counts) in lines.items()
+        if pk in wanted
+    )
+    # Every (row, column) pair of the tenant, by joining its divisions to its divisions; the
+    # column's case is asked of the column's row as a member of the row's division would.
+    case = (
+        QuerySet(Division)
+        .filter(pk=OuterRef("column"))
+        .annotate(case=_case_for_member_of(OuterRef("pk")))
+        .values("case")
+    )
+    pairs = (
+        QuerySet(Division)
+        .filter(tenant_id=tenant_id)
+        .annotate(column=F("tenant__divisions__pk"))
+        .filter(column__in=[c.id for c in cols])
+        .annotate(case=Subquery(case, output_field=CharField()))
+        .filter(case__isnull=False)
+        .order_by()
+        .values_list("pk", "column", "case")
+    )
+    cells = {(row, column): found for row, column, found in pairs}
+    return Matrix(rows, cols, cells)
