@@ -2,7 +2,7 @@
 
 from django.utils.html import format_html, format_html_join
 
-from .models import DataScopeEvent
+from .models import DataScopeEvent, Division
 
 # The newest events a page shows; the count of all of them is said above the table.
 SHOWN = 50
@@ -43,3 +43,26 @@ def events_html(scope):
         more,
         rows,
     )
+
+
+def changes_since(tenant_id, since):
+    """(the tenant's DataScope events after `since` (every one when None), newest first and at
+    most SHOWN, as (event, the scope's division name, description); how many there are)."""
+    events = DataScopeEvent.objects.filter(tenant_id=tenant_id)
+    if since is not None:
+        events = events.filter(recorded_at__gt=since)
+    shown = list(events[:SHOWN])
+    total = len(shown) if len(shown) < SHOWN else events.count()
+    names = dict(
+        Division.objects.filter(data_scope_id__in={e.datascope_id for e in shown}).values_list(
+            "data_scope_id", "name"
+        )
+    )
+    return [
+        (
+            event,
+            names.get(event.datascope_id, f"scope {event.datascope_id} (gone)"),
+            describe(event),
+        )
+        for event in shown
+    ], total

@@ -4,8 +4,9 @@ however (the admin, the ORM, raw SQL), with who and when; the admin page shows i
 import pytest
 from django.db import connection
 from django.urls import reverse
+from guardian.shortcuts import assign_perm
 
-from divisions.models import DataScope, DataScopeDivision, DataScopeEvent
+from divisions.models import DataScope, DataScopeDivision, DataScopeEvent, User
 from divisions.scoping import OutOfScope, acting_as, unscoped
 from tests.admin_forms import loaded_as
 from tests.factories import DivisionFactory
@@ -152,3 +153,43 @@ def test_a_division_list_row_moved_is_a_removal_and_an_addition(world):
         ("removed", "Sparks", "acme-admin"),
         ("added", "Plumbing", "acme-admin"),
     ]
+
+
+class TestSinceTheLastReview:
+    MATRIX = reverse("admin:divisions_access_matrix")
+    REVIEW = reverse("admin:divisions_access_review")
+
+    def changes(self, client):
+        response = client.get(self.MATRIX)
+        return [
+            (division, change, event.actor_name)
+            for event, division, change in response.context["scope_changes"]
+        ]
+
+    def test_the_review_page_lists_the_changes_since_the_last_review(self, client, world):
+        forget(world)
+        client.force_login(world.u.acme_admin)
+        with acting_as(world.u.acme_admin):
+            DataScope.objects.filter(pk=world.d.hq.data_scope_id).update(is_everyone=True)
+        with acting_as(world.u.globex_admin):
+            DataScope.objects.filter(pk=world.d.ops.data_scope_id).update(is_everyone=True)
+        assert self.changes(client) == [("Head Office", "Everyone switched on", "acme-admin")]
+        fingerprint = client.get(self.MATRIX).context["fingerprint"]
+        assert client.post(self.REVIEW, {"fingerprint": fingerprint}).status_code == 302
+        assert self.changes(client) == []
+        assert b"DataScope changes since the last review" in client.get(self.MATRIX).content
+        with acting_as(world.u.acme_admin):
+            scope = DataScope.objects.get(pk=world.d.electrical.data_scope_id)
+            scope.set_divisions([world.d.hq])
+        assert self.changes(client) == [("Electrical", "Sparks removed", "acme-admin")]
+        page = client.get(self.MATRIX).content.decode()
+        assert "<td>Electrical</td><td>Sparks removed</td>" in page
+
+    def test_a_division_manager_gets_no_list_of_the_tenants_changes(self, client, world):
+        with unscoped("test setup"):
+            assign_perm("divisions.change_datascope", world.u.elle, world.d.electrical.data_scope)
+            User.objects.filter(pk=world.u.elle.pk).update(is_staff=True)
+        client.force_login(world.u.elle)
+        response = client.get(self.MATRIX)
+        assert response.status_code == 200
+        assert "scope_changes" not in response.context
