@@ -304,8 +304,9 @@ class DataScopeEvent(models.Model):
 
     Written only by triggers on the scope tables (divisions/database/history.sql on PostgreSQL,
     divisions/migrations/0027_scope_history_sqlite.py on SQLite), so every path is recorded:
-    the admin, the ORM, raw SQL. Nobody edits or deletes a row; the ids are plain numbers (no
-    foreign key) so the record outlives the scope, the division and the user it names.
+    the admin, the ORM, raw SQL. Nobody edits or deletes a row (only system work deletes, with
+    the tenant). The scope, the division and the user are named by id with no database
+    constraint, the division and the user with their names too, so the record outlives them.
     """
 
     ADDED = "added"
