@@ -4,7 +4,7 @@
 -- principal's user (NULL for system work). The app role reads a tenant's history as a tenant
 -- admin of it or as the manager of that scope; it inserts and changes nothing (no policy lets
 -- it), and deletes only as system work (a tenant deleted with its rows). Only the trigger
--- functions, running as the owner, insert.
+-- functions, running as the owner, insert; a tenant's deletion removes its history.
 
 -- One event of `scope`, by the acting user.
 CREATE OR REPLACE FUNCTION proone_rls.record_scope_event(tenant_id bigint, scope_id bigint, what text, division_id bigint)
@@ -75,6 +75,23 @@ END
 $function$;
 REVOKE ALL ON FUNCTION proone_rls.record_scope_division() FROM PUBLIC;
 
+-- A tenant deleted takes its history along, the events its deletion's cascade recorded too.
+CREATE OR REPLACE FUNCTION proone_rls.forget_scope_history()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+BEGIN
+    DELETE FROM public.divisions_datascopeevent e WHERE e.tenant_id = OLD.id;
+    RETURN NULL;
+END
+$function$;
+REVOKE ALL ON FUNCTION proone_rls.forget_scope_history() FROM PUBLIC;
+
+CREATE TRIGGER proone_forget_scope_history AFTER DELETE ON divisions_tenant
+    FOR EACH ROW EXECUTE FUNCTION proone_rls.forget_scope_history();
+
 CREATE TRIGGER proone_record_scope_everyone AFTER INSERT OR UPDATE ON divisions_datascope
     FOR EACH ROW EXECUTE FUNCTION proone_rls.record_scope_everyone();
 
@@ -89,6 +106,11 @@ ALTER TABLE divisions_datascopeevent FORCE ROW LEVEL SECURITY;
 CREATE POLICY proone_delete ON divisions_datascopeevent
     FOR DELETE
     USING ((SELECT proone_acting_system()));
+
+CREATE POLICY proone_owner_forgets ON divisions_datascopeevent
+    FOR DELETE
+    TO CURRENT_USER
+    USING (true);
 
 CREATE POLICY proone_owner_records ON divisions_datascopeevent
     FOR INSERT

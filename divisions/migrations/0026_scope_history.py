@@ -15,7 +15,7 @@ FORWARD = r"""
 -- principal's user (NULL for system work). The app role reads a tenant's history as a tenant
 -- admin of it or as the manager of that scope; it inserts and changes nothing (no policy lets
 -- it), and deletes only as system work (a tenant deleted with its rows). Only the trigger
--- functions, running as the owner, insert.
+-- functions, running as the owner, insert; a tenant's deletion removes its history.
 
 -- One event of `scope`, by the acting user.
 CREATE OR REPLACE FUNCTION proone_rls.record_scope_event(tenant_id bigint, scope_id bigint, what text, division_id bigint)
@@ -86,6 +86,20 @@ END
 $function$;
 REVOKE ALL ON FUNCTION proone_rls.record_scope_division() FROM PUBLIC;
 
+-- A tenant deleted takes its history along, the events its deletion's cascade recorded too.
+CREATE OR REPLACE FUNCTION proone_rls.forget_scope_history()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+BEGIN
+    DELETE FROM public.divisions_datascopeevent e WHERE e.tenant_id = OLD.id;
+    RETURN NULL;
+END
+$function$;
+REVOKE ALL ON FUNCTION proone_rls.forget_scope_history() FROM PUBLIC;
+
 -- divisions_datascopeevent
 ALTER TABLE divisions_datascopeevent ENABLE ROW LEVEL SECURITY;
 
@@ -94,6 +108,11 @@ ALTER TABLE divisions_datascopeevent FORCE ROW LEVEL SECURITY;
 CREATE POLICY proone_delete ON divisions_datascopeevent
     FOR DELETE
     USING ((SELECT proone_acting_system()));
+
+CREATE POLICY proone_owner_forgets ON divisions_datascopeevent
+    FOR DELETE
+    TO CURRENT_USER
+    USING (true);
 
 CREATE POLICY proone_owner_records ON divisions_datascopeevent
     FOR INSERT
@@ -113,6 +132,9 @@ CREATE POLICY proone_read ON divisions_datascopeevent
         )
     );
 
+CREATE TRIGGER proone_forget_scope_history AFTER DELETE ON divisions_tenant
+    FOR EACH ROW EXECUTE FUNCTION proone_rls.forget_scope_history();
+
 CREATE TRIGGER proone_record_scope_everyone AFTER INSERT OR UPDATE ON divisions_datascope
     FOR EACH ROW EXECUTE FUNCTION proone_rls.record_scope_everyone();
 
@@ -125,15 +147,21 @@ DROP TRIGGER proone_record_scope_division ON divisions_datascopedivision;
 
 DROP TRIGGER proone_record_scope_everyone ON divisions_datascope;
 
+DROP TRIGGER proone_forget_scope_history ON divisions_tenant;
+
 DROP POLICY proone_read ON divisions_datascopeevent;
 
 DROP POLICY proone_owner_records ON divisions_datascopeevent;
+
+DROP POLICY proone_owner_forgets ON divisions_datascopeevent;
 
 DROP POLICY proone_delete ON divisions_datascopeevent;
 
 ALTER TABLE divisions_datascopeevent NO FORCE ROW LEVEL SECURITY;
 
 ALTER TABLE divisions_datascopeevent DISABLE ROW LEVEL SECURITY;
+
+DROP FUNCTION proone_rls.forget_scope_history();
 
 DROP FUNCTION proone_rls.record_scope_division();
 

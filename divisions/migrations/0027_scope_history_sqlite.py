@@ -59,6 +59,11 @@ TRIGGERS = {
             tenant="NEW.tenant_id", scope="NEW.datascope_id", what="'added'", division="NEW.division_id"
         ),
     ),
+    # A tenant deleted takes its history along, the events its deletion's cascade recorded too.
+    "proone_forget_scope_history": (
+        "AFTER DELETE ON divisions_tenant",
+        "DELETE FROM divisions_datascopeevent WHERE tenant_id = OLD.id;",
+    ),
 }
 
 

@@ -9,7 +9,7 @@ from guardian.shortcuts import assign_perm
 from divisions.models import DataScope, DataScopeDivision, DataScopeEvent, User
 from divisions.scoping import OutOfScope, acting_as, unscoped
 from tests.admin_forms import loaded_as
-from tests.factories import DivisionFactory
+from tests.factories import DivisionFactory, allow
 
 
 def history(division):
@@ -193,3 +193,13 @@ class TestSinceTheLastReview:
         response = client.get(self.MATRIX)
         assert response.status_code == 200
         assert "scope_changes" not in response.context
+
+
+def test_a_deleted_tenant_takes_its_history_along(world):
+    """Deleting a tenant (platform work) cascades to its scope lists, whose removals the
+    triggers record as it goes; the tenant's own trigger then removes all of it."""
+    allow(world.d.ops, world.d.field)
+    with unscoped("test: a platform operator deletes a tenant"):
+        world.tenants.globex.delete()
+        remaining = set(DataScopeEvent.objects.values_list("tenant_id", flat=True))
+    assert remaining == {world.tenants.acme.pk}
