@@ -1,4 +1,4 @@
-"""The DataScope page's "every change" table: the database-recorded DataScopeEvent rows."""
+"""The DataScope history in the admin: a scope's recorded changes, and a tenant's since a date."""
 
 from django.utils.html import format_html, format_html_join
 
