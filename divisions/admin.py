@@ -23,6 +23,7 @@ from .admin_concurrency import RefusesStaleForms
 from .admin_display import audience_html, history_html, scope_summary, sight_html
 from .admin_policy import PlatformOperatorsOnly, TenantOwnedAdmin, is_operator
 from .admin_preview import PreviewsScopeChanges
+from .admin_scope_history import events_html
 from .admin_site import (
     DIVISION_MANAGER,
     PLATFORM_OPERATOR,
@@ -114,7 +115,7 @@ class DataScopeAdmin(PreviewsScopeChanges, RefusesStaleForms, AdminCSS, TenantOw
     form = DataScopeForm
     list_display = ["__str__", "is_everyone", "listed", "updated_at"]
     list_filter = ["is_everyone"]
-    readonly_fields = ["division_link", "sight_preview", "audience", "history"]
+    readonly_fields = ["division_link", "sight_preview", "audience", "history", "events"]
     admin_roles = (PLATFORM_OPERATOR, TENANT_ADMIN, DIVISION_MANAGER)
 
     def get_fieldsets(self, request, obj=None):
@@ -127,7 +128,7 @@ class DataScopeAdmin(PreviewsScopeChanges, RefusesStaleForms, AdminCSS, TenantOw
         ]
         if request_role(request) != DIVISION_MANAGER:
             fieldsets.append(("Who may change this scope", {"fields": ["managers"]}))
-        fieldsets.append(("History", {"fields": ["history"]}))
+        fieldsets.append(("History", {"fields": ["history", "events"]}))
         return fieldsets
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -210,9 +211,13 @@ class DataScopeAdmin(PreviewsScopeChanges, RefusesStaleForms, AdminCSS, TenantOw
     def audience(self, obj):
         return audience_html(obj.target_division)
 
-    @admin.display(description="changes, newest first")
+    @admin.display(description="saved here, newest first")
     def history(self, obj):
         return history_html(list(obj.changes.all()[:50]))
+
+    @admin.display(description="every change, as the database recorded it")
+    def events(self, obj):
+        return events_html(obj)
 
 
 @admin.register(Division)

@@ -20,6 +20,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from .admin_policy import TenantOwnedAdmin
+from .admin_scope_history import changes_since
 from .admin_site import DIVISION_MANAGER, TENANT_ADMIN, managed_scopes, request_role
 from .models import AccessReview
 from .visibility.cases import EVERYONE, LISTED, OWN_DIVISION
@@ -129,6 +130,10 @@ class AccessReviewAdmin(TenantOwnedAdmin):
             "review_due": due,
             "max_age": settings.ACCESS_REVIEW_MAX_AGE_DAYS,
         }
+        if is_admin:
+            context["scope_changes"], context["scope_changes_total"] = changes_since(
+                request.user.tenant_id, last.reviewed_at if last else None
+            )
         return TemplateResponse(request, "admin/divisions/access_matrix.html", context)
 
     def csv_view(self, request):

@@ -11,8 +11,11 @@ class DivisionsConfig(AppConfig):
 
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
+        from django.db.backends.signals import connection_created
 
-        from . import checks, replicas, signals  # noqa: F401
+        from . import checks, replicas, scope_history, signals  # noqa: F401
+
+        connection_created.connect(scope_history.register, dispatch_uid="scope_history")
 
         # Replaces django.contrib.auth's receiver (same dispatch_uid): see signals.py.
         user_logged_in.disconnect(dispatch_uid="update_last_login")

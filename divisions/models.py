@@ -298,6 +298,59 @@ class DataScopeChange(models.Model):
         )
 
 
+class DataScopeEvent(models.Model):
+    """One change to a DataScope as the database recorded it: a division added or removed, or
+    "everyone" switched on or off; by whom (NULL for system work) and when.
+
+    Written only by triggers on the scope tables (divisions/database/history.sql on PostgreSQL,
+    divisions/migrations/0028_scope_history_sqlite.py on SQLite), so every path is recorded:
+    the admin, the ORM, raw SQL. Nobody edits or deletes a row (only system work deletes, with
+    the tenant). The scope, the division and the user are named by id with no database
+    constraint, the division and the user with their names too, so the record outlives them.
+    """
+
+    ADDED = "added"
+    REMOVED = "removed"
+    EVERYONE_ON = "everyone_on"
+    EVERYONE_OFF = "everyone_off"
+    WHAT = [
+        (ADDED, "division added"),
+        (REMOVED, "division removed"),
+        (EVERYONE_ON, "everyone switched on"),
+        (EVERYONE_OFF, "everyone switched off"),
+    ]
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    datascope = models.ForeignKey(
+        DataScope,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="events",
+    )
+    what = models.CharField(max_length=20, choices=WHAT)
+    division_id = models.BigIntegerField(null=True, blank=True)
+    division_name = models.CharField(max_length=200, blank=True)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_name = models.CharField(max_length=150, blank=True)
+    recorded_at = models.DateTimeField()
+
+    objects = ScopedManager()
+
+    class Meta:
+        base_manager_name = "objects"
+        ordering = ["-recorded_at", "-pk"]
+        verbose_name = "data scope event"
+
+    def __str__(self):
+        return f"{self.get_what_display()} on scope {self.datascope_id} at {self.recorded_at}"
+
+    def save(self, *args, **kwargs):
+        raise OutOfScope("Data scope events are recorded by the database alone.")
+
+    def delete(self, *args, **kwargs):
+        raise OutOfScope("Data scope events are never deleted one by one.")
+
+
 class AccessReview(models.Model):
     """A tenant admin's statement that the tenant's access was reviewed: who, when, and the
     access matrix as it stood (divisions.visibility.matrix), kept as plain data."""

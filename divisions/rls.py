@@ -76,6 +76,10 @@ OWN_ROWS_TABLES = (
     "api_ratewindow",
     "submits_submit",
 )
+# Tables the database alone writes, through its triggers' SECURITY DEFINER functions, forced
+# on their owner too (an owner policy admits those inserts): the DataScope history
+# (history.sql).
+RECORDED_TABLES = ("divisions_datascopeevent",)
 
 
 def signing_key(secret=None):

@@ -8,6 +8,7 @@ from django.db import migrations
 from django.db.migrations.loader import MigrationLoader
 
 from . import source, statements
+from .operations import SQLiteSQL
 
 # Generated migrations go to the first app; the state is what the migrations of these apps
 # leave (api's tokens and the spent submit keys come with their tables, after the rest of the
@@ -38,7 +39,7 @@ def migrated_state():
     state = {}
     for node in plan:
         for operation in graph.nodes[node].operations:
-            if isinstance(operation, migrations.RunSQL):
+            if isinstance(operation, migrations.RunSQL) and not isinstance(operation, SQLiteSQL):
                 statements.apply(state, _sql_text(operation.sql))
     return state, leaves
 

@@ -14,6 +14,7 @@ FILES = (
     "title_search.sql",
     "login_history.sql",
     "policies.sql",
+    "history.sql",
     "tokens.sql",
     "submits.sql",
 )

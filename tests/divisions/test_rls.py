@@ -8,6 +8,7 @@ from divisions.models import DataScopeChange, User
 from divisions.rls import (
     GUARDED_TABLES,
     OWN_ROWS_TABLES,
+    RECORDED_TABLES,
     RULE_TABLES,
 )
 from divisions.scoping import acting_as, unscoped
@@ -472,4 +473,5 @@ class TestAppRole:
             **{table: True for table in RULE_TABLES},
             **{table: False for table in GUARDED_TABLES},
             **{table: True for table in OWN_ROWS_TABLES},
+            **{table: True for table in RECORDED_TABLES},
         }
