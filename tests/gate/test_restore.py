@@ -152,7 +152,4 @@ def test_a_cut_followed_by_new_rows_is_still_reported(gate):
     assert gate.migrate().returncode == 0
     verify = gate.manage("migrate_secure", "--verify-audit")
     assert verify.returncode == 1
-    assert (
-        f"(removed, with later rows written after them): {cut}\n"
-        in verify.stderr
-    )
+    assert f"(removed, with later rows written after them): {cut}\n" in verify.stderr
