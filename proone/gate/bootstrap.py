@@ -59,5 +59,6 @@ def released(loader, migration):
     key = (migration.app_label, migration.name)
     return any(
         key in (squashed.replaces or []) and _released_file(squashed)
-        for squashed in loader.disk_migrations.values()
+        # An offline reader of single files (the lint's corpus) has no others to look at.
+        for squashed in getattr(loader, "disk_migrations", {}).values()
     )
