@@ -8,6 +8,7 @@ import datetime
 import os
 import re
 import syslog
+import tempfile
 from pathlib import Path
 
 from django.db import connections
@@ -36,6 +37,28 @@ def require_anchor():
             "outside the database: set it to an append-only file (e.g. on a log host, "
             "`chattr +a`), see docs/migrations.md."
         )
+
+
+def require_writable_anchor():
+    """Refuse, in one line and before anything is done, an anchor the gate could not append to:
+    the file not writable, or (not there yet) its directory missing or not writable."""
+    path = anchor_path()
+    if path is None:
+        return
+    try:
+        if path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_APPEND))
+        else:
+            # A file made and gone at once: the directory takes new files.
+            tempfile.TemporaryFile(dir=path.parent).close()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        what = "file" if path.exists() else f"directory {path.parent}"
+        raise GateError(
+            f"{PATH_VARIABLE} ({path}) cannot be appended to: the {what} is not writable "
+            f"({reason}). Point {PATH_VARIABLE} at a file the operator may append to (its "
+            "directory must exist), see docs/migrations.md; nothing was done."
+        ) from None
 
 
 def database_identity(alias):
@@ -82,20 +105,31 @@ def anchored_heads(alias, path):
     return heads
 
 
-def anchor_problems(alias):
-    """Differences between the audit table and its anchor: a cut tail, rewritten rows."""
+def anchor_problems(alias, excused=None):
+    """Differences between the audit table and its anchor: a cut tail, rewritten rows. The
+    anchored rows in `excused` ({row id: head}) were lost with a recorded restore."""
     path = anchor_path()
     if path is None:
         return []
     if not path.exists():
         return [f"the anchor file {path} ({PATH_VARIABLE}) does not exist"]
-    heads = anchored_heads(alias, path)
+    excused = excused or {}
+    heads = {
+        seq: head for seq, head in anchored_heads(alias, path).items() if excused.get(seq) != head
+    }
     rows = dict(AuditEntry.objects.using(alias).values_list("id", "row_hash"))
     problems = [
         f"row {seq}: its hash differs from the head anchored in {path} (row rewritten?)"
         for seq, head in sorted(heads.items())
         if seq in rows and rows[seq] != head
     ]
+    missing = sorted(seq for seq in heads if seq not in rows)
+    if missing and max(heads) in rows:
+        # Rows written after a cut link to the row before it and carry the newest head.
+        problems.append(
+            f"rows recorded in the anchor {path} are missing from the table (removed, with later "
+            f"rows written after them): {', '.join(map(str, missing))}"
+        )
     if heads:
         newest = max(heads)
         if newest not in rows:

@@ -24,6 +24,8 @@ GENESIS = "0" * 64
 ACTIVE_KEY_ID = contextvars.ContextVar("gate_key_id", default="")
 # The event of an access review's attestation (proone/gate/attestation.py).
 ATTESTATION = "access_review"
+# The event of a restore of an older backup, recorded on purpose (proone/gate/restore.py).
+RESTORE = "restore"
 CHAINED_FIELDS = [
     "event",
     "outcome",
@@ -184,11 +186,79 @@ def describe_unfinished(start, in_flight):
     )
 
 
+def restore_record(entry):
+    """(key id, signature, body) of a restore row; body is None when the row has none."""
+    parts = entry.detail.split("; ", 2)
+    fields = dict(part.split("=", 1) for part in parts[:2] if "=" in part)
+    try:
+        body = json.loads(parts[2])
+    except (IndexError, ValueError):
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("lost"), dict):
+        body = None
+    return fields.get("key_id", ""), fields.get("signature", ""), body
+
+
+def restores(alias, keys):
+    """The restore rows of `alias` signed by one of `keys`, as (row, body), oldest first; and a
+    problem for each other restore row."""
+    keys = [keys] if isinstance(keys, bytes) else keys
+    by_id = {signing.key_id(key): key for key in keys}
+    valid, problems = [], []
+    for entry in AuditEntry.objects.using(alias).filter(event=RESTORE, outcome="ok").order_by("id"):
+        signer, signature, body = restore_record(entry)
+        key = by_id.get(signer)
+        fields = signing.restore_fields(entry, body, signer) if body is not None else None
+        if (
+            key is None
+            or fields is None
+            or not signing.verify(signing.RESTORE_CONTEXT, fields, key, signature)
+        ):
+            problems.append(
+                f"row {entry.pk}: restore record: signature does not verify (forged or altered), "
+                "so the rows it names stay missing"
+            )
+        else:
+            valid.append((entry, body))
+    return valid, problems
+
+
+def lost_with_restores(valid):
+    """{row id: head} of the anchored rows the restore rows `valid` (from restores) account for."""
+    return {int(seq): head for _, body in valid for seq, head in body["lost"].items()}
+
+
+def describe_restore(entry, body):
+    """The line --verify-audit prints for a recorded restore."""
+    lost = sorted(int(seq) for seq in body["lost"])
+    return (
+        f"restored on {entry.started_at:%Y-%m-%d} to row {body['restored_to']}; rows "
+        f"{lost[0]}..{lost[-1]} recorded in the anchor were lost with the restore (audit row "
+        f"#{entry.pk}: {body['reason']})"
+    )
+
+
+def skip_ids(alias, newest):
+    """Make the next audit row's id follow `newest`: ids of rows lost with a restore are never
+    given again (the anchor still names them with their old heads)."""
+    connection = connections[alias]
+    table = AuditEntry._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [table, newest])
+        else:
+            cursor.execute(
+                "UPDATE sqlite_sequence SET seq = max(seq, %s) WHERE name = %s", [newest, table]
+            )
+
+
 def verify_audit(alias, keys):
     """Every problem --verify-audit reports: chain, anchor, unfinished runs, forged sign-offs
     and attestations (each checked with `keys`: the current gate key and the retired ones)."""
     problems = verify_chain(alias)
-    problems += anchor.anchor_problems(alias)
+    valid, problems_of_restores = restores(alias, keys)
+    problems += problems_of_restores
+    problems += anchor.anchor_problems(alias, excused=lost_with_restores(valid))
     problems += [describe_unfinished(*item) for item in unfinished_attempts(alias)]
     problems += [
         f"sign-off #{signoff.pk} of {signoff.app_label}.{signoff.migration_name} by "

@@ -1,5 +1,7 @@
 """What --bootstrap applies unsigned: the gate, row-level security, and their released hashes."""
 
+from .fingerprint import migration_sha256
+
 # Update only together with a reviewed change of proone/gate/migrations/; a test keeps them equal.
 GATE_MIGRATIONS = {
     "0001_initial": "97b8181f1275cf955412c1ec53ba8ebea6bab56629fdb883193c7524ef6965e3",
@@ -42,3 +44,21 @@ def released_sha256(app_label, name):
     if app_label == "gate":
         return GATE_MIGRATIONS.get(name)
     return PROJECT_MIGRATIONS.get(f"{app_label}.{name}")
+
+
+def _released_file(migration):
+    expected = released_sha256(migration.app_label, migration.name)
+    return expected is not None and expected == migration_sha256(migration)
+
+
+def released(loader, migration):
+    """True when `migration` is a released file: in the manifest with its released content, or
+    one of the migrations a released squashed migration replaces."""
+    if _released_file(migration):
+        return True
+    key = (migration.app_label, migration.name)
+    return any(
+        key in (squashed.replaces or []) and _released_file(squashed)
+        # An offline reader of single files (the lint's corpus) has no others to look at.
+        for squashed in getattr(loader, "disk_migrations", {}).values()
+    )

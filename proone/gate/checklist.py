@@ -4,6 +4,8 @@ source leaves without row-level security (MG119)."""
 
 import re
 
+from django.apps import apps
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import migrations
 
 from . import project
@@ -45,6 +47,10 @@ PROTECTED_WORDS = {
 # Internal types whose value the database holds as the text or bytes it was given.
 PLAIN_TYPES = {"CharField", "TextField", "SlugField", "BinaryField", "JSONField"}
 
+# Fields whose values the model's own code hashes: AbstractBaseUser.password holds what
+# make_password() returns (algorithm, salt and hash), never the password.
+HASHED_FIELDS = {AbstractBaseUser: {"password"}}
+
 WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+[a-z]*", re.ASCII)
 
 
@@ -81,13 +87,27 @@ def _new_columns(op):
     return []
 
 
-def plain_secrets(op):
+def holds_hash(app_label, model, name):
+    """True when the installed model `app_label.model` inherits field `name` from a class whose
+    code stores only hashes in it (HASHED_FIELDS)."""
+    try:
+        installed = apps.get_model(app_label, model)
+    except LookupError:
+        return False
+    return any(
+        issubclass(installed, base) and name in names for base, names in HASHED_FIELDS.items()
+    )
+
+
+def plain_secrets(op, app_label):
     """'model.field: type, named for a <word>' for each new plain-text column named for a secret."""
     found = []
     for model, name, field in _new_columns(op):
         kind = field.get_internal_type()
         word = secret_word(name)
         if word and kind in PLAIN_TYPES and not field.is_relation:
+            if holds_hash(app_label, model, name):
+                continue
             found.append(f"{model}.{name}: {kind}, named for a {word}")
     return found
 

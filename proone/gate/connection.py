@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import DatabaseError, connections
 
 from . import GateError
-from .anchor import require_anchor
+from .anchor import require_anchor, require_writable_anchor
 from .models import AuditEntry
 from .signing import gate_key
 
@@ -101,10 +101,12 @@ def require_owner(alias):
 
 
 def gate_environment(alias):
-    """Refuse to run a gate command without the gate key (and, when protected, the anchor), or
-    on a database it cannot reach or may not write as the gate."""
+    """Refuse to run a gate command without the gate key (and, when protected, the anchor), with
+    an anchor it cannot append to, or on a database it cannot reach or may not write as the
+    gate."""
     gate_key()
     if getattr(settings, "MIGRATIONS_REQUIRE_SIGNOFF", False):
         require_anchor()
+    require_writable_anchor()
     require_connection(alias)
     require_owner(alias)

@@ -127,3 +127,16 @@ def attestation_valid(entry, keys):
     fields = attestation_fields(entry, int(found.group(1)))
     keys = [keys] if isinstance(keys, bytes) else keys
     return any(verify(ATTESTATION_CONTEXT, fields, key, found.group(2)) for key in keys)
+
+
+RESTORE_CONTEXT = "proone-gate-restore-v1"
+
+
+def restore_fields(entry, body, signer_id):
+    """What a restore record's signature covers: the restored row, the anchored rows lost with
+    the restore (ids and hashes), the reason, when, and the id of the key that signed."""
+    return {
+        **body,
+        "at": entry.started_at.astimezone(datetime.UTC).isoformat(),
+        "key_id": signer_id,
+    }

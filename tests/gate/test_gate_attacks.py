@@ -119,6 +119,21 @@ def test_protected_environment_needs_the_audit_anchor(gate):
     assert "GATE_AUDIT_ANCHOR is not set" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_an_anchor_the_gate_cannot_append_to_is_refused_before_anything_is_done(gate, tmp_path):
+    """Without the check the migration would be applied and its audit row written, and only
+    then would appending its head fail."""
+    assert gate.signoff("0001_initial").returncode == 0
+    rows = len(gate.audit())
+    for anchor in (tmp_path / "no-such-dir" / "anchor", tmp_path):
+        result = gate.manage("migrate_secure", "--noinput", GATE_AUDIT_ANCHOR=str(anchor))
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        (line,) = [line for line in result.stderr.splitlines() if "CommandError" in line]
+        assert f"GATE_AUDIT_ANCHOR ({anchor}) cannot be appended to" in line
+        assert "Point GATE_AUDIT_ANCHOR at a file the operator may append to" in line
+    assert WIDGETS not in gate.tables()
+    assert len(gate.audit()) == rows
+
+
 def test_deleting_the_newest_audit_rows_is_reported(gate):
     """Attack: delete the last audit rows; the chain that is left still links.
     Stops it: the anchor file outside the database recorded the head that is now gone."""

@@ -256,3 +256,51 @@ def test_a_new_tenant_table_under_row_level_security_is_not_a_finding():
     # A table outside the tenant-owned apps, without a tenant relation, holds no tenant's rows.
     other = migrations.CreateModel("Ledger", [("id", models.BigAutoField(primary_key=True))])
     assert _lint_operation(other, "shop", state(), set(), "sqlite") == []
+
+
+def test_the_hashed_password_of_a_user_model_is_not_a_secret_but_a_new_token_is():
+    """AbstractBaseUser.password holds make_password()'s output, never the password: Django's
+    own users and the project's are not findings; a plain api_token on the same model is."""
+    password = ("password", models.CharField(max_length=128, verbose_name="password"))
+    for app_label, model in (("divisions", "User"), ("auth", "User")):
+        create = migrations.CreateModel(
+            model, [("id", models.AutoField(primary_key=True)), password]
+        )
+        assert _lint_operation(create, app_label, ProjectState(), set(), "sqlite") == []
+    token = migrations.AddField("user", "api_token", models.CharField(max_length=64, null=True))
+    found = _lint_operation(token, "divisions", ProjectState(), set(), "sqlite")
+    assert [f.code for f in found] == ["MG118"] and "user.api_token" in found[0].message
+    # A model that does not store hashes there is asked, whatever its name.
+    other = migrations.AddField("item", "password", models.CharField(max_length=128, null=True))
+    assert codes(other) == ["MG118"]
+
+
+def project_graph():
+    from django.db.migrations.loader import MigrationLoader
+
+    return MigrationLoader(None)  # the files alone, as an offline review reads them
+
+
+def test_released_migrations_are_not_asked_the_checklist(monkeypatch):
+    """The project's released files (the bootstrap manifest, and what its squashed files
+    replace) were reviewed at their release: no MG118/MG119; the same file with other content
+    is asked again."""
+    from proone.gate import bootstrap, checklist
+    from proone.gate.lint import lint_migration
+
+    loader = project_graph()
+    for migration in loader.graph.nodes.values():
+        found = lint_migration(loader, migration, "sqlite")
+        assert not [f for f in found if f.code in ("MG118", "MG119")], migration
+    squashed = loader.disk_migrations[("divisions", "0001_squashed_0002_organisation")]
+    assert bootstrap.released(loader, loader.disk_migrations[("divisions", "0001_initial")])
+    assert not bootstrap.released(
+        loader, loader.disk_migrations[("divisions", "0016_unused_functions_removed")]
+    )
+    # Without the hashed-field rule, only the release keeps divisions' password column quiet.
+    monkeypatch.setattr(checklist, "HASHED_FIELDS", {})
+    assert "MG118" not in [f.code for f in lint_migration(loader, squashed, "sqlite")]
+    monkeypatch.setitem(
+        bootstrap.PROJECT_MIGRATIONS, "divisions.0001_squashed_0002_organisation", "0" * 64
+    )
+    assert "MG118" in [f.code for f in lint_migration(loader, squashed, "sqlite")]

@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import time
+from contextlib import contextmanager, nullcontext
 
 import psycopg
 import pytest
@@ -213,3 +214,93 @@ def test_a_missing_database_or_server_is_one_line(pg_gate, change, fragment, com
     refused_in_one_line(
         result, "Cannot connect to the database", fragment, "Check DATABASE_MIGRATE_URL"
     )
+
+
+@contextmanager
+def lock_held():
+    """An owner session holding the gate's lock (as a forgotten psql would) while inside."""
+    with connect(owner_url()) as holder:
+        holder.execute("BEGIN")
+        holder.execute(f"LOCK TABLE {LOCK_TABLE} IN EXCLUSIVE MODE")
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+
+
+def _mistake(pg_gate, tmp_path, mistake):
+    """(environment changes, fix the line must name) of the operator mistake `mistake`."""
+    app_url = os.environ["DATABASE_URL"]
+    anchor_dir = tmp_path / "anchor-dir"
+    anchor_dir.mkdir()
+    return {
+        "migrate url unset": ({"DATABASE_MIGRATE_URL": None}, "Set DATABASE_MIGRATE_URL"),
+        "migrate url equal": ({"DATABASE_MIGRATE_URL": app_url}, "Set DATABASE_MIGRATE_URL"),
+        "missing database": (
+            {
+                "DATABASE_MIGRATE_URL": _with(owner_url(), name="no_such_database"),
+                "DATABASE_URL": _with(app_url, name="no_such_database"),
+            },
+            "Check DATABASE_MIGRATE_URL",
+        ),
+        "no server": (
+            {"DATABASE_MIGRATE_URL": _with(owner_url(), port=1), "DATABASE_URL": app_url},
+            "Check DATABASE_MIGRATE_URL",
+        ),
+        "wrong key": ({"GATE_SIGNING_KEY": "another-key-" + "y" * 40}, "export the registered key"),
+        "lock held": ({}, "--lock-wait 0.5 s"),
+        "anchor directory missing": (
+            {"GATE_AUDIT_ANCHOR": str(tmp_path / "no-such-dir" / "anchor")},
+            "Point GATE_AUDIT_ANCHOR at a file the operator may append to",
+        ),
+        "anchor is a directory": (
+            {"GATE_AUDIT_ANCHOR": str(anchor_dir)},
+            "Point GATE_AUDIT_ANCHOR at a file the operator may append to",
+        ),
+        "anchor directory read-only": (
+            {"GATE_AUDIT_ANCHOR": "/sys/proone-anchor"},
+            "Point GATE_AUDIT_ANCHOR at a file the operator may append to",
+        ),
+    }[mistake]
+
+
+MISTAKES = [
+    "migrate url unset",
+    "migrate url equal",
+    "missing database",
+    "no server",
+    "wrong key",
+    "lock held",
+    "anchor directory missing",
+    "anchor is a directory",
+    "anchor directory read-only",
+]
+
+
+@pytest.mark.parametrize("command", [("--noinput",), ("--verify-audit",)])
+@pytest.mark.parametrize("mistake", MISTAKES)
+def test_every_operator_mistake_is_one_line_with_the_fix(pg_gate, tmp_path, mistake, command):
+    """Each mistake an operator makes with migrate_secure (applying, and verifying the audit):
+    exit 1, one line on stderr that says the fix, no traceback, nothing applied, and the audit
+    still verifies once the mistake is undone."""
+    assert pg_gate.signoff("0001_initial").returncode == 0
+    pg_gate.manage("migrate_secure", "--verify-audit")  # creates the lock table if need be
+    changes, fix = _mistake(pg_gate, tmp_path, mistake)
+    env = pg_gate.env(**{k: v for k, v in changes.items() if v is not None})
+    for name in [k for k, v in changes.items() if v is None]:
+        del env[name]
+    holding = lock_held() if mistake == "lock held" else nullcontext()
+    with holding:
+        result = subprocess.run(  # noqa: S603
+            [sys.executable, "manage.py", "migrate_secure", *command, "--lock-wait", "0.5"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    refused_in_one_line(result, fix)
+    assert pg_gate.widgets() not in pg_gate.tables()
+    verify = pg_gate.manage("migrate_secure", "--verify-audit")
+    assert verify.returncode == 0, verify.stderr

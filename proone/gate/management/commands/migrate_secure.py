@@ -12,6 +12,7 @@ from proone.gate.execute import bootstrap, migrate_secure, rehearse
 from proone.gate.keys import audit_problems, rotate
 from proone.gate.lock import migration_lock
 from proone.gate.plan import build_plan, require_gate_tables
+from proone.gate.restore import record_restore, restore_notes
 
 
 def plan_table(plan, sql=False):
@@ -67,6 +68,13 @@ class Command(BaseCommand):
             help="Make GATE_SIGNING_KEY the gate key (the old one in GATE_SIGNING_KEY_FALLBACKS).",
         )
         parser.add_argument(
+            "--record-restore",
+            action="store_true",
+            help="After restoring an older backup: record, signed, the restored row and the "
+            "anchored rows lost with it (needs --reason).",
+        )
+        parser.add_argument("--reason", default="", help="With --record-restore: why.")
+        parser.add_argument(
             "--verify-audit",
             action="store_true",
             help="Check the audit log: hash chain, anchored head, unfinished runs, sign-offs.",
@@ -102,11 +110,22 @@ class Command(BaseCommand):
                 f"{row.detail.split('; ')[0]}. Keep the retired key in GATE_SIGNING_KEY_FALLBACKS."
             )
             return
+        if options["record_restore"]:
+            require_gate_tables(alias)
+            with migration_lock(alias, options["lock_wait"]):
+                row = record_restore(alias, options["reason"])
+            self.stdout.write(
+                f"Recorded the restore (audit row #{row.pk}): {restore_notes(alias)[-1]}."
+            )
+            return
         if options["verify_audit"]:
             require_gate_tables(alias)
             # Under the lock: a run in progress is not mistaken for one that was killed.
             with migration_lock(alias, options["lock_wait"]):
                 problems = audit_problems(alias)
+                notes = restore_notes(alias)
+            for note in notes:
+                self.stdout.write(f"Note: {note}.")
             if problems:
                 raise CommandError(
                     "Audit log is BROKEN:\n" + "\n".join(f"- {p}" for p in problems), returncode=1
