@@ -1,14 +1,16 @@
-"""PostgreSQL, through gunicorn: the principal's key (RLS_SIGNING_KEY) rotated under the
-leak-checked load, as docs/operations.md does it. The old processes serve while the database
-takes the new key with the old one retired (step 1), a process with the new key starts and the
-old ones stop (step 2, the rolling restart), then the old key is retired for good (step 3):
-no request fails and none shows a job out of scope. A process still signing with the retired
-key is then refused: clean errors (the error page, the API's JSON), nothing shown.
+"""PostgreSQL, through gunicorn: the principal's key (RLS_SIGNING_KEY), and SECRET_KEY with the
+principal key derived from it, rotated under the leak-checked load, as docs/operations.md does
+it. The old processes serve while the database takes the new key with the old one retired
+(step 1), a process with the new key starts and the old ones stop (step 2, the rolling restart),
+then the old key is retired for good (step 3): no request fails and none shows a job out of
+scope. A process still signing with the retired key is then refused: clean errors (the error
+page, the API's JSON), nothing shown.
 
 The keys are stored as `create_db_roles` stores them, over the owner's connection (the tests
 never hold the superuser URL create_db_roles needs); tests/deploy/test_key_rotation_docs.py
 runs the documented commands themselves."""
 
+import http.client
 import os
 import secrets
 import threading
@@ -26,14 +28,18 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 SECONDS = 10  # of load on each process; they overlap by about half
 
 
-def portal(key):
-    """A gunicorn (2 workers) signing principals with `key`, started."""
+def portal(key=None, **keys):
+    """A gunicorn (2 workers) signing principals with `key` (None: the key derived from its
+    SECRET_KEY), with the other `keys` settings in its environment, started."""
     env = dict(
         os.environ,
         DJANGO_SETTINGS_MODULE="tests.settings",
-        RLS_SIGNING_KEY=key,
         API_TOKEN_RATE="100000/minute",  # the rotation, not the rate limit, is under test
+        **keys,
     )
+    env.pop("RLS_SIGNING_KEY", None)
+    if key is not None:
+        env["RLS_SIGNING_KEY"] = key
     server = Gunicorn(env, workers=2)
     server.start()
     return server
@@ -100,3 +106,84 @@ def test_rotation_under_load_fails_no_request_leaks_nothing_and_closes(world, se
         for server in servers:
             server.stop()
         store(settings, old)
+
+
+def derived(secret_key):
+    """The principal key a deployment without RLS_SIGNING_KEY derives from `secret_key`."""
+    return f"proone-rls:{secret_key}"
+
+
+def browse(visitors, cookies, ports, rounds):
+    """Each visitor, as a browser does, asks for the job list, a job it may see and one it may
+    not, `rounds` times, each request to the next of `ports` (a balancer over processes of two
+    releases), keeping the session cookie each answer sets: [problem] of the answers `check`
+    finds wrong (an error, a leak, a redirect to sign in)."""
+    problems = []
+    turn = 0
+    for _ in range(rounds):
+        for browser in visitors:
+            for path in (
+                "/jobs/",
+                f"/jobs/{browser.some_visible[0]}/",
+                f"/jobs/{browser.some_hidden[0]}/",
+            ):
+                port = ports[turn % len(ports)]
+                turn += 1
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                try:
+                    connection.request(
+                        "GET", path, headers={"Cookie": f"sessionid={cookies[browser.name]}"}
+                    )
+                    response = connection.getresponse()
+                    body = response.read().decode("utf-8", "replace")
+                    for header in response.headers.get_all("Set-Cookie") or ():
+                        name, _, rest = header.partition("=")
+                        if name == "sessionid":
+                            cookies[browser.name] = rest.split(";")[0]
+                finally:
+                    connection.close()
+                _, _, _, problem = check(browser, path, response.status, body)
+                if problem:
+                    problems.append(f"port {port}: {problem}")
+    return problems
+
+
+def test_secret_key_rotation_keeps_everyone_signed_in_across_a_rolling_restart(world, settings):
+    """SECRET_KEY rotated as docs/operations.md does it, the principal key derived from it,
+    with browsers whose requests a balancer spreads over the processes of two releases at each
+    step: (1) the processes restarted with the new key as a fallback only, (2) the database
+    takes both derived principal keys and the processes restarted with the new key and the old
+    one as the fallback, (3) the old principal key retired. Nobody is signed out and no answer
+    fails or leaks. Without step 1 a session the new process has moved to the new key is signed
+    out by an old process (the last part shows it: what step 1 is for)."""
+    old_secret = os.environ["SECRET_KEY"]
+    assert derived(old_secret) == settings.RLS_SIGNING_KEY  # the derived key is under test
+    new_secret = "secret-rotated-" + secrets.token_urlsafe(32)
+    u = world.u
+    visitors = [visitor(world, user) for user in (u.alice, u.sam, u.elle, u.acme_admin)]
+    cookies = {v.name: v.cookie for v in visitors}
+    servers = {}
+    try:
+        servers["old"] = portal(SECRET_KEY=old_secret)
+        servers["step 1"] = portal(SECRET_KEY=old_secret, SECRET_KEY_FALLBACKS=new_secret)
+        problems = browse(visitors, cookies, [servers["old"].port, servers["step 1"].port], 2)
+        servers.pop("old").stop()
+        assert store(settings, derived(new_secret), [derived(old_secret)]) == 1
+        servers["step 2"] = portal(SECRET_KEY=new_secret, SECRET_KEY_FALLBACKS=old_secret)
+        problems += browse(visitors, cookies, [servers["step 1"].port, servers["step 2"].port], 3)
+        servers.pop("step 1").stop()
+        assert store(settings, derived(new_secret)) == 0
+        problems += browse(visitors, cookies, [servers["step 2"].port], 2)
+        assert problems == []
+        logs = [server.log_tail(200_000) for server in servers.values()]
+        assert not any(exceptions_in(log) for log in logs), logs
+
+        # Without step 1: an old process next to a new one signs out whoever the new one moved.
+        store(settings, derived(new_secret), [derived(old_secret)])
+        servers["old"] = portal(SECRET_KEY=old_secret)
+        skipped = browse(visitors, cookies, [servers["step 2"].port, servers["old"].port], 1)
+        assert any("HTTP 302" in problem for problem in skipped), skipped
+    finally:
+        for server in servers.values():
+            server.stop()
+        store(settings, settings.RLS_SIGNING_KEY)
