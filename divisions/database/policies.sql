@@ -182,8 +182,10 @@ CREATE POLICY proone_update ON auth_group_permissions
     WITH CHECK ((SELECT proone_acting_system()));
 
 -- divisions_accessreview
--- A tenant admin records a review of the tenant's access in their own name; the tenant's
--- principals read the reviews; a review is never edited or deleted except by system work.
+-- A tenant admin records a review of the tenant's access in their own name (their id and
+-- username) and at the time it is made; the tenant's admins read the reviews (a review keeps
+-- the whole matrix, counts of every division's jobs and users); a review is never edited or
+-- deleted except by system work.
 ALTER TABLE divisions_accessreview ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY proone_delete ON divisions_accessreview
@@ -198,6 +200,11 @@ CREATE POLICY proone_insert ON divisions_accessreview
             (tenant_id = (SELECT proone_acting_tenant()))
             AND (SELECT proone_acting_tenant_admin())
             AND (reviewed_by_id = (SELECT proone_principal()))
+            AND (reviewed_by_name = (
+                SELECT u.username FROM divisions_user u WHERE u.id = (SELECT proone_principal())
+            ))
+            AND (reviewed_at BETWEEN now() - interval '5 minutes'
+                AND clock_timestamp() + interval '5 minutes')
         )
     );
 
@@ -205,7 +212,10 @@ CREATE POLICY proone_read ON divisions_accessreview
     FOR SELECT
     USING (
         (SELECT proone_acting_system())
-        OR (tenant_id = (SELECT proone_acting_tenant()))
+        OR (
+            (tenant_id = (SELECT proone_acting_tenant()))
+            AND (SELECT proone_acting_tenant_admin())
+        )
     );
 
 CREATE POLICY proone_update ON divisions_accessreview
