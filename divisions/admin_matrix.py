@@ -23,13 +23,12 @@ from .admin_policy import TenantOwnedAdmin
 from .admin_scope_history import changes_since
 from .admin_site import DIVISION_MANAGER, TENANT_ADMIN, managed_scopes, request_role
 from .models import AccessReview
+from .spreadsheet import spreadsheet_safe
 from .visibility.cases import EVERYONE, LISTED, OWN_DIVISION
 from .visibility.matrix import access_matrix
 
 # What a cell says, for people (the case names of the rule; no case: no sight).
 CELL_WORDS = {OWN_DIVISION: "own division", EVERYONE: "everyone", LISTED: "listed", None: ""}
-# Spreadsheets run a cell that starts with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def matrix_columns(request):
@@ -46,12 +45,6 @@ def fingerprint(data):
     """A short digest of a matrix's data: a review names the matrix its page showed."""
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def spreadsheet_safe(value):
-    """A CSV cell a spreadsheet shows as text: a division named '=...' is not a formula."""
-    text = str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
 def review_age(tenant_id, now=None):

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
+from divisions.spreadsheet import spreadsheet_safe
 from divisions.visibility.why import why_visible_case
 from divisions.visibility.writes import may_change_status
 from submits import once, tokens
@@ -30,8 +31,6 @@ ALREADY_SENT = (
     "This form was already sent once, with other content; that first submit was kept and "
     "nothing was changed now. Send it again from this page to make this change too."
 )
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _list_url(filters, cursor=None):
@@ -227,8 +226,7 @@ def _cell(value):
         return ""
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    text = str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+    return spreadsheet_safe(value)
 
 
 def _csv_chunks(rows):

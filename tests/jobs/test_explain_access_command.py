@@ -85,3 +85,9 @@ def test_each_run_is_logged_as_unscoped_work(world, caplog):
         for line in lines
     ), lines
     assert any(line.startswith("unscoped access: explain_access --user sam by ") for line in lines)
+
+
+def test_a_job_number_in_other_digits_is_a_one_line_error(world):
+    """`--job ²` (a digit to str.isdigit(), not to the database): one line, no traceback."""
+    with pytest.raises(CommandError, match=r"^No job ²\.$"):
+        call_command("explain_access", "--job", "²")

@@ -184,7 +184,17 @@ class TestExport:
 
     @pytest.mark.parametrize(
         "title",
-        ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"],
+        [
+            '=HYPERLINK("http://x")',
+            "+1+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\tcmd",
+            "\rcmd",
+            " =1+1",
+            "\n=1+1",
+            "＝1+1",
+        ],
     )
     def test_formulas_are_neutralised(self, client, world, title):
         """CSV injection: a title a spreadsheet would run as a formula is exported as text."""

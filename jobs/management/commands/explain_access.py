@@ -52,7 +52,7 @@ class Command(BaseCommand):
 
     def _job(self, job_id):
         job = None
-        if job_id.isdigit():
+        if job_id.isascii() and job_id.isdigit():
             job = Job.objects.select_related("tenant", "division").filter(pk=job_id).first()
         if job is None:
             raise CommandError(f"No job {job_id}.")
