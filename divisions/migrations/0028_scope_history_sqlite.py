@@ -43,8 +43,11 @@ TRIGGERS = {
             tenant="NEW.tenant_id", scope="NEW.datascope_id", what="'added'", division="NEW.division_id"
         ),
     ),
+    # Not while its tenant is being deleted: the tenant's history goes with it (below), and a
+    # flush, which deletes table by table in any order, must leave no event behind.
     "proone_record_division_removed": (
-        "AFTER DELETE ON divisions_datascopedivision",
+        "AFTER DELETE ON divisions_datascopedivision "
+        "WHEN EXISTS (SELECT 1 FROM divisions_tenant WHERE id = OLD.tenant_id)",
         EVENT.format(
             tenant="OLD.tenant_id", scope="OLD.datascope_id", what="'removed'", division="OLD.division_id"
         ),
