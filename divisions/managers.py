@@ -215,6 +215,26 @@ class ScopedManager(models.Manager.from_queryset(ScopedQuerySet)):
         return queryset
 
 
+class RecordQuerySet(ScopedQuerySet):
+    """A scoped queryset of records that only the database or system work writes."""
+
+    def bulk_create(self, objs, *args, **kwargs):
+        scope = self._made_under
+        if scope is not None and not scope.is_unscoped:
+            raise OutOfScope(f"{self.model._meta.verbose_name_plural} are recorded, not created.")
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+class RecordManager(ScopedManager):
+    """The manager of a record the database writes (a history): under a principal, the ORM
+    creates, updates and deletes none of its rows, as the database's policies allow none."""
+
+    _queryset_class = RecordQuerySet
+
+    def write_filter(self, principal, values):
+        return NOTHING
+
+
 class _VisibleRows(Expression):
     """A join condition: the row at `alias` is one its model's default manager returns now.
 

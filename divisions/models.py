@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import QuerySet
 
-from .managers import ScopedManager
+from .managers import RecordManager, ScopedManager
 from .scoping import OutOfScope, acting_as, acting_principal, current_scope, looking_up
 
 
@@ -334,7 +334,7 @@ class DataScopeEvent(models.Model):
     actor_name = models.CharField(max_length=150, blank=True)
     recorded_at = models.DateTimeField()
 
-    objects = ScopedManager()
+    objects = RecordManager()
 
     class Meta:
         base_manager_name = "objects"

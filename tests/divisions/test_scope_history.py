@@ -224,3 +224,23 @@ def test_a_flush_in_any_table_order_leaves_no_history_and_commits(world, first):
             cursor.execute(sql)
     with unscoped("test check"):
         assert DataScopeEvent.objects.count() == 0
+
+
+def test_a_member_writes_no_history_through_the_orm(world):
+    """The ORM is SQLite's only guard: alice, as a member, rewrites the events' actor, deletes
+    them, or plants one dated ahead: none reaches a row (RecordManager: the database alone
+    writes the history)."""
+    allow(world.d.ops, world.d.field)
+    with unscoped("test: how many events there are"):
+        recorded = DataScopeEvent.objects.count()
+    assert recorded > 0
+    with acting_as(world.u.alice):
+        assert DataScopeEvent.objects.update(actor_name="alice") == 0
+        assert DataScopeEvent.objects.all().delete()[0] == 0
+        with pytest.raises(OutOfScope):
+            DataScopeEvent.objects.bulk_create(
+                [DataScopeEvent(tenant=world.tenants.acme, datascope_id=1, what="added")]
+            )
+    with unscoped("test check"):
+        assert DataScopeEvent.objects.count() == recorded
+        assert not DataScopeEvent.objects.filter(actor_name="alice").exists()
