@@ -1,7 +1,10 @@
 """The audit chain's head, appended to a place outside the database (GATE_AUDIT_ANCHOR, syslog).
 
 Whoever can write the database (the owner role) can delete the newest audit rows and the chain
-still links; the anchor, which the database roles cannot rewrite, remembers how far it went.
+still links; the anchor, which the database roles cannot rewrite, remembers how far it went, and
+which gate key is the newest (a key line for each key row: registered or rotated), so a deleted
+rotation never brings a retired key back. Anchors written before key lines name no key: the
+audit table's key rows decide alone.
 """
 
 import datetime
@@ -20,6 +23,9 @@ PATH_VARIABLE = "GATE_AUDIT_ANCHOR"
 SYSLOG_VARIABLE = "GATE_AUDIT_SYSLOG"
 LINE = re.compile(
     r"^\S+ proone-gate-head db=(?P<db>\S+) seq=(?P<seq>\d+) head=(?P<head>[0-9a-f]{64})$"
+)
+KEY_LINE = re.compile(
+    r"^\S+ proone-gate-key db=(?P<db>\S+) seq=(?P<seq>\d+) key=(?P<key>[0-9a-f]{16})$"
 )
 
 
@@ -70,13 +76,10 @@ def database_identity(alias):
     return f"{connections[alias].vendor}://{host}:{port}/{db['NAME']}"
 
 
-def append_head(alias, entry):
-    """Append the new head (row id and hash) to the anchor file and, when asked, to syslog."""
+def _append(alias, entry, kind, fields, what):
+    """Append a `kind` line about audit row `entry` to the anchor file and, when asked, syslog."""
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    line = (
-        f"{stamp} proone-gate-head db={database_identity(alias)} seq={entry.pk} "
-        f"head={entry.row_hash}"
-    )
+    line = f"{stamp} {kind} db={database_identity(alias)} seq={entry.pk} {fields}"
     path = anchor_path()
     if path is not None:
         try:
@@ -86,12 +89,34 @@ def append_head(alias, entry):
                 handle.write(line + "\n")
         except OSError as error:
             raise GateError(
-                f"Audit row #{entry.pk} was written but its head could not be appended to "
-                f"{PATH_VARIABLE} ({path}): {error}. Fix the anchor, then run "
+                f"Audit row #{entry.pk} was written but its {what} could not be appended "
+                f"to {PATH_VARIABLE} ({path}): {error}. Fix the anchor, then run "
                 "`manage.py migrate_secure --verify-audit`."
             ) from None
     if os.environ.get(SYSLOG_VARIABLE) == "1":
         syslog.syslog(syslog.LOG_NOTICE | syslog.LOG_AUTH, line)
+
+
+def append_head(alias, entry):
+    """Append the new head (row id and hash) to the anchor."""
+    _append(alias, entry, "proone-gate-head", f"head={entry.row_hash}", "head")
+
+
+def append_key(alias, entry, key_id):
+    """Append the id of the gate key the key row `entry` made current to the anchor."""
+    _append(alias, entry, "proone-gate-key", f"key={key_id}", "key id")
+
+
+def anchored_keys(alias):
+    """The ids of the gate keys the anchor recorded for database `alias`, oldest first (empty
+    without an anchor file or in one written before key lines)."""
+    path = anchor_path()
+    if path is None or not path.exists():
+        return []
+    identity = database_identity(alias)
+    lines = path.read_text(errors="replace").splitlines()
+    matches = (KEY_LINE.match(text.strip()) for text in lines)
+    return [match["key"] for match in matches if match and match["db"] == identity]
 
 
 def anchored_heads(alias, path):

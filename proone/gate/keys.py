@@ -2,18 +2,21 @@
 
 A key row (event "gate-key") names a key by its id (signing.key_id), never the key, and is
 signed by that key; a rotation row is signed by the retired key too. The newest key row names
-the current key: the only one that signs, and the only one the commands accept.
+the current key: the only one that signs, and the only one the commands accept. The anchor
+records each key row's key too (anchor.append_key): a key that is not the newest the anchor
+records is refused, whatever the table says, so deleting a rotation never revives a retired key.
 """
 
 from django.db import connections
 from django.utils import timezone
 
-from . import GateError, audit, signing
+from . import GateError, anchor, audit, signing
 from .models import AuditEntry, SignOff
 
 EVENT = "gate-key"
 CONTEXT = "proone-gate-key-v1"
 FIX = "see 'The gate key' in docs/migrations.md"
+RESTORE_FIX = "see 'Backups and restores' in docs/operations.md"
 
 
 def _fields(detail):
@@ -41,7 +44,9 @@ def _write(alias, outcome, started, key, generation, retired=None):
     )
     if retired:
         detail += f"; retired_signature={signing.mac(CONTEXT, signed, retired)}"
-    return audit.record(alias, EVENT, outcome, started, detail=detail)
+    entry = audit.record(alias, EVENT, outcome, started, detail=detail)
+    anchor.append_key(alias, entry, new_id)
+    return entry
 
 
 def chain_problems(rows, keys):
@@ -106,8 +111,30 @@ def _register_first_use(alias, key, started):
     register(alias, key, started)
 
 
+def _refuse_unrecorded(message):
+    """Refuse without an audit row (marked audited, so no caller writes one): the key disagrees
+    with the anchor, so the table may be a restored copy whose next row ids the anchor already
+    names, and a row written there would keep the restore from being recorded."""
+    refusal = GateError(message)
+    refusal.audited = True
+    raise refusal
+
+
+def _require_anchored(alias, given):
+    """Refuse the key `given` (an id) when the anchor records a newer gate key."""
+    recorded = anchor.anchored_keys(alias)
+    if recorded and given != recorded[-1]:
+        _refuse_unrecorded(
+            f"GATE_SIGNING_KEY is key {given} but the anchor "
+            f"({anchor.PATH_VARIABLE}) records {recorded[-1]} as the newest gate key: a key "
+            "rotated away never signs again, whatever the audit table holds; export the newest "
+            f"key; nothing was done ({FIX}).",
+        )
+
+
 def current_key(alias):
-    """The gate key when it is the registered current key of `alias`; else a one-line GateError.
+    """The gate key when it is the registered current key of `alias` and the newest key the
+    anchor records; else a one-line GateError.
 
     From here on every audit row this process writes names the key's id.
     """
@@ -117,12 +144,18 @@ def current_key(alias):
         return key  # Not bootstrapped: the command refuses that itself.
     started = timezone.now()
     rows = key_rows(alias)
-    if not rows:
-        _register_first_use(alias, key, started)
-        return key
-    registered = rows[-1][1].get("key_id", "")
     given = signing.key_id(key)
-    if given != registered:
+    if rows and given != rows[-1][1].get("key_id", ""):
+        registered = rows[-1][1].get("key_id", "")
+        recorded = anchor.anchored_keys(alias)
+        if recorded and given == recorded[-1]:
+            _refuse_unrecorded(
+                f"GATE_SIGNING_KEY is key {given}, the newest the anchor records, but the audit "
+                f"table's newest key row names {registered} (audit row #{rows[-1][0].pk}): a "
+                "restore from before a rotation; record it first with `migrate_secure "
+                f"--record-restore` ({registered} in {signing.FALLBACKS_VARIABLE}); nothing was "
+                f"done ({RESTORE_FIX})."
+            )
         retired = " (a retired key)" if any(f.get("key_id") == given for _, f in rows) else ""
         _refuse(
             alias,
@@ -131,21 +164,77 @@ def current_key(alias):
             f"database is {registered} (audit row #{rows[-1][0].pk}): export the registered key "
             f"(or rotate with `migrate_secure --rotate-key`); nothing was done ({FIX}).",
         )
+    _require_anchored(alias, given)
+    if not rows:
+        _register_first_use(alias, key, started)
+        return key
     problems = chain_problems(rows, [key, *signing.fallback_keys()])
     if problems:
         _refuse(alias, started, f"The gate key rows do not check: {problems[0]}; nothing was done.")
     return key
 
 
-def verifying_keys(alias):
-    """The current key and the retired keys in the fallbacks whose ids are in the key rows."""
-    key = current_key(alias)
+def restore_key(alias):
+    """(gate key, restored key) for `--record-restore`. The restored key is None unless the
+    restore lost a rotation: then the gate key must be the newest key the anchor records and the
+    restored table's current key must be in the fallbacks, to sign the rotation again
+    (reapply_rotation)."""
+    key = signing.gate_key()
+    given = signing.key_id(key)
+    audit.ACTIVE_KEY_ID.set(given)
+    rows = key_rows(alias) if _gate_tables_exist(alias) else []
+    recorded = anchor.anchored_keys(alias)
+    if not rows or not recorded or rows[-1][1].get("key_id") == recorded[-1]:
+        return current_key(alias), None
+    _require_anchored(alias, given)
+    return key, _rotation_source(key, rows, _refuse_unrecorded)
+
+
+def reapply_rotation(alias, key, restored):
+    """Rotate again, from the key `restored` back to `key`, after a restore that lost the
+    rotation: the newest key row names the anchor's newest key once more."""
+    rows = key_rows(alias)
+    return _write(alias, "rotated", timezone.now(), key, len(rows), retired=restored)
+
+
+def known_keys(alias, key):
+    """`key` and the retired keys in the fallbacks whose ids are in the key rows."""
     known = {fields.get("key_id") for _, fields in key_rows(alias)}
     return [key] + [k for k in signing.fallback_keys() if signing.key_id(k) in known]
 
 
+def verifying_keys(alias):
+    """The current key and the retired keys in the fallbacks whose ids are in the key rows."""
+    return known_keys(alias, current_key(alias))
+
+
+def _rotation_source(key, rows, refuse):
+    """The current key's secret (from the fallbacks), checked to sign a rotation to `key`;
+    `refuse(message)` raises when it may not."""
+    given = signing.key_id(key)
+    current = rows[-1][1].get("key_id", "")
+    if given == current:
+        refuse(
+            f"GATE_SIGNING_KEY is already the registered key {current}: put the new key in "
+            f"GATE_SIGNING_KEY and the current one in {signing.FALLBACKS_VARIABLE}.",
+        )
+    if any(f.get("key_id") == given for _, f in rows):
+        refuse(f"Key {given} was retired; a retired key never comes back.")
+    old = next((k for k in signing.fallback_keys() if signing.key_id(k) == current), None)
+    if old is None:
+        refuse(
+            f"The registered key {current} is not in {signing.FALLBACKS_VARIABLE}: it must sign "
+            f"the rotation to key {given}; nothing was done ({FIX}).",
+        )
+    problems = chain_problems(rows, [key, *signing.fallback_keys()])
+    if problems:
+        refuse(f"The gate key rows do not check: {problems[0]}; nothing was done.")
+    return old
+
+
 def rotate(alias):
-    """Make GATE_SIGNING_KEY the current key; the current one must be in the fallbacks."""
+    """Make GATE_SIGNING_KEY the current key; the current one must be in the fallbacks and be the
+    newest key the anchor records."""
     started = timezone.now()
     key = signing.gate_key()
     given = signing.key_id(key)
@@ -159,26 +248,14 @@ def rotate(alias):
             f"key first; nothing was done ({FIX}).",
         )
     current = rows[-1][1].get("key_id", "")
-    if given == current:
-        _refuse(
-            alias,
-            started,
-            f"GATE_SIGNING_KEY is already the registered key {current}: put the new key in "
-            f"GATE_SIGNING_KEY and the current one in {signing.FALLBACKS_VARIABLE}.",
+    recorded = anchor.anchored_keys(alias)
+    if recorded and current != recorded[-1]:
+        _refuse_unrecorded(
+            f"The audit table's current gate key is {current} but the anchor "
+            f"({anchor.PATH_VARIABLE}) records {recorded[-1]} as the newest: a retired key "
+            f"never rotates (rows cut or a restore not recorded); nothing was done ({FIX}).",
         )
-    if any(f.get("key_id") == given for _, f in rows):
-        _refuse(alias, started, f"Key {given} was retired; a retired key never comes back.")
-    old = next((k for k in signing.fallback_keys() if signing.key_id(k) == current), None)
-    if old is None:
-        _refuse(
-            alias,
-            started,
-            f"The registered key {current} is not in {signing.FALLBACKS_VARIABLE}: it must sign "
-            f"the rotation to key {given}; nothing was done ({FIX}).",
-        )
-    problems = chain_problems(rows, [key, *signing.fallback_keys()])
-    if problems:
-        _refuse(alias, started, f"The gate key rows do not check: {problems[0]}; nothing was done.")
+    old = _rotation_source(key, rows, lambda message: _refuse(alias, started, message))
     return _write(alias, "rotated", started, key, len(rows), retired=old)
 
 

@@ -13,16 +13,16 @@ from .plan import require_gate_tables
 FIX = "see 'Backups and restores' in docs/operations.md"
 
 
-def lost_rows(alias):
+def lost_rows(alias, verifying):
     """(newest surviving row id, its hash, {row id: head} of the anchored rows after it that
-    are gone and no earlier restore accounts for)."""
+    are gone and no earlier restore (checked with the keys `verifying`) accounts for)."""
     path = anchor.anchor_path()
     if path is None or not path.exists():
         raise GateError(
             f"{anchor.PATH_VARIABLE} names no anchor file, so nothing tells which rows the "
             f"restore lost: set it to the deployment's anchor; nothing was done ({FIX})."
         )
-    valid, problems = audit.restores(alias, keys.verifying_keys(alias))
+    valid, problems = audit.restores(alias, verifying)
     if problems:
         raise GateError(f"{problems[0]}; nothing was done.")
     excused = audit.lost_with_restores(valid)
@@ -41,10 +41,11 @@ def lost_rows(alias):
 
 
 def record_restore(alias, reason):
-    """Append the signed restore row of database `alias`; return it."""
+    """Append the signed restore row of database `alias`, and the rotation the restore lost
+    again (keys.restore_key); return the restore row."""
     started = timezone.now()
     require_gate_tables(alias)
-    key = keys.current_key(alias)
+    key, restored = keys.restore_key(alias)
     reason = " ".join(reason.split())
     if not reason:
         raise GateError(f'Say why in --reason "..." (which backup, which incident) ({FIX}).')
@@ -54,7 +55,7 @@ def record_restore(alias, reason):
             f"The restored audit log does not chain ({problems[0]}): a restore keeps whole "
             f"rows; nothing was done ({FIX})."
         )
-    newest, head, lost = lost_rows(alias)
+    newest, head, lost = lost_rows(alias, keys.known_keys(alias, key))
     if not lost:
         raise GateError(
             f"No anchored row is missing: the audit log's newest row {newest} is the newest the "
@@ -72,13 +73,16 @@ def record_restore(alias, reason):
         signing.RESTORE_CONTEXT, signing.restore_fields(unsaved, body, signer), key
     )
     audit.skip_ids(alias, max(lost))
-    return audit.record(
+    row = audit.record(
         alias,
         audit.RESTORE,
         "ok",
         started,
         detail=f"key_id={signer}; signature={signature}; {json.dumps(body, sort_keys=True)}",
     )
+    if restored is not None:
+        keys.reapply_rotation(alias, key, restored)
+    return row
 
 
 def restore_notes(alias):
