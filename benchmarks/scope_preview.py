@@ -20,14 +20,17 @@ EVERYONE = "preview: everyone switched on"
 
 
 def _changes(admin):
-    """(the scope's id, {change: the form's values}) for a scope of the admin's tenant that
-    does not show its jobs to everyone, and one division with members it does not list."""
+    """(the scope's id, {change: the form's values}) for a scope of the admin's tenant whose
+    division has jobs and that does not show them to everyone, and one division with members
+    it does not list."""
     from divisions.models import DataScope, Division, User
     from divisions.scoping import acting_as
+    from jobs.models import Job
 
     with acting_as(admin):
         scope = (
             DataScope.objects.filter(is_everyone=False)
+            .filter(target_division__in=Job.objects.values("division_id"))
             .select_related("target_division")
             .order_by("target_division__pk")
             .first()
