@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from benchmarks import access_matrix
+from benchmarks import access_matrix, scope_preview
 from benchmarks.writes import TIMED_PER_ROUND
 
 NOTES = Path(__file__).with_name("notes.md")
@@ -33,6 +33,7 @@ def render(
     replica=None,
     writes=(),
     matrix=None,
+    preview=None,
     **context,
 ):
     """The whole Markdown page."""
@@ -336,5 +337,7 @@ def render(
             out.append("".join(cells) + "|")
     if matrix:
         out += access_matrix.markdown(matrix)
+    if preview:
+        out += scope_preview.markdown(preview)
     out += ["", NOTES.read_text().rstrip(), ""]
     return "\n".join(out)

@@ -11,8 +11,9 @@ against an unsigned one, django-guardian, the CSV export's time and memory (a pr
 measurement, benchmarks/export.py), load through gunicorn against its unscoped floor (direct
 and through PgBouncer), load with the reads on a hot standby against the primary alone, and
 pages and a status change under the write rule's policies against one policy for every command
-(benchmarks/writes.py), and the admin's access matrix against the DataScope page
-(benchmarks/access_matrix.py). See that file for what each row is.
+(benchmarks/writes.py), the admin's access matrix against the DataScope page
+(benchmarks/access_matrix.py), and the DataScope page's preview of a change against the page
+(benchmarks/scope_preview.py). See that file for what each row is.
 """
 
 import argparse
@@ -53,6 +54,7 @@ PARTS = (
     "replica",
     "writes",
     "matrix",
+    "preview",
 )
 NOTES_ON_PAGE = 20  # demo.scale.NOTES_PER_JOB: the notes page's job carries that many
 SHAPES = (
@@ -938,6 +940,12 @@ def main():
 
             [(_, admin)] = measured_users([("tenant admin", "scale-1-admin")])
             measured["matrix"] = access_matrix.rows(admin, args.repeat)
+        if "preview" in parts:
+            print("the DataScope preview against the DataScope page...", flush=True)
+            from benchmarks import scope_preview
+
+            [(_, admin)] = measured_users([("tenant admin", "scale-1-admin")])
+            measured["preview"] = scope_preview.rows(admin, args.repeat)
         if "writes" in parts:
             # Last: it posts status changes and notes, which the other parts would then read.
             print("the write rule's policies against one policy for every command...", flush=True)

@@ -396,3 +396,18 @@ def test_the_single_policy_stands_for_the_write_rules_policies_on_jobs():
         "CREATE POLICY proone_update ON jobs_jobnote",
     ]
     assert any("proone_owner_search ON jobs_job" in text for text in single & today)
+
+
+def test_the_preview_rows_time_two_previews_that_gain_sight_against_the_page(world):
+    """benchmarks/scope_preview.py: the scope page and two previews whose answers gain someone
+    sight (checked inside), each with its queries; the section gives each preview's ratio."""
+    from benchmarks import scope_preview
+
+    measured, spreads = scope_preview.rows(world.u.acme_admin, 2)
+    names = [name for name, *_ in measured]
+    assert names == [scope_preview.SCOPE_PAGE, scope_preview.TICK_ONE, scope_preview.EVERYONE]
+    assert all(median > 0 and queries > 0 for _, median, _, queries, _ in measured)
+    assert set(spreads) == {scope_preview.TICK_ONE, scope_preview.EVERYONE}
+    text = "\n".join(scope_preview.markdown((measured, spreads)))
+    assert "## The DataScope preview" in text
+    assert text.count("x** |") == 2 and "a tenant of 4 divisions" in text
