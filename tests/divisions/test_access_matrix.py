@@ -238,3 +238,19 @@ class TestRecordedReview:
         self.review()
         client.force_login(world.u.globex_admin)
         assert b"Access has never been reviewed." in client.get(INDEX).content
+
+
+def test_the_page_draws_each_cell_and_escapes_division_names(client, world):
+    """The page's cells say the rule's case (Sparks' members see Electrical's jobs because
+    Electrical's scope lists Sparks), and a tenant admin who names a division with markup
+    gets it shown as text, not run, in the row and the column."""
+    with acting_as(world.u.acme_admin):
+        Division.objects.filter(pk=world.d.plumbing.pk).update(name="<b>Pipes</b>")
+    client.force_login(world.u.acme_admin)
+    page = client.get(MATRIX).content.decode()
+    assert "<b>Pipes</b>" not in page
+    assert "<th>&lt;b&gt;Pipes&lt;/b&gt;</th>" in page  # its row (and its column)
+    sparks = page[page.index("<tr><th>Sparks</th>") :].split("</tr>")[0]
+    assert '<td class="sees">listed</td>' in sparks
+    assert '<td class="sees">own division</td>' in sparks
+    assert '<td class="no-sight"></td>' in sparks
