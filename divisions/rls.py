@@ -30,6 +30,10 @@ SYSTEM = "s"
 USER = "u"
 LOGIN_NAME = "n"
 SETTING = "proone.principal"
+# Acting for nobody: a SET LOCAL statement rather than set_config(), which does the same on one
+# server. Citus sends a transaction's SET LOCAL statements to its workers (its principal
+# reaches them that way, tests/citus/), so this clears the principal there too.
+NOBODY = f"SET LOCAL {SETTING} = ''"
 # Stated in proone_enter() (divisions/database/principal.sql).
 TOKEN_LIFETIME = 10
 CLOCK_SKEW = 2
@@ -211,13 +215,14 @@ def set_principal(scope, using=DEFAULT_DB_ALIAS):
         # Without the guards the user table has no policy: the look-up needs no principal.
         token = None
     if token is None:
-        execute_bound(connection, "SELECT set_config(%s, '', true)", [SETTING])
+        execute_bound(connection, NOBODY, [])
     else:
         execute_bound(connection, "SELECT proone_enter(%s)", [token])
 
 
 def execute_bound(connection, sql, params):
-    """Run one statement with its parameters bound server-side and return its first row.
+    """Run one statement with its parameters bound server-side and return its first row (None
+    for a statement without rows).
 
     Django's psycopg cursors bind on the client, so the values become part of the query text
     that pg_stat_activity shows every connection of the same role until the next statement:
@@ -226,7 +231,7 @@ def execute_bound(connection, sql, params):
     # Never a named prepared statement: PgBouncer's transaction pooling cannot keep those.
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params, prepare=False)
-        return cursor.fetchone()
+        return cursor.fetchone() if cursor.description else None
 
 
 def store_signing_key(cursor):

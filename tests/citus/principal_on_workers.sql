@@ -6,10 +6,13 @@
 -- then works out on the coordinator what the job policies need (system work, the admin's
 -- tenant, the visible divisions) and seals that claim with HMAC under the same key, bound to
 -- this distributed transaction: Citus's (initiator node, transaction number, stamp), which
--- every worker taking part sees as the coordinator does. It stores the claim with SET LOCAL,
--- which Citus sends to those workers (citus.propagate_set_commands = 'local'). On a worker
--- the policies read only the claim and the worker's own copy of the key (a plain table on
--- each node): no table of the cluster, so no distributed query from a query on a shard.
+-- every worker taking part sees as the coordinator does, and to the principal's proof. It
+-- stores the proof and the claim with SET LOCAL, which Citus sends to those workers
+-- (citus.propagate_set_commands = 'local'). On a worker the policies read only the two and the
+-- worker's own copy of the key (a plain table on each node): no table of the cluster, so no
+-- distributed query from a query on a shard. The app's "nobody" (divisions/rls.py) is a
+-- SET LOCAL of the proof to '', so it reaches the workers too: there an empty proof is nobody,
+-- and the claim, sealed to the proof it came with, holds only while that proof does.
 
 -- jobs_job in the shape Citus distributes: a unique key must hold the distribution column
 -- (the primary key on id goes; the unique (id, tenant_id) key stays), foreign keys reach only co-located
@@ -47,7 +50,8 @@ AS $function$
 $function$;
 REVOKE ALL ON FUNCTION proone_rls.citus_transaction() FROM PUBLIC;
 
--- The HMAC of `claim` bound to this distributed transaction, with the stored key. Owner only.
+-- The HMAC of `claim` bound to this distributed transaction and the principal's proof, with
+-- the stored key. Owner only.
 CREATE OR REPLACE FUNCTION proone_rls.citus_seal(claim text)
  RETURNS text
  LANGUAGE sql
@@ -55,13 +59,15 @@ CREATE OR REPLACE FUNCTION proone_rls.citus_seal(claim text)
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
     SELECT encode(sha256(k.outer_pad || sha256(k.inner_pad || convert_to(
-        claim || '|' || proone_rls.citus_transaction(), 'UTF8'))), 'hex')
+        claim || '|' || proone_rls.citus_transaction() || '|'
+            || current_setting('proone.principal', true), 'UTF8'))), 'hex')
     FROM proone_rls.signing_key k WHERE k.id = 1 AND proone_rls.citus_transaction() IS NOT NULL
 $function$;
 REVOKE ALL ON FUNCTION proone_rls.citus_seal(text) FROM PUBLIC;
 
 -- The verified claim of this transaction (kind, admin tenant, visible divisions), or NULL for
--- nobody; a claim forged, or sealed for another transaction, is an error. Owner only.
+-- nobody (no claim, or no proof: the scope was left); a claim forged, or sealed for another
+-- transaction or proof, is an error. Owner only.
 CREATE OR REPLACE FUNCTION proone_rls.citus_claim()
  RETURNS text[]
  LANGUAGE plpgsql
@@ -72,7 +78,8 @@ DECLARE
     raw text := current_setting('proone.citus', true);
     at integer := strpos(coalesce(raw, ''), '|');
 BEGIN
-    IF raw IS NULL OR raw = '' THEN
+    IF raw IS NULL OR raw = '' OR coalesce(current_setting('proone.principal', true), '') = ''
+    THEN
         RETURN NULL;
     END IF;
     IF at > 0 AND substr(raw, at + 1) = proone_rls.citus_seal(substr(raw, 1, at - 1)) THEN
@@ -139,6 +146,8 @@ BEGIN
             || public.proone_visible_divisions()::text
     END;
     EXECUTE format('SET LOCAL citus.propagate_set_commands = %L', 'local');
+    -- The proof enter_plain() stored, again as a statement Citus sends to the workers.
+    EXECUTE format('SET LOCAL proone.principal = %L', current_setting('proone.principal'));
     EXECUTE format('SET LOCAL proone.citus = %L', claim || '|' || proone_rls.citus_seal(claim));
 END
 $function$;
@@ -153,18 +162,3 @@ CREATE POLICY proone_update ON jobs_job FOR UPDATE
 CREATE POLICY proone_delete ON jobs_job FOR DELETE
     USING (proone_citus_writes_job(tenant_id));
 SELECT create_distributed_table('public.jobs_job', 'tenant_id');
-
--- Leaving a scope: the plain layer's set_config('proone.principal', '', true) does not reach
--- the workers, so the claim there would outlive the scope. The app would call this instead
--- (divisions/rls.py's "nobody" statement), which Citus propagates.
-CREATE OR REPLACE FUNCTION public.proone_leave()
- RETURNS void
- LANGUAGE plpgsql
- SET search_path TO 'pg_catalog', 'pg_temp'
-AS $function$
-BEGIN
-    PERFORM set_config('proone.principal', '', true);
-    EXECUTE format('SET LOCAL citus.propagate_set_commands = %L', 'local');
-    EXECUTE 'SET LOCAL proone.citus = ''''';
-END
-$function$;

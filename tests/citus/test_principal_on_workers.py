@@ -99,14 +99,29 @@ def test_member_sees_exactly_their_jobs_through_the_coordinator(world, distribut
         }
 
 
-def test_leaving_a_scope_must_clear_the_claim_on_the_workers(world, distributed):
-    """After a scope ends, the plain "nobody" statement (set_config) is not propagated: the
-    workers still act for the last claim. proone_leave() (SET LOCAL, propagated) clears it."""
-    with acting_as(world.u.acme_admin):
-        assert "Sparks job" in titles()
-    assert "Sparks job" in titles()  # the gap the Citus layer must close in divisions/rls.py
-    rows("SELECT proone_leave()")
-    assert titles() == set()
+def test_leaving_a_scope_clears_the_claim_on_the_workers(world, distributed):
+    """Attack: the tenant admin reads Sparks' job on a worker, its scope ends, and later SQL of
+    the same transaction reads jobs_job again. The app's "nobody" (divisions/rls.py, a SET
+    LOCAL Citus sends to the workers) empties the proof there, so the workers' policies act
+    for nobody: no rows, although the sealed claim is still set."""
+    with transaction.atomic():
+        with acting_as(world.u.acme_admin):
+            assert "Sparks job" in titles()
+        assert rows("SELECT current_setting('proone.citus', true)")[0][0]
+        assert titles() == set()
+
+
+def test_made_up_proof_after_leaving_does_not_revive_the_claim(world, distributed):
+    """Attack: after the tenant admin's scope ends, SQL of the same transaction sets the proof
+    to a value of its own (a SET LOCAL, so Citus sends it to the workers) to make the left
+    claim act again there. The claim is sealed to the proof it came with: refused."""
+    forged = pytest.raises(DatabaseError, match="forged or from another transaction")
+    with transaction.atomic():
+        with acting_as(world.u.acme_admin):
+            assert "Sparks job" in titles()
+        with forged, transaction.atomic():
+            rows("SET LOCAL proone.principal = 'u:1:0:made-up'")
+            rows("SELECT title FROM jobs_job")
 
 
 def test_each_tenant_query_routes_to_the_worker_holding_its_shard(world, distributed):
