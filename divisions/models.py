@@ -356,10 +356,16 @@ class AccessReview(models.Model):
     access matrix as it stood (divisions.visibility.matrix), kept as plain data."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    # The reviewer by id with no database constraint, and by name: the record outlives them,
+    # and deleting them writes no review (only system work may, under row-level security).
     reviewed_by = models.ForeignKey(
-        "User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "User",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
     )
-    # Kept apart from reviewed_by so the record still names the person after they are deleted.
     reviewed_by_name = models.CharField(max_length=150)
     reviewed_at = models.DateTimeField(auto_now_add=True)
     matrix = models.JSONField()

@@ -6,16 +6,16 @@ import io
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from divisions.models import AccessReview, Division
+from divisions.models import AccessReview, Division, User
 from divisions.scoping import acting_as, unscoped
 from divisions.visibility.cases import EVERYONE, LISTED, OWN_DIVISION
 from divisions.visibility.matrix import access_matrix
 from tests.divisions.test_admin_scope import make_manager
-from tests.factories import DivisionFactory, JobFactory, UserFactory, allow
+from tests.factories import DivisionFactory, JobFactory, TenantAdminFactory, UserFactory, allow
 
 MATRIX = reverse("admin:divisions_access_matrix")
 CSV = reverse("admin:divisions_access_matrix_csv")
@@ -194,6 +194,21 @@ class TestRecordedReview:
         assert review.matrix["cells"][1] == ["listed", "own division", "everyone", None]
         assert review.matrix["columns"][0] == {"division": "Electrical", "jobs": 1}
         assert review.matrix["rows"][3] == {"division": "Sparks", "users": 2}
+
+    def test_a_reviewer_deleted_later_leaves_the_review_and_its_name(self, world):
+        """A tenant admin deletes a colleague who once recorded a review: the deletion goes
+        through, as the admin's principal (on PostgreSQL under the reviews' policies, which let
+        nobody but system work update a review), and the review still names its reviewer."""
+        with unscoped("test setup: a second admin of Acme reviews"):
+            colleague = TenantAdminFactory(tenant=world.tenants.acme, username="acme-admin-2")
+        self.client.force_login(colleague)
+        assert self.review().status_code == 302
+        with acting_as(world.u.acme_admin), transaction.atomic():
+            User.objects.get(pk=colleague.pk).delete()
+        [review] = self.reviews(world)
+        assert review.reviewed_by_name == "acme-admin-2"
+        with unscoped("test check"):
+            assert not User.objects.filter(pk=colleague.pk).exists()
 
     def test_a_review_of_a_matrix_that_changed_meanwhile_is_refused(self, world):
         """The page showed one matrix; a scope changed before the button was pressed: the
