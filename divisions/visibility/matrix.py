@@ -1,7 +1,8 @@
 """
 The access matrix of a tenant: for each pair of its divisions, whether members of the first
 (the row, the viewer's division) see the second's jobs (the column) and by which case of the
-rule. Worked out by division_cases itself, for every pair in one statement.
+rule; and a last row for the tenant's users of no division, who see the jobs of the divisions
+shared with everyone. Worked out by division_cases itself, for every pair in one statement.
 """
 
 from dataclasses import dataclass
@@ -69,16 +70,22 @@ def active_members():
 
 def _case_for_member_of(row):
     """The first case of the rule that shows a division's jobs to a member of `row` (an
-    OuterRef to a division), as an expression on that division; None: no case."""
+    OuterRef to a division; None: a user of no division), as an expression on that division;
+    None: no case."""
     whens = [When(condition, then=Value(case)) for case, condition in division_cases(row)]
     return Case(*whens, default=Value(None), output_field=CharField())
 
 
+# The last row's name: users of the tenant in no division.
+NO_DIVISION = "(no division)"
+
+
 def access_matrix(tenant_id, columns=None, column_counts=None):
-    """The tenant's matrix: every division as a row; as columns, every division or those whose
-    ids are in `columns` (a queryset of ids, or a list). Rows count their active members
-    ("users"); columns count by the expressions in `column_counts` ({name: expression on a
-    division}; the jobs app adds "jobs"). Two statements, whatever the number of divisions."""
+    """The tenant's matrix: every division as a row, then the users of no division (id None);
+    as columns, every division or those whose ids are in `columns` (a queryset of ids, or a
+    list). Rows count their active users ("users"); columns count by the expressions in
+    `column_counts` ({name: expression on a division}; the jobs app adds "jobs"). Four
+    statements, whatever the number of divisions."""
     # Prefixed: a count may be named as a relation of Division is ("jobs").
     counts = {"users": active_members(), **(column_counts or {})}
     divisions = (
@@ -117,4 +124,16 @@ def access_matrix(tenant_id, columns=None, column_counts=None):
         .values_list("pk", "column", "case")
     )
     cells = {(row, column): found for row, column, found in pairs}
+    no_division = (
+        QuerySet(User).filter(tenant_id=tenant_id, division__isnull=True, is_active=True).count()
+    )
+    shared = (
+        QuerySet(Division)
+        .filter(pk__in=[c.id for c in cols])
+        .annotate(case=_case_for_member_of(None))
+        .filter(case__isnull=False)
+        .values_list("pk", "case")
+    )
+    cells.update(((None, column), found) for column, found in shared)
+    rows += (Line(None, NO_DIVISION, {"users": no_division}),)
     return Matrix(rows, cols, cells)

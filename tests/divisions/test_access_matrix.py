@@ -36,8 +36,15 @@ def by_name(matrix):
 def test_each_cell_names_the_case_of_the_rule(world):
     with unscoped("test check"):
         matrix = access_matrix(world.tenants.acme.pk)
-    assert [row.name for row in matrix.rows] == ["Electrical", "Head Office", "Plumbing", "Sparks"]
+    assert [row.name for row in matrix.rows] == [
+        "Electrical",
+        "Head Office",
+        "Plumbing",
+        "Sparks",
+        "(no division)",
+    ]
     assert by_name(matrix) == {
+        ("(no division)", "Plumbing"): EVERYONE,  # the users of no division: shared scopes
         ("Electrical", "Electrical"): OWN_DIVISION,
         ("Electrical", "Plumbing"): EVERYONE,
         ("Head Office", "Electrical"): LISTED,
@@ -54,6 +61,7 @@ def test_each_cell_names_the_case_of_the_rule(world):
         "Head Office": 1,
         "Plumbing": 0,
         "Sparks": 2,
+        "(no division)": 2,  # nodiv and the tenant admin
     }
 
 
@@ -73,16 +81,16 @@ def queries_of(function):
     return len(captured)
 
 
-def test_the_matrix_is_two_statements_whatever_the_number_of_divisions(
+def test_the_matrix_is_four_statements_whatever_the_number_of_divisions(
     world, django_assert_num_queries
 ):
     acme = world.tenants.acme.pk
-    with unscoped("test check"), django_assert_num_queries(2):
+    with unscoped("test check"), django_assert_num_queries(4):
         access_matrix(acme)
     grow(world.tenants.acme, 12)
-    with unscoped("test check"), django_assert_num_queries(2):
+    with unscoped("test check"), django_assert_num_queries(4):
         matrix = access_matrix(acme)
-    assert len(matrix.rows) == 16
+    assert len(matrix.rows) == 17  # 16 divisions and the users of none
 
 
 def test_the_matrix_page_costs_the_same_at_two_sizes(client, world):
@@ -91,7 +99,7 @@ def test_the_matrix_page_costs_the_same_at_two_sizes(client, world):
     grow(world.tenants.acme, 12)
     response = client.get(MATRIX)
     assert response.status_code == 200
-    assert len(response.context["matrix"].rows) == 16
+    assert len(response.context["matrix"].rows) == 17
     assert queries_of(lambda: client.get(MATRIX)) == small
 
 
@@ -122,7 +130,7 @@ class TestWhoSeesTheMatrix:
         assert response.status_code == 200
         matrix = response.context["matrix"]
         assert [c.name for c in matrix.columns] == ["Plumbing"]
-        assert len(matrix.rows) == 4
+        assert len(matrix.rows) == 5
         assert not response.context["may_review"]
         assert b"Mark this access as reviewed" not in response.content
         rows = list(csv.reader(io.StringIO(client.get(CSV).content.decode())))
@@ -157,6 +165,7 @@ def test_the_csv_is_the_matrix_with_its_counts(client, world):
         ["Head Office", "1", "listed", "own division", "everyone", ""],
         ["Plumbing", "0", "", "", "own division", ""],
         ["Sparks", "2", "listed", "", "everyone", "own division"],
+        ["(no division)", "2", "", "", "everyone", ""],
     ]
 
 

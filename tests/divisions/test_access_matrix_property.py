@@ -13,9 +13,11 @@ from tests.strategies import build, worlds
 
 
 def expected_case(world, row_id, column_id):
-    """The oracle's answer for a member of division `row_id` and the jobs of `column_id`,
-    named by the first case that holds (the order the matrix promises)."""
-    member = User(tenant_id=world.divisions[row_id][0], division_id=row_id, is_active=True)
+    """The oracle's answer for a member of division `row_id` (None: a user of no division of
+    the column's tenant) and the jobs of `column_id`, named by the first case that holds (the
+    order the matrix promises)."""
+    tenant_id = world.divisions[column_id if row_id is None else row_id][0]
+    member = User(tenant_id=tenant_id, division_id=row_id, is_active=True)
     if not oracle.may_see_division_jobs(world, member, column_id):
         return None
     _, is_everyone, listed = world.divisions[column_id]
@@ -47,10 +49,16 @@ def test_the_matrix_matches_the_oracle(db, description):
                 with acting_as(admin):
                     matrix = access_matrix(tenant.pk, column_counts=job_counts(admin))
                 ids = sorted(pk for pk, row in world.divisions.items() if row[0] == tenant.pk)
-                assert sorted(row.id for row in matrix.rows) == ids
+                *division_rows, no_division = matrix.rows
+                assert sorted(row.id for row in division_rows) == ids
+                assert no_division.id is None  # the users of no division, last
                 assert sorted(column.id for column in matrix.columns) == ids
                 for row in matrix.rows:
-                    members = [u for u in users if u.division_id == row.id and u.is_active]
+                    members = [
+                        u
+                        for u in [*users, admin]
+                        if u.tenant_id == tenant.pk and u.division_id == row.id and u.is_active
+                    ]
                     assert row.counts == {"users": len(members)}
                     for column in matrix.columns:
                         assert matrix.case(row, column) == expected_case(world, row.id, column.id)
