@@ -142,8 +142,7 @@ def variants(user):
     """name -> (context to run in, queryset factory) for one user: the same data each time."""
     from django.db.models import QuerySet
 
-    from divisions.scoping import acting_as
-    from divisions.visibility.cases import is_tenant_admin
+    from divisions.scoping import acting_as, is_tenant_admin
     from divisions.visibility.visible_divisions import divisions_with_visible_jobs
     from jobs.models import Job
 
@@ -434,8 +433,7 @@ def write_rows(users, owner_url, repeat):
     from django.test import Client
 
     from benchmarks import writes
-    from divisions.scoping import acting_as
-    from divisions.visibility.cases import is_tenant_admin
+    from divisions.scoping import acting_as, is_tenant_admin
     from jobs.models import Job, JobNote
 
     functions, names, posted = [], [], {}

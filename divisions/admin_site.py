@@ -14,8 +14,7 @@ from django.contrib import admin
 from guardian.shortcuts import get_objects_for_user
 
 from .models import DataScope
-from .scoping import is_principal, unscoped
-from .visibility.cases import is_tenant_admin
+from .scoping import is_principal, is_tenant_admin, unscoped
 
 PLATFORM_OPERATOR = "platform operator"
 TENANT_ADMIN = "tenant admin"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.db.models import Count, QuerySet
 
 from .models import Division, User
-from .visibility.cases import is_tenant_admin
+from .scoping import is_tenant_admin
 from .visibility.explain import member_cases
 from .visibility.visible_divisions import divisions_with_visible_jobs
 

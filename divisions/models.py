@@ -9,8 +9,15 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import QuerySet
 
-from .managers import RecordManager, ScopedManager
-from .scoping import OutOfScope, acting_as, acting_principal, current_scope, looking_up
+from .managers import AdminRecordManager, RecordManager, ScopedManager
+from .scoping import (
+    OutOfScope,
+    acting_as,
+    acting_principal,
+    current_scope,
+    is_tenant_admin,
+    looking_up,
+)
 
 
 def check_tenant_write(obj):
@@ -370,7 +377,7 @@ class AccessReview(models.Model):
     reviewed_at = models.DateTimeField(auto_now_add=True)
     matrix = models.JSONField()
 
-    objects = ScopedManager()
+    objects = AdminRecordManager()
 
     class Meta:
         base_manager_name = "objects"
@@ -382,9 +389,18 @@ class AccessReview(models.Model):
         return f"Access reviewed by {self.reviewed_by_name} at {self.reviewed_at}"
 
     def save(self, *args, **kwargs):
+        """Under a principal, as the database's insert policy: a new review, by a tenant admin
+        of its tenant, in their own name."""
         check_tenant_write(self)
+        principal = acting_principal()
+        if principal is not None and not (
+            self._state.adding
+            and is_tenant_admin(principal)
+            and self.reviewed_by_id == principal.pk
+            and self.reviewed_by_name == principal.username
+        ):
+            raise OutOfScope("A tenant admin records a review of their tenant in their own name.")
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        check_tenant_write(self)
-        return super().delete(*args, **kwargs)
+        raise OutOfScope("Access reviews are never deleted one by one.")

@@ -104,6 +104,11 @@ def is_principal(user):
     )
 
 
+def is_tenant_admin(user):
+    """True for a principal who administers their tenant (SPEC: is_tenant_admin and is_staff)."""
+    return is_principal(user) and user.is_tenant_admin and user.is_staff
+
+
 def _may_use(connection):
     """Django's async-safety rule for this thread: no database work inside a running event
     loop (unless DJANGO_ALLOW_ASYNC_UNSAFE is set, which only the browser tests do)."""

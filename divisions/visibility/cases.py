@@ -3,18 +3,12 @@
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from ..models import DataScopeDivision
-from ..scoping import is_principal
 
 # The cases of the rule, named for people ("why you can see this job").
 TENANT_ADMIN = "tenant admin"
 OWN_DIVISION = "own division"
 EVERYONE = "everyone"
 LISTED = "listed"
-
-
-def is_tenant_admin(user):
-    """True for a principal who administers their tenant (SPEC: is_tenant_admin and is_staff)."""
-    return is_principal(user) and user.is_tenant_admin and user.is_staff
 
 
 def division_cases(division_id, via=""):

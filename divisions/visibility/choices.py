@@ -1,8 +1,7 @@
 """The divisions a user may pick in a filter: those whose jobs they may see."""
 
 from ..models import Division
-from ..scoping import is_principal
-from .cases import is_tenant_admin
+from ..scoping import is_principal, is_tenant_admin
 from .loaded_divisions import loaded_divisions
 from .visible_divisions import divisions_with_visible_jobs
 

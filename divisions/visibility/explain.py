@@ -13,8 +13,8 @@ from functools import reduce
 from django.db.models import CharField, Count, Exists, OuterRef, Q, QuerySet, Value
 
 from ..models import Division, User
-from ..scoping import is_principal
-from .cases import EVERYONE, LISTED, OWN_DIVISION, TENANT_ADMIN, division_cases, is_tenant_admin
+from ..scoping import is_principal, is_tenant_admin
+from .cases import EVERYONE, LISTED, OWN_DIVISION, TENANT_ADMIN, division_cases
 from .visible_divisions import divisions_with_visible_jobs
 from .why import first_case
 

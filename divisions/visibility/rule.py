@@ -4,8 +4,7 @@ from django.db.models import F, Q
 
 from ..lookups import InArray, InSubqueryArray
 from ..managers import NOTHING
-from ..scoping import is_principal
-from .cases import is_tenant_admin
+from ..scoping import is_principal, is_tenant_admin
 from .loaded_divisions import loaded_divisions
 from .visible_divisions import divisions_with_visible_jobs
 

@@ -4,8 +4,8 @@ statement (no round trip)."""
 from django.db.models import Q, QuerySet
 
 from ..models import Division
-from ..scoping import is_principal
-from .cases import division_cases, is_tenant_admin
+from ..scoping import is_principal, is_tenant_admin
+from .cases import division_cases
 
 
 def member_divisions(tenant_id, division_id):

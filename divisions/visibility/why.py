@@ -3,8 +3,8 @@
 from django.db.models import Case, CharField, F, Q, Value, When
 
 from ..lookups import InArray
-from ..scoping import is_principal
-from .cases import EVERYONE, LISTED, OWN_DIVISION, TENANT_ADMIN, division_cases, is_tenant_admin
+from ..scoping import is_principal, is_tenant_admin
+from .cases import EVERYONE, LISTED, OWN_DIVISION, TENANT_ADMIN, division_cases
 from .loaded_divisions import loaded
 
 

@@ -14,8 +14,7 @@ OutOfScope. divisions/database/policies.sql states the same rule for PostgreSQL.
 from django.db.models import Q
 
 from ..managers import NOTHING
-from ..scoping import OutOfScope, is_principal
-from .cases import is_tenant_admin
+from ..scoping import OutOfScope, is_principal, is_tenant_admin
 
 # The columns a member of a job's own division may change.
 STATUS_COLUMNS = frozenset({"status", "updated_at"})

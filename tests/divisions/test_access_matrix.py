@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from divisions.models import AccessReview, Division, User
-from divisions.scoping import acting_as, unscoped
+from divisions.scoping import OutOfScope, acting_as, unscoped
 from divisions.visibility.cases import EVERYONE, LISTED, OWN_DIVISION
 from divisions.visibility.matrix import access_matrix
 from tests.divisions.test_admin_scope import make_manager
@@ -278,3 +278,30 @@ def test_the_page_draws_each_cell_and_escapes_division_names(client, world):
     assert '<td class="sees">listed</td>' in sparks
     assert '<td class="sees">own division</td>' in sparks
     assert '<td class="no-sight"></td>' in sparks
+
+
+def test_the_orm_records_reviews_as_the_database_does(world):
+    """The ORM is SQLite's only guard, and states the reviews' policies: alice (a member)
+    reads no review and cannot plant one in her admin's name; the admin cannot record one in
+    alice's name, rewrite or delete one; the admin records one in their own name."""
+    acme, admin, alice = world.tenants.acme, world.u.acme_admin, world.u.alice
+    with acting_as(admin):
+        AccessReview.objects.create(
+            tenant=acme, reviewed_by=admin, reviewed_by_name=admin.username, matrix={}
+        )
+        with pytest.raises(OutOfScope):
+            AccessReview.objects.create(
+                tenant=acme, reviewed_by=alice, reviewed_by_name=alice.username, matrix={}
+            )
+        assert AccessReview.objects.update(reviewed_by_name="someone else") == 0
+        assert AccessReview.objects.all().delete()[0] == 0
+        assert AccessReview.objects.count() == 1
+    with acting_as(alice):
+        assert not AccessReview.objects.exists()
+        with pytest.raises(OutOfScope):
+            AccessReview.objects.create(
+                tenant=acme, reviewed_by=admin, reviewed_by_name=admin.username, matrix={}
+            )
+    with unscoped("test check"):
+        [review] = AccessReview.objects.all()
+        assert review.reviewed_by_name == admin.username
