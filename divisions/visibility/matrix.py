@@ -83,26 +83,23 @@ NO_DIVISION = "(no division)"
 def access_matrix(tenant_id, columns=None, column_counts=None):
     """The tenant's matrix: every division as a row, then the users of no division (id None);
     as columns, every division or those whose ids are in `columns` (a queryset of ids, or a
-    list). Rows count their active users ("users"); columns count by the expressions in
-    `column_counts` ({name: expression on a division}; the jobs app adds "jobs"). Four
-    statements, whatever the number of divisions."""
-    # Prefixed: a count may be named as a relation of Division is ("jobs").
-    counts = {"users": active_members(), **(column_counts or {})}
+    list). Rows count their active users ("users"); columns count by the queries in
+    `column_counts` ({name: (division id, count) rows}, counted by division in one statement;
+    the jobs app adds "jobs"). Four statements and one per column count, whatever the number
+    of divisions."""
     divisions = (
         QuerySet(Division)
         .filter(tenant_id=tenant_id)
-        .annotate(**{f"count_{name}": expression for name, expression in counts.items()})
+        .annotate(count_users=active_members())
         .order_by("name", "pk")
     )
-    lines = {
-        d.pk: (d.name, {name: getattr(d, f"count_{name}") for name in counts})
-        for d in divisions.only("pk", "name")
-    }
-    rows = tuple(Line(pk, name, {"users": counts["users"]}) for pk, (name, counts) in lines.items())
+    lines = {d.pk: (d.name, d.count_users) for d in divisions.only("pk", "name")}
+    counted = {name: dict(rows) for name, rows in (column_counts or {}).items()}
+    rows = tuple(Line(pk, name, {"users": users}) for pk, (name, users) in lines.items())
     wanted = set(lines) if columns is None else set(columns) & set(lines)
     cols = tuple(
-        Line(pk, name, {k: v for k, v in counts.items() if k != "users"})
-        for pk, (name, counts) in lines.items()
+        Line(pk, name, {count: by_division.get(pk, 0) for count, by_division in counted.items()})
+        for pk, (name, _) in lines.items()
         if pk in wanted
     )
     # Every (row, column) pair of the tenant, by joining its divisions to its divisions; the
