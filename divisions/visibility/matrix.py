@@ -70,8 +70,8 @@ def active_members():
 
 def _case_for_member_of(row):
     """The first case of the rule that shows a division's jobs to a member of `row` (an
-    OuterRef to a division; None: a user of no division), as an expression on that division;
-    None: no case."""
+    F or OuterRef naming a division; None: a user of no division), as an expression on that
+    division; None: no case."""
     whens = [When(condition, then=Value(case)) for case, condition in division_cases(row)]
     return Case(*whens, default=Value(None), output_field=CharField())
 
@@ -102,23 +102,17 @@ def access_matrix(tenant_id, columns=None, column_counts=None):
         for pk, (name, _) in lines.items()
         if pk in wanted
     )
-    # Every (row, column) pair of the tenant, by joining its divisions to its divisions; the
-    # column's case is asked of the column's row as a member of the row's division would.
-    case = (
-        QuerySet(Division)
-        .filter(pk=OuterRef("column"))
-        .annotate(case=_case_for_member_of(OuterRef("pk")))
-        .values("case")
-    )
+    # Every (row, column) pair of the tenant, by joining each column division to its tenant's
+    # divisions as rows; the column's case is asked as a member of the row's division would.
+    # The column's scope is joined once per column, not once per pair.
     pairs = (
         QuerySet(Division)
-        .filter(tenant_id=tenant_id)
-        .annotate(column=F("tenant__divisions__pk"))
-        .filter(column__in=[c.id for c in cols])
-        .annotate(case=Subquery(case, output_field=CharField()))
+        .filter(tenant_id=tenant_id, pk__in=[c.id for c in cols])
+        .annotate(row=F("tenant__divisions__pk"))
+        .annotate(case=_case_for_member_of(F("row")))
         .filter(case__isnull=False)
         .order_by()
-        .values_list("pk", "column", "case")
+        .values_list("row", "pk", "case")
     )
     cells = {(row, column): found for row, column, found in pairs}
     no_division = (
