@@ -57,9 +57,13 @@ def build_citus(source):
     """Build Citus from the tarball `source` and install it into the installed PostgreSQL 15."""
     version = installed_server_version()
     print(f"Building Citus from {source} against PostgreSQL {version} (about two minutes)")
+    apt = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    # A new machine's package lists may be empty or old: read them first, as make test does
+    # for chromium and pgbouncer.
+    subprocess.run(["apt-get", "update", "-qq"], env=apt, check=True, stdout=subprocess.DEVNULL)  # noqa: S607
     subprocess.run(  # noqa: S603 - Debian's packages, the server headers pinned
         ["apt-get", "install", "-y", "-qq", f"postgresql-server-dev-15={version}", *BUILD_PACKAGES],  # noqa: S607
-        env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),
+        env=apt,
         check=True,
         stdout=subprocess.DEVNULL,
     )
