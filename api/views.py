@@ -70,7 +70,7 @@ class TokenView(APIView):
 def visible_job(pk):
     """The job, if the acting user may see it; else the 404 a missing job gets."""
     try:
-        return Job.objects.select_related("division").get(pk=pk)
+        return Job.objects.with_related("division").get(pk=pk)
     except Job.DoesNotExist:
         raise NotFound from None
 

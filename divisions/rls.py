@@ -150,6 +150,25 @@ def _loaded(user):
     return not (isinstance(user, SimpleLazyObject) and user._wrapped is empty)
 
 
+# {(alias, database name): whether it is a Citus cluster's}.
+_citus = {}
+
+
+def on_citus(using=DEFAULT_DB_ALIAS):
+    """True when the database is a Citus cluster's coordinator (the citus extension is
+    installed): jobs and notes are distributed there, and its database layer is the Citus
+    variant (divisions/database/citus.sql). Asked once per database."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return False
+    key = (using, connection.settings_dict["NAME"])
+    if key not in _citus:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")
+            _citus[key] = cursor.fetchone()[0]
+    return _citus[key]
+
+
 # (alias, database name) pairs seen with the guards installed; positive answers only.
 _hardened = set()
 
@@ -185,7 +204,11 @@ _searchable = set()
 
 
 def title_search_functions(using=DEFAULT_DB_ALIAS):
-    """The title search functions that exist: one statement asks about those not seen yet."""
+    """The title search functions that exist: one statement asks about those not seen yet.
+    None on a Citus cluster: there a job query's call runs on the workers, which cannot search
+    the whole table (the title filter and the policies alone answer)."""
+    if on_citus(using):
+        return set()
     connection = connections[using]
     database = connection.settings_dict["NAME"]
     unseen = [f for f in TITLE_FUNCTIONS if (using, database, f) not in _searchable]

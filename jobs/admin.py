@@ -21,11 +21,14 @@ class JobAdmin(RefusesStaleForms, TenantOwnedAdmin):
 
     list_display = ["title", "division", "status", "created_at"]
     list_filter = ["status", "division"]
-    list_select_related = ["division"]
+    list_select_related = ()  # get_queryset: with_related()
     search_fields = ["title"]
     autocomplete_fields = ["division"]
     fields = ["tenant", "title", "description", "status", "division", "created_at", "audience"]
     readonly_fields = ["audience"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_related("division")
 
     def get_fields(self, request, obj=None):
         fields = super().get_fields(request, obj)
@@ -41,7 +44,11 @@ class JobNoteAdmin(TenantOwnedAdmin):
     """A tenant's notes, read-only: a note is written on its job's page, in its author's name."""
 
     list_display = ["body", "job", "author", "created_at"]
-    list_select_related = ["job", "author"]
+    list_select_related = ["job"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("author")
+
     search_fields = ["body"]
     fields = ["tenant", "job", "author", "body", "created_at"]
     readonly_fields = ["job", "author", "body", "created_at"]

@@ -40,6 +40,14 @@ class JobQuerySet(ScopedQuerySet):
                 check_same_tenant(job, division=job.division_id)
         return super().bulk_create(objs, *args, **kwargs)
 
+    def with_related(self, *fields):
+        """The rows these foreign keys of the jobs name, with the jobs: joined on one server;
+        on a Citus cluster, where jobs are distributed and their tenants and divisions stay on
+        the coordinator (a join of the two it refuses), read in a query of their own."""
+        if rls.on_citus(self.db):
+            return self.prefetch_related(*fields)
+        return self.select_related(*fields)
+
     def search(self, term, status=None, division_id=None):
         """The jobs whose title contains `term` (any case), of `status` and in `division_id`
         when given: the job list's filters."""

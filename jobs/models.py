@@ -7,6 +7,7 @@ from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.urls import reverse
 from django.utils import timezone
 
+from divisions.fields import SameTenantForeignKey
 from divisions.managers import ScopedForeignKey
 from divisions.models import Division, Tenant, User, check_same_tenant
 from divisions.scoping import OutOfScope, acting_principal
@@ -182,7 +183,7 @@ class JobNote(models.Model):
     """A note on a job: whoever may see the job reads its notes and may add one."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="notes")
+    job = SameTenantForeignKey(Job, on_delete=models.CASCADE, related_name="notes")
     # No reverse relation: User.objects.filter(<notes>__body=...) would be a join into the
     # notes that no scope covers.
     author = models.ForeignKey(

@@ -108,9 +108,10 @@ def ensure_citus():
 
 # On the coordinator, the app role may not choose the distributed transaction's id (a claim
 # sealed to an old id would verify again) nor send commands of its own to the workers (there a
-# session may call anything). The owner keeps the first: its DDL connects to the coordinator as
-# a node. The workers keep Citus's grants: the coordinator calls
-# assign_distributed_transaction_id() there as the session's role.
+# session may call anything). The owner keeps both: its DDL connects to the coordinator as a
+# node, and it copies the key to the workers (proone_rls.citus_copy_key). The workers keep
+# Citus's grants: the coordinator calls assign_distributed_transaction_id() there as the
+# session's role.
 COORDINATOR_ONLY = r"""
 DO $$
 DECLARE
@@ -126,10 +127,16 @@ BEGIN
     LOOP
         EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', function);
     END LOOP;
-    EXECUTE format(
-        'GRANT EXECUTE ON FUNCTION pg_catalog.assign_distributed_transaction_id(integer, bigint, '
-        'timestamptz) TO %I', (SELECT pg_get_userbyid(datdba) FROM pg_database
-                              WHERE datname = current_database()));
+    FOR function IN
+        SELECT p.oid::regprocedure FROM pg_proc p
+        WHERE p.pronamespace = 'pg_catalog'::regnamespace
+          AND p.proname IN ('assign_distributed_transaction_id', 'run_command_on_workers',
+                            'master_run_on_worker')
+    LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', function,
+                       (SELECT pg_get_userbyid(datdba) FROM pg_database
+                        WHERE datname = current_database()));
+    END LOOP;
 END
 $$
 """

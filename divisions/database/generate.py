@@ -8,7 +8,7 @@ from django.db import migrations
 from django.db.migrations.loader import MigrationLoader
 
 from . import source, statements
-from .operations import SQLiteSQL
+from .operations import CitusSQL, SingleNodeSQL, SQLiteSQL
 
 # Generated migrations go to the first app; the state is what the migrations of these apps
 # leave (api's tokens and the spent submit keys come with their tables, after the rest of the
@@ -29,19 +29,24 @@ def kind(key):
 
 
 def migrated_state():
-    """({key: SQL} that the apps' migrations leave on an empty database (squashed as applied),
-    the newest migrations of APP_LABELS and TABLE_APPS: what a generated migration follows)."""
+    """({key: SQL} that the apps' migrations leave on an empty single node, the same on a
+    Citus cluster, the newest migrations of APP_LABELS and TABLE_APPS: what a generated
+    migration follows). Squashed migrations count as applied."""
     graph = MigrationLoader(None, ignore_no_migrations=True).graph
     leaves = [leaf for app in APP_LABELS + TABLE_APPS for leaf in graph.leaf_nodes(app)]
     plan = []
     for leaf in leaves:
         plan.extend(node for node in graph.forwards_plan(leaf) if node not in plan)
-    state = {}
+    single, citus = {}, {}
     for node in plan:
         for operation in graph.nodes[node].operations:
-            if isinstance(operation, migrations.RunSQL) and not isinstance(operation, SQLiteSQL):
-                statements.apply(state, _sql_text(operation.sql))
-    return state, leaves
+            if not isinstance(operation, migrations.RunSQL) or isinstance(operation, SQLiteSQL):
+                continue
+            if not isinstance(operation, CitusSQL):
+                statements.apply(single, _sql_text(operation.sql))
+            if not isinstance(operation, SingleNodeSQL):
+                statements.apply(citus, _sql_text(operation.sql))
+    return single, citus, leaves
 
 
 def _sql_text(sql):
@@ -125,11 +130,25 @@ def changes(old, new):
     return forward, reverse
 
 
+def _only(state, keys, inside=True):
+    return {key: sql for key, sql in state.items() if (key in keys) == inside}
+
+
 def pending():
-    """(forward, reverse, leaves) between the migrated state and the source."""
-    state, leaves = migrated_state()
-    forward, reverse = changes(state, source.objects())
-    return forward, reverse, leaves
+    """({operation: (forward, reverse)}, leaves) between the migrated state and the source.
+    What the Citus variant states (or stated) differently goes to SingleNodeSQL and CitusSQL,
+    the rest to PostgresSQL; an operation with nothing to do is left out."""
+    single, citus, leaves = migrated_state()
+    target_single, target_citus = source.objects(), source.objects(citus=True)
+    split = set(source.citus_objects()) | {
+        key for key in single.keys() | citus.keys() if single.get(key) != citus.get(key)
+    }
+    found = {
+        "PostgresSQL": changes(_only(single, split, False), _only(target_single, split, False)),
+        "SingleNodeSQL": changes(_only(single, split), _only(target_single, split)),
+        "CitusSQL": changes(_only(citus, split), _only(target_citus, split)),
+    }
+    return {name: sql for name, sql in found.items() if sql[0]}, leaves
 
 
 TEMPLATE = '''"""{description}
@@ -140,24 +159,25 @@ database layer to the source, the reverse SQL back to the state before it.
 
 from django.db import migrations
 
-from divisions.database.operations import PostgresSQL
-
-FORWARD = r"""
-{forward}
-"""
-
-REVERSE = r"""
-{reverse}
-"""
-
+from divisions.database.operations import {names}
+{texts}
 
 class Migration(migrations.Migration):
     dependencies = [
 {dependencies}
     ]
 
-    operations = [PostgresSQL(sql=FORWARD, reverse_sql=REVERSE)]
+    operations = [
+{operations}
+    ]
 '''
+
+# Where each operation runs (operations.py), and the prefix of its SQL's names.
+WHERE = {
+    "PostgresSQL": ("every PostgreSQL, one node or a Citus cluster", ""),
+    "SingleNodeSQL": ("PostgreSQL without Citus", "SINGLE_NODE_"),
+    "CitusSQL": ("a Citus cluster", "CITUS_"),
+}
 
 
 def next_number(directory):
@@ -169,23 +189,38 @@ def next_number(directory):
     return max(numbers) + 1
 
 
+def _text(name, sql):
+    return f'{name} = r"""\n' + "\n\n".join(sql) + '\n"""\n'
+
+
 def write(name, description, directory=None):
     """Write the migration for the pending changes; its path, or None when there are none."""
-    forward, reverse, leaves = pending()
-    if not forward:
+    found, leaves = pending()
+    if not found:
         return None
     directory = Path(directory or Path(apps.get_app_config(APP_LABEL).path) / "migrations")
     if not re.fullmatch(r"[a-z0-9_]+", name):
         raise ValueError("A migration name is lower-case letters, digits and underscores.")
-    if any('"""' in sql for sql in forward + reverse):
+    if any('"""' in sql for pair in found.values() for part in pair for sql in part):
         raise ValueError('The source holds """, which a generated migration cannot quote.')
+    texts, operations = [], []
+    for operation, (forward, reverse) in found.items():
+        where, prefix = WHERE[operation]
+        texts.append(
+            f"\n# On {where}.\n"
+            + _text(f"{prefix}FORWARD", forward)
+            + "\n"
+            + _text(f"{prefix}REVERSE", reverse)
+        )
+        operations.append(f"        {operation}(sql={prefix}FORWARD, reverse_sql={prefix}REVERSE),")
     path = directory / f"{next_number(directory):04d}_{name}.py"
     path.write_text(
         TEMPLATE.format(
             description=description,
-            forward="\n\n".join(forward),
-            reverse="\n\n".join(reverse),
+            names=", ".join(sorted(found)),
+            texts="".join(texts),
             dependencies="\n".join(f'        ("{app}", "{node}"),' for app, node in leaves),
+            operations="\n".join(operations),
         )
     )
     return path

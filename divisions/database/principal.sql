@@ -176,6 +176,10 @@ BEGIN
             'UTF8'))), 'hex'),
         true
     );
+    -- On a Citus cluster (citus.sql) the workers of this transaction get the principal too.
+    IF to_regprocedure('proone_rls.citus_enter()') IS NOT NULL THEN
+        PERFORM proone_rls.citus_enter();
+    END IF;
 END
 $function$;
 

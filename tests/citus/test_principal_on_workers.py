@@ -1,21 +1,16 @@
 """Citus: the signed principal reaches the workers within the transaction, and the workers
-enforce the job policies with it (design spike of issue 36, tests/citus/principal_on_workers.sql).
+enforce the job policies with it (divisions/database/citus.sql).
 
 Runs only on the cluster of tests/citus_cluster.py (PROONE_TEST_CITUS_WORKERS); elsewhere every
 test here is skipped, and says so."""
-
-import os
-from pathlib import Path
 
 import psycopg
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from divisions.database.statements import split
 from divisions.scoping import acting_as, unscoped
 from jobs.models import Job
-
-WORKERS = [int(port) for port in os.environ.get("PROONE_TEST_CITUS_WORKERS", "").split(",") if port]
+from tests.cluster import WORKERS
 
 pytestmark = [
     pytest.mark.postgres,
@@ -26,12 +21,6 @@ pytestmark = [
     ),
 ]
 
-SPIKE = Path(__file__).with_name("principal_on_workers.sql")
-WORKER_KEY = (
-    "CREATE TABLE proone_rls.signing_key (id integer PRIMARY KEY CHECK (id = 1), "
-    "inner_pad bytea NOT NULL, outer_pad bytea NOT NULL)"
-)
-
 
 def owner(port=None):
     """A connection as the owner role, to the coordinator or the worker on `port`."""
@@ -41,21 +30,6 @@ def owner(port=None):
     if port is not None:
         info["port"] = port
     return psycopg.connect(**info, autocommit=True)
-
-
-@pytest.fixture(scope="module")
-def distributed(django_db_setup):
-    """jobs_job distributed by tenant_id with the Citus-shaped policies; the key on each worker."""
-    with owner() as coordinator:
-        for statement in split(SPIKE.read_text()):
-            coordinator.execute(statement)
-        pads = coordinator.execute(
-            "SELECT inner_pad, outer_pad FROM proone_rls.signing_key WHERE id = 1"
-        ).fetchone()
-    for port in WORKERS:
-        with owner(port) as worker:
-            worker.execute(WORKER_KEY)
-            worker.execute("INSERT INTO proone_rls.signing_key VALUES (1, %s, %s)", pads)
 
 
 def rows(sql, params=()):
@@ -78,7 +52,7 @@ def worker_of(tenant):
         ).fetchone()[0]
 
 
-def test_member_sees_exactly_their_jobs_through_the_coordinator(world, distributed):
+def test_member_sees_exactly_their_jobs_through_the_coordinator(world):
     """Alice (Head Office, Acme) reads jobs_job by raw SQL: the workers' policies hand back
     Head Office's, Electrical's (its scope lists Head Office) and Plumbing's (everyone)
     jobs; none of Sparks', Globex's, or the unassigned ones. Sam, Gina and the admin likewise."""
@@ -99,7 +73,7 @@ def test_member_sees_exactly_their_jobs_through_the_coordinator(world, distribut
         }
 
 
-def test_leaving_a_scope_clears_the_claim_on_the_workers(world, distributed):
+def test_leaving_a_scope_clears_the_claim_on_the_workers(world):
     """Attack: the tenant admin reads Sparks' job on a worker, its scope ends, and later SQL of
     the same transaction reads jobs_job again. The app's "nobody" (divisions/rls.py, a SET
     LOCAL Citus sends to the workers) empties the proof there, so the workers' policies act
@@ -111,7 +85,7 @@ def test_leaving_a_scope_clears_the_claim_on_the_workers(world, distributed):
         assert titles() == set()
 
 
-def test_made_up_proof_after_leaving_does_not_revive_the_claim(world, distributed):
+def test_made_up_proof_after_leaving_does_not_revive_the_claim(world):
     """Attack: after the tenant admin's scope ends, SQL of the same transaction sets the proof
     to a value of its own (a SET LOCAL, so Citus sends it to the workers) to make the left
     claim act again there. The claim is sealed to the proof it came with: refused."""
@@ -124,7 +98,7 @@ def test_made_up_proof_after_leaving_does_not_revive_the_claim(world, distribute
             rows("SELECT title FROM jobs_job")
 
 
-def test_each_tenant_query_routes_to_the_worker_holding_its_shard(world, distributed):
+def test_each_tenant_query_routes_to_the_worker_holding_its_shard(world):
     """The tenant filter the scoped managers add routes to one shard, on one worker."""
     acme = world.tenants.acme.pk
     with acting_as(world.u.alice):
@@ -135,7 +109,7 @@ def test_each_tenant_query_routes_to_the_worker_holding_its_shard(world, distrib
     assert f"port={worker_of(acme)}" in plan
 
 
-def test_forged_claim_is_refused_on_the_worker(world, distributed):
+def test_forged_claim_is_refused_on_the_worker(world):
     """Attack: alice's session writes a claim of system work over the sealed one. The worker
     recomputes the seal with its key and refuses the statement."""
     forged = pytest.raises(DatabaseError, match="forged or from another transaction")
@@ -144,7 +118,7 @@ def test_forged_claim_is_refused_on_the_worker(world, distributed):
         rows("SELECT title FROM jobs_job")
 
 
-def test_claim_replayed_in_another_transaction_is_refused(transactional_db, distributed, world):
+def test_claim_replayed_in_another_transaction_is_refused(transactional_db, world):
     """Attack: the tenant admin's sealed claim, read in one transaction, is set in a later one
     for sam. It is bound to the first distributed transaction: refused."""
     with transaction.atomic(), acting_as(world.u.acme_admin):
@@ -155,11 +129,22 @@ def test_claim_replayed_in_another_transaction_is_refused(transactional_db, dist
         rows("SELECT title FROM jobs_job")
 
 
-def test_writes_on_the_workers_follow_the_policies(world, distributed):
-    """Sam (not an admin) may not move a job or add one; the admin may, in its tenant only."""
+def test_writes_on_the_workers_follow_the_policies(world):
+    """Attack: sam (Sparks, not an admin) retitles every job by raw SQL. The jobs of other
+    divisions are not his to update (0 rows there); on his own division's the worker's check
+    refuses every column but the status, so the statement fails. The admin's update of
+    another tenant's jobs touches nothing."""
     globex = world.tenants.globex.pk
     with acting_as(world.u.sam):
-        assert rows("UPDATE jobs_job SET title = 'x' RETURNING id") == []
+        with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
+            rows("UPDATE jobs_job SET title = 'x' RETURNING id")
+        assert (
+            rows(
+                "UPDATE jobs_job SET status = 'done' WHERE division_id <> %s RETURNING id",
+                [world.d.sparks.pk],
+            )
+            == []
+        )
     with acting_as(world.u.acme_admin):
         assert (
             rows(f"UPDATE jobs_job SET status = status WHERE tenant_id = {globex} RETURNING id")
@@ -169,9 +154,7 @@ def test_writes_on_the_workers_follow_the_policies(world, distributed):
         assert not Job.objects.filter(title="x").exists()
 
 
-def test_claim_replayed_under_a_forged_transaction_id_is_refused(
-    transactional_db, distributed, world
-):
+def test_claim_replayed_under_a_forged_transaction_id_is_refused(transactional_db, world):
     """Attack: the app role keeps the admin's claim and its distributed transaction id, then in
     a later transaction gives itself that id (assign_distributed_transaction_id, which Citus
     lets every role call) so the seal matches again. The coordinator refuses the app role that

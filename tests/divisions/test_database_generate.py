@@ -19,15 +19,20 @@ def edited(replace):
     return statements.objects(changed)
 
 
+def variant(citus):
+    """What the Citus variant states in place of, or beside, the plain source."""
+    return source.citus_objects() if citus else {}
+
+
 def test_the_migrations_hold_the_source():
     """What `make test`'s lint runs: nothing pending."""
-    assert generate.pending()[0] == []
+    assert generate.pending()[0] == {}
     call_command("makesqlmigration", "--check")
 
 
 def test_check_fails_when_the_source_changed_without_a_migration(monkeypatch):
     changed = edited(("RETURN visible;", "RETURN visible || 0::bigint;"))
-    monkeypatch.setattr(source, "objects", lambda: changed)
+    monkeypatch.setattr(source, "objects", lambda citus=False: changed | variant(citus))
     with pytest.raises(CommandError, match="makesqlmigration --name NAME") as refused:
         call_command("makesqlmigration", "--check")
     assert refused.value.returncode == 1
@@ -73,7 +78,7 @@ def test_added_and_removed_objects_in_dependency_order():
 def test_a_generated_migration_is_literal_sql_that_moves_the_state_both_ways(monkeypatch, tmp_path):
     old = source.objects()
     new = edited(("RETURN visible;", "RETURN visible || 0::bigint;"))
-    monkeypatch.setattr(source, "objects", lambda: new)
+    monkeypatch.setattr(source, "objects", lambda citus=False: new | variant(citus))
     path = generate.write("visible_list", "The visible list, changed.", directory=tmp_path)
     text = path.read_text()
     assert path.name == "0001_visible_list.py"  # numbered after the directory's newest
@@ -94,7 +99,7 @@ def test_a_generated_migration_is_literal_sql_that_moves_the_state_both_ways(mon
     assert generate.changes(back, old) == ([], [])
     # After the newest migrations of the apps whose migrations state the layer or whose tables
     # it names.
-    assert module.Migration.dependencies == generate.migrated_state()[1]
+    assert module.Migration.dependencies == generate.migrated_state()[2]
     assert {app for app, _ in module.Migration.dependencies} == {
         "divisions",
         "api",
@@ -156,9 +161,42 @@ def test_a_table_of_the_source_is_never_dropped_by_a_generated_migration():
 
 def test_a_bad_migration_name_is_one_line_and_writes_nothing(monkeypatch):
     changed = edited(("RETURN visible;", "RETURN visible || 0::bigint;"))
-    monkeypatch.setattr(source, "objects", lambda: changed)
+    monkeypatch.setattr(source, "objects", lambda citus=False: changed | variant(citus))
     migrations = Path(generate.__file__).resolve().parents[1] / "migrations"
     before = sorted(migrations.glob("0*.py"))
     with pytest.raises(CommandError, match="lower-case letters, digits and underscores"):
         call_command("makesqlmigration", "--name", "Visible List")
     assert sorted(migrations.glob("0*.py")) == before
+
+
+def test_each_variant_gets_its_own_changes(monkeypatch, tmp_path):
+    """A change to an object the Citus variant states differently runs on one server only
+    (SingleNodeSQL); a change to the variant, on a Citus cluster only (CitusSQL); the rest on
+    both (PostgresSQL)."""
+    plain, citus = source.objects(), source.citus_objects()
+    policy = "policy proone_read on jobs_job"
+    writes = "function proone_citus_writes(tenant bigint)"
+    common = "function proone_visible_divisions()"
+    changed = dict(plain)
+    changed[policy] = plain[policy].replace("proone_admin_tenant()", "proone_acting_tenant()")
+    changed[common] = plain[common].replace("RETURN visible;", "RETURN visible || 0::bigint;")
+    changed_citus = dict(
+        citus, **{writes: citus[writes].replace("claim[1] = 's'", "'s' = claim[1]")}
+    )
+    assert changed != plain and changed_citus != citus
+    monkeypatch.setattr(source, "citus_objects", lambda: changed_citus)
+    monkeypatch.setattr(
+        source, "objects", lambda citus=False: changed | (changed_citus if citus else {})
+    )
+    found, _ = generate.pending()
+    assert found["PostgresSQL"][0] == [changed[common]]
+    assert found["SingleNodeSQL"][0] == ["DROP POLICY proone_read ON jobs_job;", changed[policy]]
+    assert found["CitusSQL"][0] == [changed_citus[writes]]
+    path = generate.write("both", "Both variants.", directory=tmp_path)
+    text = path.read_text()
+    for operation in (
+        "PostgresSQL(sql=FORWARD",
+        "SingleNodeSQL(sql=SINGLE_NODE_FORWARD",
+        "CitusSQL(sql=CITUS_FORWARD",
+    ):
+        assert operation in text

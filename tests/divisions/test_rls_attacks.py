@@ -26,6 +26,7 @@ from divisions.middleware import ScopeMiddleware
 from divisions.models import DataScope
 from divisions.scoping import Scope, acting_as, looking_up, unscoped
 from divisions.sessions import SessionStore
+from tests.cluster import DISTRIBUTED_TABLES, ON_CITUS
 from tests.factories import DivisionFactory, JobFactory, allow
 
 pytestmark = pytest.mark.postgres
@@ -507,6 +508,7 @@ def titles_of(ids):
         }
 
 
+@pytest.mark.skipif(ON_CITUS, reason="Citus: the app searches titles without these functions")
 class TestTitleSearch:
     """proone_title_search (divisions migration 0007) and proone_title_matches (0014) run as
     the table owner, who reads every job: what they return must still be the caller's
@@ -741,7 +743,11 @@ def test_a_list_kept_in_an_earlier_transaction_is_ignored(world):
     with acting_as(world.u.sam):
         rows("SELECT set_config('proone.visible', %s, true)", [wider])
         assert job_titles() == SAMS_JOBS
-        for statement in ("SELECT proone_visible_divisions()", "SELECT title FROM jobs_job"):
+        # On a Citus cluster jobs are read on the workers, which the proof does not reach.
+        statements = ["SELECT proone_visible_divisions()"]
+        if not ON_CITUS:
+            statements.append("SELECT title FROM jobs_job")
+        for statement in statements:
             with pytest.raises(DatabaseError, match="forged"), transaction.atomic():
                 rows("SELECT set_config('proone.principal', %s, true)", [earlier_proof])
                 rows("SELECT set_config('proone.visible', %s, true)", [wider])
@@ -764,6 +770,16 @@ def tables_whose_reads_ask(*functions):
             [[f"%{function}()%" for function in functions]],
         )
         return [t for (t,) in tables if rows(f"SELECT EXISTS (SELECT 1 FROM {t})")[0][0]]  # noqa: S608
+
+
+def workers_keep_the_entered_principal(proof):
+    """On a Citus cluster: after a set_config() of `proof`, the distributed tables, read on
+    the workers it does not reach, still answer for the principal entered (sam)."""
+    if not ON_CITUS:
+        return
+    with transaction.atomic():
+        rows("SELECT set_config('proone.principal', %s, true)", [proof])
+        assert job_titles() == SAMS_JOBS
 
 
 def a_group_object_permission():
@@ -790,11 +806,13 @@ class TestProofWhereItGrants:
         a_group_object_permission()
         with acting_as(world.u.sam):
             tables = tables_whose_reads_ask("proone_acting_system")
-            assert {"jobs_job", "divisions_user", "guardian_groupobjectpermission"} <= set(tables)
+            expected = {"jobs_job", "divisions_user", "guardian_groupobjectpermission"}
+            assert expected - (DISTRIBUTED_TABLES if ON_CITUS else set()) <= set(tables)
             for table in tables:
                 with pytest.raises(DatabaseError, match="forged"), transaction.atomic():
                     rows("SELECT set_config('proone.principal', %s, true)", [forged("s", 0)])
                     rows(f"SELECT count(*) FROM {table}")  # noqa: S608 - catalog names
+            workers_keep_the_entered_principal(forged("s", 0))
 
     def test_a_forged_user_principal_is_refused_wherever_it_could_read_a_row(self, world):
         """Attack: name the tenant admin with a made-up proof and read each table whose
@@ -809,11 +827,13 @@ class TestProofWhereItGrants:
                 "proone_admin_tenant",
                 "proone_visible_divisions",
             )
-            assert {"jobs_job", "divisions_division", "divisions_user"} <= set(tables)
+            expected = {"jobs_job", "divisions_division", "divisions_user"}
+            assert expected - (DISTRIBUTED_TABLES if ON_CITUS else set()) <= set(tables)
             for table in tables:
                 with pytest.raises(DatabaseError, match="forged"), transaction.atomic():
                     rows("SELECT set_config('proone.principal', %s, true)", [forged("u", admin)])
                     rows(f"SELECT count(*) FROM {table}")  # noqa: S608 - catalog names
+            workers_keep_the_entered_principal(forged("u", admin))
 
     def test_a_forged_user_principal_opens_no_system_work_table(self, world):
         """Attack: a made-up user principal against a table only system work reads (group

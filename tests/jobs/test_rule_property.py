@@ -3,7 +3,7 @@
 from contextlib import suppress
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, NotSupportedError, connection, transaction
 from django.db.models import QuerySet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,7 +15,22 @@ from divisions.visibility.choices import division_choices
 from divisions.visibility.loaded_divisions import with_visible_divisions
 from jobs.models import Job, JobNote
 from tests import oracle
+from tests.cluster import LOCAL_JOIN_REFUSED, ON_CITUS
 from tests.strategies import build, worlds
+
+
+def joined_from_divisions(ids):
+    """A path that joins divisions to jobs: its ids; on a Citus cluster, where divisions stay
+    on the coordinator and jobs are distributed, None when Citus refuses the join (a scope
+    that reads nothing sends no query to refuse)."""
+    if not ON_CITUS:
+        return set(ids())
+    try:
+        with transaction.atomic():
+            return set(ids())
+    except NotSupportedError as refused:
+        assert LOCAL_JOIN_REFUSED in str(refused)
+        return None
 
 
 def paths(user, all_job_ids):
@@ -50,11 +65,13 @@ def paths(user, all_job_ids):
         got["jobs_by_note"] = set(
             Job.objects.filter(notes__body__startswith="note").values_list("pk", flat=True)
         )
-        got["divisions_by_job"] = set(
-            Division.objects.filter(jobs__title__startswith="J").values_list("jobs", flat=True)
+        got["divisions_by_job"] = joined_from_divisions(
+            lambda: Division.objects.filter(jobs__title__startswith="J").values_list(
+                "jobs", flat=True
+            )
         )
-        got["divisions_by_note"] = set(
-            Division.objects.filter(jobs__notes__body__startswith="note").values_list(
+        got["divisions_by_note"] = joined_from_divisions(
+            lambda: Division.objects.filter(jobs__notes__body__startswith="note").values_list(
                 "jobs__notes__job", flat=True
             )
         )
@@ -88,6 +105,8 @@ def test_every_path_matches_the_oracle(db, description):
                 got, count, exists, pickable = paths(user, all_job_ids)
                 with_division = {pk for pk in expected if world.jobs[pk][1] is not None}
                 for path, ids in got.items():
+                    if ids is None:  # refused on a Citus cluster: nothing to compare
+                        continue
                     # A reverse relation starts from a division, so it reaches assigned jobs only.
                     want = with_division if path in FROM_DIVISIONS else expected
                     assert ids == want, f"{path} for {user.username}"

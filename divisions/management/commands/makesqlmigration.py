@@ -20,11 +20,12 @@ class Command(BaseCommand):
     def handle(self, *args, name, check, **options):
         try:
             if check:
-                forward, _, _ = generate.pending()
-                if forward:
+                found, _ = generate.pending()
+                count = sum(len(forward) for forward, _ in found.values())
+                if count:
                     raise CommandError(
-                        f"divisions/database/ changed without a migration ({len(forward)} "
-                        f"statement{'' if len(forward) == 1 else 's'} pending): run "
+                        f"divisions/database/ changed without a migration ({count} "
+                        f"statement{'' if count == 1 else 's'} pending): run "
                         "`manage.py makesqlmigration --name NAME`.",
                         returncode=1,
                     )

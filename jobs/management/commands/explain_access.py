@@ -53,7 +53,7 @@ class Command(BaseCommand):
     def _job(self, job_id):
         job = None
         if job_id.isascii() and job_id.isdigit():
-            job = Job.objects.select_related("tenant", "division").filter(pk=job_id).first()
+            job = Job.objects.with_related("tenant", "division").filter(pk=job_id).first()
         if job is None:
             raise CommandError(f"No job {job_id}.")
         return {
