@@ -68,6 +68,8 @@ def noted(apart):
     return apart
 
 
+# Each page in a transaction of its own, as served: not inside the test's, after its writes.
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("page", PAGES)
 @pytest.mark.parametrize(("member", "job"), [("alice", "hq"), ("gina", "field")])
 def test_tenant_pages_route_each_statement_to_one_shard(client, noted, member, job, page):
