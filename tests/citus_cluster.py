@@ -16,7 +16,10 @@ citus`. The nodes reach each other with passwords from a password file that only
 processes read (PGPASSFILE). The test database and its roles are made on the coordinator by
 `manage.py create_db_roles` as for one server, then on each worker, and the workers are added
 to the coordinator's metadata. pytest gets PROONE_TEST_CITUS_WORKERS (the workers' ports), so
-tests can look at a worker directly with the owner's password.
+tests can look at a worker directly with the owner's password, and, in the same order,
+PROONE_TEST_CITUS_WORKER_DATA (their data directories) and PROONE_TEST_CITUS_PASSFILE (the
+nodes' password file, a path), so a fault test can stop a worker with pg_ctl as `postgres` and
+start it again as it was (tests/cluster.py: stop_worker, start_worker).
 """
 
 import os
@@ -221,7 +224,11 @@ class CitusCluster:
             for worker in self.workers:
                 admin.execute("SELECT citus_add_node('127.0.0.1', %s)", [worker.port])
             admin.execute(COORDINATOR_ONLY)
-        return {"PROONE_TEST_CITUS_WORKERS": ",".join(str(w.port) for w in self.workers)}
+        return {
+            "PROONE_TEST_CITUS_WORKERS": ",".join(str(w.port) for w in self.workers),
+            "PROONE_TEST_CITUS_WORKER_DATA": ",".join(str(w.data) for w in self.workers),
+            "PROONE_TEST_CITUS_PASSFILE": str(self.passfile),
+        }
 
     def stop(self):
         for node in [self.coordinator, *self.workers]:

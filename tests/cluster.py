@@ -2,6 +2,8 @@
 (tests/citus_cluster.py sets PROONE_TEST_CITUS_WORKERS to its workers' ports) or one server."""
 
 import os
+import subprocess
+from pathlib import Path
 
 WORKERS = [int(port) for port in os.environ.get("PROONE_TEST_CITUS_WORKERS", "").split(",") if port]
 ON_CITUS = bool(WORKERS)
@@ -25,3 +27,38 @@ JOIN_REFUSED = (
     f"{LOCAL_JOIN_REFUSED}|join that requires repartitioning"
     "|complex joins are only supported when all distributed tables are co-located"
 )
+
+# The workers' data directories and the nodes' password file (tests/citus_cluster.py), in the
+# order of WORKERS: a fault test stops and starts a worker itself.
+WORKER_DATA = dict(
+    zip(WORKERS, os.environ.get("PROONE_TEST_CITUS_WORKER_DATA", "").split(","), strict=False)
+)
+
+
+def stop_worker(port):
+    """Stop the worker on `port` at once, as a crash would (pg_ctl -m immediate, as postgres)."""
+    from tests.postgres_server import PG_BIN, as_postgres
+
+    subprocess.run(  # noqa: S603 - the installed pg_ctl, the harness's data directory
+        as_postgres([str(PG_BIN / "pg_ctl"), "-D", WORKER_DATA[port], "-m", "immediate", "stop"]),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def start_worker(port):
+    """Start the stopped worker on `port` again with the options it last ran with (pg_ctl's
+    restart reads them from postmaster.opts) and the nodes' password file."""
+    from tests.postgres_server import PG_BIN, as_postgres
+
+    data = Path(WORKER_DATA[port])
+    subprocess.run(  # noqa: S603 - the installed pg_ctl, the harness's data directory
+        as_postgres(
+            [str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(data.parent / "server.log")]
+            + ["-w", "restart"]
+        ),
+        env=dict(os.environ, PGPASSFILE=os.environ["PROONE_TEST_CITUS_PASSFILE"]),
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
