@@ -76,13 +76,16 @@ test-postgres: $(VENV)/.test-deps test-browser-deps test-pgbouncer-deps
 
 # On a Citus cluster (a coordinator and two workers, jobs distributed by tenant): tests/citus/,
 # and the suites that hold the rule there too: the visibility oracle's property tests (ORM and
-# raw SQL), the app-role attack suites and the API's property test. An installed Citus, or one
-# built from CITUS_SRC (a Citus source tarball, or a folder holding one) into the installed
-# PostgreSQL 15 (as root). Without either it prints `*** CITUS PASS SKIPPED: <why> ***` and
-# succeeds.
+# raw SQL), the app-role attack suites, the API's property test, and the migration gate's CLI,
+# lock, in-process and access-review tests (DDL through the coordinator; docs/citus-runbook.sh).
+# An installed Citus, or one built from CITUS_SRC (a Citus source tarball, or a folder holding
+# one) into the installed PostgreSQL 15 (as root). Without either it prints
+# `*** CITUS PASS SKIPPED: <why> ***` and succeeds.
 CITUS_TESTS = tests/citus tests/jobs/test_rule_property.py tests/divisions/test_rls.py \
 	tests/divisions/test_rls_attacks.py tests/jobs/test_write_attacks.py \
-	tests/jobs/test_notes_rls.py tests/api/test_api_property.py
+	tests/jobs/test_notes_rls.py tests/api/test_api_property.py \
+	tests/gate/test_postgres_cli.py tests/gate/test_postgres_lock.py tests/gate/test_gate_inprocess.py \
+	tests/gate/test_access_review_postgres.py
 test-citus: $(VENV)/.test-deps
 	$(PY) tests/citus_cluster.py $(CITUS_TESTS)
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
 
+from .citus_nodes import create_extension, preloads_citus
 from .rls import store_signing_key
 
 
@@ -133,6 +134,8 @@ def create_db_roles(admin_url, owner, app, log=print):
             )
             log(f"created database {owner.database}")
     with psycopg.connect(admin_url, dbname=owner.database, autocommit=True) as db:
+        if preloads_citus(db):  # a Citus cluster's node: each one gets this same run
+            create_extension(db, log)
         _grant(db, owner, app)
         owned = db.execute(
             "SELECT count(*) FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner "

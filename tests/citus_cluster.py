@@ -13,13 +13,14 @@ is SKIPPED and exits 0. Users with internet install Citus from its own packages 
 Each node is a ThrowawayServer of tests/postgres_server.py (temporary directory, free port of
 127.0.0.1, stopped by its pid file and deleted afterwards) with `shared_preload_libraries =
 citus`. The nodes reach each other with passwords from a password file that only the server
-processes read (PGPASSFILE). The test database and its roles are made on the coordinator by
-`manage.py create_db_roles` as for one server, then on each worker, and the workers are added
-to the coordinator's metadata. pytest gets PROONE_TEST_CITUS_WORKERS (the workers' ports), so
-tests can look at a worker directly with the owner's password, and, in the same order,
-PROONE_TEST_CITUS_WORKER_DATA (their data directories) and PROONE_TEST_CITUS_PASSFILE (the
-nodes' password file, a path), so a fault test can stop a worker with pg_ctl as `postgres` and
-start it again as it was (tests/cluster.py: stop_worker, start_worker).
+processes read (PGPASSFILE). The test database is set up as docs/citus-runbook.sh sets one
+up: `manage.py create_db_roles` on the coordinator as for one server, then on each worker, then
+`manage.py citus_nodes` adds the workers to the coordinator. pytest gets
+PROONE_TEST_CITUS_WORKERS (the workers' ports), so tests can look at a worker directly with the
+owner's password, the coordinator's port and the nodes' password file (a path) for the
+runbook's test, and, in the workers' order, PROONE_TEST_CITUS_WORKER_DATA (their data
+directories), so a fault test can stop a worker with pg_ctl as `postgres` and start it again as
+it was (tests/cluster.py: stop_worker, start_worker).
 """
 
 import os
@@ -31,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.postgres_server import PG_BIN, ThrowawayServer, main, url_with  # noqa: E402
+from tests.postgres_server import PG_BIN, ROOT, ThrowawayServer, main, url_with  # noqa: E402
 
 BUILD_PACKAGES = ("libkrb5-dev", "liblz4-dev", "libzstd-dev", "flex", "bison", "autoconf")
 
@@ -109,40 +110,18 @@ def ensure_citus():
     return None if citus_installed() else "Citus was built but citus.so is still missing"
 
 
-# On the coordinator, the app role may not choose the distributed transaction's id (a claim
-# sealed to an old id would verify again) nor send commands of its own to the workers (there a
-# session may call anything). The owner keeps both: its DDL connects to the coordinator as a
-# node, and it copies the key to the workers (proone_rls.citus_copy_key). The workers keep
-# Citus's grants: the coordinator calls assign_distributed_transaction_id() there as the
-# session's role.
-COORDINATOR_ONLY = r"""
-DO $$
-DECLARE
-    function regprocedure;
-BEGIN
-    SET LOCAL citus.enable_ddl_propagation = off;
-    FOR function IN
-        SELECT p.oid::regprocedure FROM pg_proc p
-        WHERE p.pronamespace = 'pg_catalog'::regnamespace
-          AND (p.proname = 'assign_distributed_transaction_id'
-               OR p.proname LIKE 'run\_command\_on\_%'
-               OR p.proname = 'master_run_on_worker')
-    LOOP
-        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', function);
-    END LOOP;
-    FOR function IN
-        SELECT p.oid::regprocedure FROM pg_proc p
-        WHERE p.pronamespace = 'pg_catalog'::regnamespace
-          AND p.proname IN ('assign_distributed_transaction_id', 'run_command_on_workers',
-                            'master_run_on_worker')
-    LOOP
-        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', function,
-                       (SELECT pg_get_userbyid(datdba) FROM pg_database
-                        WHERE datname = current_database()));
-    END LOOP;
-END
-$$
-"""
+def manage(env, *command, **more):
+    """Run manage.py `command` with `env` and `more`; its output only when it fails."""
+    result = subprocess.run(  # noqa: S603 - the project's manage.py
+        [sys.executable, "manage.py", *command],
+        cwd=ROOT,
+        env={**env, **more},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode:
+        raise RuntimeError(f"manage.py {' '.join(command)}: {result.stdout}{result.stderr}")
 
 
 class CitusCluster:
@@ -188,45 +167,22 @@ class CitusCluster:
     def admin_url(self, node, database="postgres"):
         return f"postgres://postgres:{self.password}@127.0.0.1:{node.port}/{database}"
 
-    def prepare(self, database, passwords):
-        """Give `database` (made on the coordinator with its roles) Citus on every node."""
-        import psycopg
-        from psycopg import sql
-
+    def prepare(self, passwords, env):
+        """Give the database of `env` (made on the coordinator by create_db_roles, with the
+        roles of `passwords`) Citus on every node, as docs/citus-runbook.sh does: each worker
+        gets the same roles, database and extension from its own create_db_roles, then the
+        coordinator adds them (manage.py citus_nodes)."""
         self.add_passwords(passwords)
-        with psycopg.connect(self.admin_url(self.coordinator), autocommit=True) as admin:
-            roles = admin.execute(
-                "SELECT rolname, rolpassword FROM pg_authid WHERE rolname = ANY(%s)",
-                [list(passwords)],
-            ).fetchall()
-            owner = admin.execute(
-                "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", [database]
-            ).fetchone()[0]
         for worker in self.workers:
-            with psycopg.connect(self.admin_url(worker), autocommit=True) as admin:
-                for name, verifier in roles:
-                    # The same SCRAM verifier: the same password on every node.
-                    admin.execute(
-                        sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-                            sql.Identifier(name), sql.Literal(verifier)
-                        )
-                    )
-                admin.execute(
-                    sql.SQL("CREATE DATABASE {} OWNER {} TEMPLATE template0").format(
-                        sql.Identifier(database), sql.Identifier(owner)
-                    )
-                )
-        for node in [self.coordinator, *self.workers]:
-            with psycopg.connect(self.admin_url(node, database), autocommit=True) as admin:
-                admin.execute("CREATE EXTENSION citus")
-        with psycopg.connect(self.admin_url(self.coordinator, database), autocommit=True) as admin:
-            admin.execute("SELECT citus_set_coordinator_host('127.0.0.1', %s)", [self.port])
-            for worker in self.workers:
-                admin.execute("SELECT citus_add_node('127.0.0.1', %s)", [worker.port])
-            admin.execute(COORDINATOR_ONLY)
+            manage(env, "create_db_roles", DATABASE_ADMIN_URL=self.admin_url(worker))
+        manage(env, "citus_nodes", *(f"127.0.0.1:{worker.port}" for worker in self.workers))
         return {
             "PROONE_TEST_CITUS_WORKERS": ",".join(str(w.port) for w in self.workers),
             "PROONE_TEST_CITUS_WORKER_DATA": ",".join(str(w.data) for w in self.workers),
+            # The runbook's test sets up a database of its own on these nodes as their
+            # superuser, reading the password from this libpq password file, as an operator
+            # reads it from ~/.pgpass: no secret in an argument or in the environment.
+            "PROONE_TEST_CITUS_COORDINATOR": str(self.port),
             "PROONE_TEST_CITUS_PASSFILE": str(self.passfile),
         }
 

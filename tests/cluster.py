@@ -7,6 +7,10 @@ from pathlib import Path
 
 WORKERS = [int(port) for port in os.environ.get("PROONE_TEST_CITUS_WORKERS", "").split(",") if port]
 ON_CITUS = bool(WORKERS)
+# The coordinator's port and a libpq password file holding the nodes' superuser password (for
+# the runbook's test, which sets up a database of its own there as the operator would).
+COORDINATOR = int(os.environ.get("PROONE_TEST_CITUS_COORDINATOR") or 0)
+PASSFILE = os.environ.get("PROONE_TEST_CITUS_PASSFILE", "")
 
 # Citus refuses a change of a row's distribution column (tenant_id) itself, before any policy:
 # a job or note never moves to another tenant there.

@@ -131,9 +131,9 @@ class ThrowawayServer:
         )
         return f"postgres://postgres:{self.password}@127.0.0.1:{self.port}/postgres"
 
-    def prepare(self, database, passwords):
-        """Environment for the tests of `database`, after `create_db_roles` made it and the
-        roles of `passwords` ({role: password}): nothing more on one server."""
+    def prepare(self, passwords, env):
+        """Environment for the tests of the database of `env`, after `create_db_roles` made it
+        and the roles of `passwords` ({role: password}): nothing more on one server."""
         return {}
 
     def stop(self):
@@ -381,7 +381,7 @@ def main(pytest_args, server=None):
             stdout=subprocess.DEVNULL,
         )
         if server:
-            env.update(server.prepare(database, passwords))
+            env.update(server.prepare(passwords, env))
             replicator = f"proone_replicator_{suffix}"
             replication_password = secrets.token_urlsafe(18)
             create_replication_role(admin_url, replicator, replication_password)

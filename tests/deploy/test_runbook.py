@@ -81,9 +81,10 @@ def checkout_copy(target):
 class Deploy:
     """One machine's deploy: the checkout, the environment, and the runbook's steps."""
 
-    def __init__(self, checkout, admin_url):
+    def __init__(self, checkout, admin_url, runbook=RUNBOOK):
         self.checkout = checkout
         self.admin_url = admin_url
+        self.runbook = runbook
         database = "proone"
         self.env = {
             k: v
@@ -118,7 +119,7 @@ class Deploy:
             if value is None:
                 del environment[name]
         return subprocess.run(  # noqa: S603
-            ["sh", RUNBOOK, step, *args],  # noqa: S607
+            ["sh", self.runbook, step, *args],  # noqa: S607
             cwd=self.checkout,
             env=environment,
             input=stdin,
