@@ -172,3 +172,17 @@ def test_claim_replayed_under_a_forged_transaction_id_is_refused(transactional_d
             rows("SET LOCAL proone.citus = %s", [captured])
             seen = titles()
     assert seen is None
+
+
+def test_a_scope_entered_after_a_distributed_write_in_the_same_transaction(world):
+    """A request that writes jobs and then enters another scope in the same transaction (the
+    admin saves a job, then unscoped work records it): entering reads the anchor table again
+    after the workers were written over their connections, and must keep to those."""
+    with transaction.atomic():
+        with acting_as(world.u.acme_admin):
+            assert rows("UPDATE jobs_job SET title = title || '!' RETURNING id")
+        with acting_as(world.u.sam):
+            assert titles() == {"Sparks job!", "Electrical job!", "Plumbing job!"}
+        with unscoped("check"):
+            assert len(titles()) == 8
+        transaction.set_rollback(True)
