@@ -25,9 +25,6 @@ SINGLE = "default"
 # (divisions.rls.on_citus and others) by alias and name, and both answer as `default` here.
 DATABASE = "bench_proone_citus"
 SYSTEMS = {SINGLE: "single node", CITUS: "Citus, 2 workers"}
-# The same users as the single-node rows (benchmarks/run.py SHAPES).
-SHAPES = (("scope list ~5%", "scale-1-d3-u0"), ("tenant admin", "scale-0-admin"))
-SEARCH = "boiler"
 WIDE_SLUG = "wide-0"
 WIDE_DIVISIONS = 2_000
 WIDE_LISTED = 200
@@ -161,11 +158,11 @@ def side_by_side(paths_of, clients, repeat):
     return out
 
 
-def page_rows(repeat):
-    """[(shape, page, measured)]: the list, a job's detail page and a title search of each of
-    SHAPES' users on both (side_by_side)."""
+def page_rows(shapes, search, repeat):
+    """[(shape, page, measured)]: the list, a job's detail page and a title search for
+    `search` of each of `shapes`' users ((shape, username) pairs) on both (side_by_side)."""
     rows = []
-    for shape, username in SHAPES:
+    for shape, username in shapes:
         signed = {alias: _signed_in(alias, username) for alias in SYSTEMS}
         clients = {alias: client for alias, (client, _) in signed.items()}
 
@@ -173,7 +170,7 @@ def page_rows(repeat):
             return {
                 "list": "/jobs/",
                 "detail": f"/jobs/{_newest_job(alias, signed[alias][1])}/",
-                f"search, q={SEARCH}": f"/jobs/?q={SEARCH}",
+                f"search, q={search}": f"/jobs/?q={search}",
             }
 
         for page, measured in side_by_side(paths_of, clients, repeat).items():
@@ -265,10 +262,11 @@ def wide_rows(superuser_urls, repeat):
     return visible, side_by_side(paths_of, clients, repeat)
 
 
-def rows(envs, superuser_urls, args):
-    """Everything the Citus section shows, measured."""
+def rows(envs, superuser_urls, args, shapes, search):
+    """Everything the Citus section shows, measured: the pages of `shapes`' users
+    ((shape, username) pairs) and a title search for `search`."""
     print("citus: pages side by side...", flush=True)
-    pages = page_rows(args.repeat)
+    pages = page_rows(shapes, search, args.repeat)
     print("citus: load side by side...", flush=True)
     load = load_rows(envs, args)
     print(f"citus: a tenant of {WIDE_DIVISIONS} divisions on both...", flush=True)

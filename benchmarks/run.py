@@ -972,6 +972,10 @@ def main():
                     {citus.SINGLE: env, citus.CITUS: citus_env},
                     {citus.SINGLE: superuser_url, citus.CITUS: citus_superuser_url},
                     args,
+                    # The same users as the pages' rows: a member whose scope lists others,
+                    # and a tenant admin.
+                    shapes=(SHAPES[1], SHAPES[3]),
+                    search=SEARCHES[0][1],
                 ),
                 seed_seconds=citus_seed_seconds,
                 version=citus.citus_version(citus_superuser_url),
