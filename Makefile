@@ -76,16 +76,17 @@ test-postgres: $(VENV)/.test-deps test-browser-deps test-pgbouncer-deps
 
 # On a Citus cluster (a coordinator and two workers, jobs distributed by tenant): tests/citus/,
 # and the suites that hold the rule there too: the visibility oracle's property tests (ORM and
-# raw SQL), the app-role attack suites, the API's property test, and the migration gate's CLI,
-# lock, in-process and access-review tests (DDL through the coordinator; docs/citus-runbook.sh).
+# raw SQL), the app-role attack suites, the API's property test, seed_demo's worlds (make
+# bench seeds the cluster with it), and the migration gate's CLI, lock, in-process and
+# access-review tests (DDL through the coordinator; docs/citus-runbook.sh).
 # An installed Citus, or one built from CITUS_SRC (a Citus source tarball, or a folder holding
 # one) into the installed PostgreSQL 15 (as root). Without either it prints
 # `*** CITUS PASS SKIPPED: <why> ***` and succeeds.
 CITUS_TESTS = tests/citus tests/jobs/test_rule_property.py tests/divisions/test_rls.py \
 	tests/divisions/test_rls_attacks.py tests/jobs/test_write_attacks.py \
-	tests/jobs/test_notes_rls.py tests/api/test_api_property.py \
-	tests/gate/test_postgres_cli.py tests/gate/test_postgres_lock.py tests/gate/test_gate_inprocess.py \
-	tests/gate/test_access_review_postgres.py
+	tests/jobs/test_notes_rls.py tests/api/test_api_property.py tests/demo/test_scale.py \
+	tests/demo/test_world.py tests/gate/test_postgres_cli.py tests/gate/test_postgres_lock.py \
+	tests/gate/test_gate_inprocess.py tests/gate/test_access_review_postgres.py
 test-citus: $(VENV)/.test-deps
 	$(PY) tests/citus_cluster.py $(CITUS_TESTS)
 
@@ -101,8 +102,10 @@ test: lint
 # A throwaway PostgreSQL, a generated world (BENCH_JOBS jobs, default a million), the list query
 # scoped against unscoped, pages, title search, django-guardian, the CSV export, load through
 # gunicorn against its unscoped floor (direct and via PgBouncer) and with reads on a hot
-# standby, the write rule's policies against one policy for every command; writes
-# docs/benchmarks.md. About 10 minutes at a million jobs on 2 cores.
+# standby, the write rule's policies against one policy for every command, and the same world
+# on a Citus cluster beside the single node (benchmarks/citus.py); writes docs/benchmarks.md.
+# About 10 minutes at a million jobs on 2 cores without the citus part, which takes about 13
+# more (6 of them its cluster's seed_demo: multi-row INSERTs there).
 BENCH_JOBS ?= 1000000
 bench: $(VENV)/.test-deps
 	BENCH_JOBS=$(BENCH_JOBS) $(PY) -m benchmarks.run

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from benchmarks import access_matrix, scope_preview
+from benchmarks import citus as citus_section
 from benchmarks.writes import TIMED_PER_ROUND
 
 NOTES = Path(__file__).with_name("notes.md")
@@ -34,6 +35,7 @@ def render(
     writes=(),
     matrix=None,
     preview=None,
+    citus=None,
     **context,
 ):
     """The whole Markdown page."""
@@ -339,5 +341,7 @@ def render(
         out += access_matrix.markdown(matrix)
     if preview:
         out += scope_preview.markdown(preview)
+    if citus:
+        out += citus_section.markdown(citus, command, context["machine"])
     out += ["", NOTES.read_text().rstrip(), ""]
     return "\n".join(out)

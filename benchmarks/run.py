@@ -12,8 +12,10 @@ measurement, benchmarks/export.py), load through gunicorn against its unscoped f
 and through PgBouncer), load with the reads on a hot standby against the primary alone, and
 pages and a status change under the write rule's policies against one policy for every command
 (benchmarks/writes.py), the admin's access matrix against the DataScope page
-(benchmarks/access_matrix.py), and the DataScope page's preview of a change against the page
-(benchmarks/scope_preview.py). See that file for what each row is.
+(benchmarks/access_matrix.py), the DataScope page's preview of a change against the page
+(benchmarks/scope_preview.py), and the same world on a Citus cluster beside the single node:
+pages, load and a tenant of 2,000 divisions (benchmarks/citus.py). See that file for what
+each row is.
 """
 
 import argparse
@@ -24,7 +26,7 @@ import secrets
 import subprocess
 import sys
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
 
@@ -55,6 +57,7 @@ PARTS = (
     "writes",
     "matrix",
     "preview",
+    "citus",
 )
 NOTES_ON_PAGE = 20  # demo.scale.NOTES_PER_JOB: the notes page's job carries that many
 SHAPES = (
@@ -844,8 +847,18 @@ def main():
     if args.output is None and parts == set(PARTS):
         args.output = str(ROOT / "docs" / "benchmarks.md")
     command = "make bench" + (f" BENCH_JOBS={args.jobs}" if args.jobs != 1_000_000 else "")
+    if "citus" in parts:
+        from benchmarks import citus
+
+        reason = citus.missing()
+        if reason and args.only != ",".join(PARTS):
+            parser.error(f"the citus part: {reason}")
+        if reason:
+            print(f"*** CITUS PART SKIPPED: {reason} ***", flush=True)
+            parts.discard("citus")
 
     server = ThrowawayServer()
+    stack = ExitStack()
     try:
         admin_url = server.start()
         database = "bench_proone"
@@ -867,27 +880,35 @@ def main():
         )
         manage(env, "create_db_roles")
         manage(env, "migrate", "--noinput", "-v", "0", database_url=env["DATABASE_MIGRATE_URL"])
-        started = time.perf_counter()
-        manage(
-            env,
-            "seed_demo",
+        sizes = [
             f"--tenants={args.tenants}",
             f"--divisions={args.divisions}",
             f"--users={args.users}",
             f"--jobs={args.jobs}",
-        )
+        ]
+        started = time.perf_counter()
+        manage(env, "seed_demo", *sizes)
         seed_seconds = time.perf_counter() - started
         superuser_url = url_with(admin_url, "postgres", server.password, database)
         import psycopg
 
         with psycopg.connect(superuser_url, autocommit=True) as connection:
             connection.execute("VACUUM ANALYZE")
+        if "citus" in parts:
+            print("citus: the same world on a Citus cluster...", flush=True)
+            citus_env, citus_superuser_url, citus_seed_seconds = stack.enter_context(
+                citus.cluster(env, sizes)
+            )
         os.environ.update(env)
         import django
         import environ
         from django.conf import settings
 
         settings.DATABASES["bypass"] = environ.Env.db_url_config(superuser_url)
+        if "citus" in parts:
+            settings.DATABASES[citus.CITUS] = citus.database_settings(
+                settings.DATABASES["default"], citus_env["DATABASE_URL"]
+            )
         django.setup()
         users = measured_users()
         # The parts that scope the ORM load their users afresh: signing in (the pages) saves a
@@ -944,6 +965,21 @@ def main():
 
             [(_, admin)] = measured_users([("tenant admin", "scale-1-admin")])
             measured["preview"] = scope_preview.rows(admin, args.repeat)
+        if "citus" in parts:
+            # Before the writes, which the pages here would then read; it adds a tenant.
+            measured["citus"] = dict(
+                citus.rows(
+                    {citus.SINGLE: env, citus.CITUS: citus_env},
+                    {citus.SINGLE: superuser_url, citus.CITUS: citus_superuser_url},
+                    args,
+                    # The same users as the pages' rows: a member whose scope lists others,
+                    # and a tenant admin.
+                    shapes=(SHAPES[1], SHAPES[3]),
+                    search=SEARCHES[0][1],
+                ),
+                seed_seconds=citus_seed_seconds,
+                version=citus.citus_version(citus_superuser_url),
+            )
         if "writes" in parts:
             # Last: it posts status changes and notes, which the other parts would then read.
             print("the write rule's policies against one policy for every command...", flush=True)
@@ -969,6 +1005,7 @@ def main():
             connections.close_all()
         except Exception:  # noqa: S110 - Django may never have been set up
             pass
+        stack.close()
         server.stop()
 
 

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from divisions.models import DataScope, DataScopeDivision, Division, Tenant, User
+from divisions.rls import on_citus
 from divisions.scoping import unscoped
 from jobs.models import Job, JobNote
 
@@ -24,6 +25,8 @@ SHAPES = ("private", "listed", "everyone")
 SLUG_PREFIX = "scale-"
 BATCH = 50_000
 NOTES_PER_JOB = 20
+JOB_COLUMNS = "tenant_id, division_id, title, description, status, created_at, updated_at"
+INSERT_ROWS = 5_000  # rows per multi-row INSERT (7 parameters each, under 65,535)
 STATUSES = ("open", "scheduled", "in_progress", "done", "cancelled")
 VERBS = ("Replace", "Inspect", "Install", "Repair", "Survey", "Upgrade", "Service", "Test")
 THINGS = ("boiler", "wiring", "roof", "lift", "fire alarm", "pipework", "lighting", "HVAC")
@@ -83,7 +86,22 @@ def seed_at_scale(sizes, progress=None, seed=1):
     return written
 
 
-def _divisions(tenant, count, shape, rng):
+def seed_wide_tenant(slug, divisions, listed, jobs, seed=1):
+    """One tenant of `divisions` divisions whose scopes each list `listed` others, a member
+    per division and `jobs` jobs spread over them (a tenant wider than the generated world's):
+    its tenant."""
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not security
+    with unscoped("benchmark: a tenant of many divisions"), transaction.atomic():
+        tenant = Tenant.objects.create(name=f"Wide ({divisions} divisions)", slug=slug)
+        made = _divisions(tenant, divisions, "listed", rng, listed=listed)
+        _users(tenant, made, 1, make_password(None))
+        _jobs(tenant, made, jobs, 0, None)
+    return tenant
+
+
+def _divisions(tenant, count, shape, rng, listed=None):
+    """`count` divisions, each with a scope of `shape`; a "listed" scope lists `listed` other
+    divisions (default about 5%)."""
     scopes = DataScope.objects.bulk_create(
         DataScope(tenant=tenant, is_everyone=shape == "everyone" and rng.random() < 0.95)
         for _ in range(count)
@@ -93,11 +111,14 @@ def _divisions(tenant, count, shape, rng):
         for n, scope in enumerate(scopes)
     )
     if shape == "listed" and count > 1:
-        listed = max(1, round(count * 0.05))
+        listed = listed or max(1, round(count * 0.05))
         DataScopeDivision.objects.bulk_create(
-            DataScopeDivision(tenant=tenant, datascope_id=d.data_scope_id, division=other)
-            for d in divisions
-            for other in rng.sample([o for o in divisions if o.pk != d.pk], listed)
+            (
+                DataScopeDivision(tenant=tenant, datascope_id=d.data_scope_id, division=other)
+                for d in divisions
+                for other in rng.sample([o for o in divisions if o.pk != d.pk], listed)
+            ),
+            batch_size=5_000,
         )
     return divisions
 
@@ -139,7 +160,11 @@ def _jobs(tenant, divisions, count, offset, progress):
         for start in range(0, count, BATCH):
             end = min(start + BATCH, count)
             first, last = offset + start + 1, offset + end
-            cursor.execute(_insert_jobs_sql(), [tenant.pk, now, now, first, last, slots])
+            params = [tenant.pk, now, now, first, last, slots]
+            if on_citus():
+                _insert_rows(cursor, _jobs_sql(), params)
+            else:
+                cursor.execute(f"INSERT INTO jobs_job ({JOB_COLUMNS}) {_jobs_sql()}", params)
             if progress:
                 progress(end - start)
         cursor.execute("DROP TABLE seed_slot")
@@ -152,8 +177,9 @@ def _case(expression, values):
     return f"CASE {expression} %% {len(values)} {whens} END"
 
 
-def _insert_jobs_sql():
-    """INSERT … SELECT over a number series; params: tenant, now, now, first, last, slots."""
+def _jobs_sql():
+    """The jobs' rows (JOB_COLUMNS) as a SELECT over a number series; params: tenant, now,
+    now, first, last, slots."""
     if connection.vendor == "postgresql":
         created = "%s::timestamptz - (n * interval '37 seconds')"
         series = "SELECT n FROM generate_series(%s::bigint, %s::bigint) AS s(n)"
@@ -166,12 +192,26 @@ def _insert_jobs_sql():
     title = f"{_case('n', VERBS)} || ' ' || {_case('(n / 8)', THINGS)} || ' #' || n"
     # Only this module's constants are interpolated; every value travels as a parameter.
     return (
-        "INSERT INTO jobs_job"  # noqa: S608
-        " (tenant_id, division_id, title, description, status, created_at, updated_at)"
-        " SELECT %s, CASE WHEN n %% 100 = 0 THEN NULL ELSE slot.division_id END,"
+        "SELECT %s, CASE WHEN n %% 100 = 0 THEN NULL ELSE slot.division_id END,"  # noqa: S608
         f" {title}, '', {_case('(n / 3)', STATUSES)}, {created}, %s"
         f" FROM ({series}) AS numbers JOIN seed_slot AS slot ON slot.slot = n %% %s"
     )
+
+
+def _insert_rows(cursor, select, params):
+    """Insert the jobs `select` makes as multi-row INSERTs. On a Citus cluster an INSERT …
+    SELECT whose SELECT reads no distributed table is pulled to the coordinator and copied
+    to the shards, and COPY is refused into a table under row-level security; the rows of one
+    tenant's INSERT go to its one shard."""
+    cursor.execute(select, params)
+    rows = cursor.fetchall()
+    marks = "(" + ", ".join(["%s"] * len(JOB_COLUMNS.split(", "))) + ")"
+    for start in range(0, len(rows), INSERT_ROWS):
+        chunk = rows[start : start + INSERT_ROWS]
+        cursor.execute(
+            f"INSERT INTO jobs_job ({JOB_COLUMNS}) VALUES {', '.join([marks] * len(chunk))}",  # noqa: S608
+            [value for row in chunk for value in row],
+        )
 
 
 def _notes(tenant, divisions):

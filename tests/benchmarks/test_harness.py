@@ -249,6 +249,40 @@ def test_the_report_renders_every_section():
         assert expected in text
 
 
+def test_the_report_renders_the_citus_rows_with_the_command_and_machine():
+    from types import SimpleNamespace
+
+    from benchmarks.citus import CITUS, SINGLE
+    from benchmarks.run import render
+
+    args = SimpleNamespace(
+        repeat=2, tenants=3, divisions=2, users=1, jobs=10, workers=1, load_threads=1,
+        load_seconds=1, load_max_requests=5, conn_max_age=0,
+    )  # fmt: skip
+    line = {"requests": 30, "p50": 1, "p95": 2, "p99": 3, "errors": 0, "leaks": 0,
+            "checked_ids": 70}  # fmt: skip
+    page = ((10.0, 12.0), (25.0, 30.0), (2.4, 2.6))
+    citus = {
+        "pages": [("tenant admin", "list", page)],
+        "load": (9, {SINGLE: {**line, "rps": 20.0}, CITUS: {**line, "rps": 15.0}}),
+        "wide": (1234, {"list": ((40.0, 41.0), (20.0, 22.0), (0.45, 0.55))}),
+        "seed_seconds": 61.4,
+        "version": "13.2-1",
+    }
+    text = render(
+        args=args, command="make bench BENCH_JOBS=10", seed_seconds=1.0, version="15",
+        citus=citus,
+    )  # fmt: skip
+    for expected in ("## Citus: the single node against a cluster", "Citus 13.2-1 cluster",
+                     "`make bench BENCH_JOBS=10` on ", " cores, ", "`seed_demo` took 61 s",
+                     "| tenant admin | list | 10.0 | 12.0 | 25.0 | 30.0 | 2.50 (2.40–2.60) |",
+                     "| Citus, 2 workers | 30 | 15.0 | 1.0 | 2.0 | 3.0 | 0 | 0 | 70 |",
+                     "throughput: **0.75x**", "sees 1,234 jobs",
+                     "| member, wide tenant | list | 40.0 | 41.0 | 20.0 | 22.0 | 0.50 "
+                     "(0.45–0.55) |"):  # fmt: skip
+        assert expected in text, expected
+
+
 def test_the_export_measurement_counts_the_streamed_rows(world, client):
     """benchmarks/export.py reads the whole streamed CSV: its row count is the oracle's."""
     from benchmarks.export import stream

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from demo.scale import NOTES_PER_JOB, Sizes, seed_at_scale
+from demo.scale import NOTES_PER_JOB, Sizes, seed_at_scale, seed_wide_tenant
 from divisions.models import DataScopeDivision, Division, Tenant, User
 from divisions.scoping import acting_as, unscoped
 from jobs.models import Job, JobNote
@@ -70,3 +70,20 @@ def test_bad_sizes_are_clear_errors(db, option, value):
         call_command("seed_demo", option, value)
     with unscoped("check"):
         assert not Tenant.objects.exists()
+
+
+def test_a_wide_tenant_has_its_sizes_and_scoping_matches_the_oracle(db):
+    tenant = seed_wide_tenant("wide-0", divisions=60, listed=20, jobs=600)
+    with unscoped("check"):
+        world = oracle.snapshot()
+        assert Division.objects.filter(tenant=tenant).count() == 60
+        assert DataScopeDivision.objects.filter(tenant=tenant).count() == 60 * 20
+        assert Job.objects.filter(tenant=tenant).count() == 600
+        users = list(User.objects.filter(tenant=tenant, is_tenant_admin=False).order_by("pk")[:5])
+    assert len(users) == 5
+    for user in users:
+        with acting_as(user):
+            got = set(Job.objects.values_list("pk", flat=True))
+        # Its own division and the 20 its scope lists: 21 of 60 divisions' jobs.
+        assert got == oracle.visible_jobs(world, user), user.username
+        assert 0 < len(got) < 600

@@ -31,7 +31,11 @@ class TestSeedDemo:
             sam = User.objects.get(username="sam-sparks")
             manager = User.objects.get(username="acme-manager")
         with acting_as(sam):
-            names = set(Job.objects.values_list("division__name", flat=True))
+            # Apart from the divisions' names: a Citus cluster refuses to join the two.
+            seen = set(Job.objects.values_list("division_id", flat=True))
+        with unscoped("check"):
+            names = set(Division.objects.filter(pk__in=seen).values_list("name", flat=True))
+        assert None not in seen
         assert names == {"Sparks Subcontracting", "Electrical", "Plumbing"}
         with acting_as(sam):
             # Sam reads the notes on the jobs he may see, his own among them, and no others.
