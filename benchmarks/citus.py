@@ -59,7 +59,7 @@ def cluster(env, sizes):
         )
         print(f"citus: a coordinator and 2 workers from 127.0.0.1:{nodes.port}", flush=True)
         manage(citus_env, "create_db_roles")
-        nodes.prepare(DATABASE, dict([app, owner]))
+        nodes.prepare(dict([app, owner]), citus_env)
         owner_url = citus_env["DATABASE_MIGRATE_URL"]
         manage(citus_env, "migrate", "--noinput", "-v", "0", database_url=owner_url)
         print("citus: seeding the same world...", flush=True)
