@@ -112,8 +112,10 @@ def test_altered_attestation_fails_verify_audit(world):
     """Attack: rewrite the attested digest (and the row's hash) behind the gate's back.
     Stops it: the signature under the gate key covers the digest, reviewer and time."""
     assert attest(world.manage).returncode == 0
+    # Another first hex digit, whatever the digest's is.
     world.query(
-        "UPDATE gate_auditentry SET sha256 = 'f' || substr(sha256, 2) WHERE event = 'access_review'"
+        "UPDATE gate_auditentry SET sha256 = CASE WHEN substr(sha256, 1, 1) = 'f' THEN 'e' ELSE 'f' END"
+        " || substr(sha256, 2) WHERE event = 'access_review'"
     )
     verify = world.manage("migrate_secure", "--verify-audit")
     assert verify.returncode == 1
