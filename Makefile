@@ -75,8 +75,8 @@ test-postgres: $(VENV)/.test-deps test-browser-deps test-pgbouncer-deps
 	$(PY) tests/postgres_server.py
 
 # On a Citus cluster (a coordinator and two workers, jobs distributed by tenant): tests/citus/,
-# and the suites that hold the rule there too: the visibility oracle's property tests (ORM and
-# raw SQL), the app-role attack suites, the API's property test, seed_demo's worlds (make
+# and the suites that hold the rule there too: the visibility oracle's property tests (ORM, raw
+# SQL, and the list's pages and CSV export), the app-role attack suites, the API's property test, seed_demo's worlds (make
 # bench seeds the cluster with it), and the migration gate's CLI, lock, in-process and
 # access-review tests (DDL through the coordinator; docs/citus-runbook.sh).
 # An installed Citus, or one built from CITUS_SRC (a Citus source tarball, or a folder holding
@@ -86,7 +86,8 @@ CITUS_TESTS = tests/citus tests/jobs/test_rule_property.py tests/divisions/test_
 	tests/divisions/test_rls_attacks.py tests/jobs/test_write_attacks.py \
 	tests/jobs/test_notes_rls.py tests/api/test_api_property.py tests/demo/test_scale.py \
 	tests/demo/test_world.py tests/gate/test_postgres_cli.py tests/gate/test_postgres_lock.py \
-	tests/gate/test_gate_inprocess.py tests/gate/test_access_review_postgres.py
+	tests/gate/test_gate_inprocess.py tests/gate/test_access_review_postgres.py \
+	tests/jobs/test_sort_export.py tests/jobs/test_list_fuzz.py
 test-citus: $(VENV)/.test-deps
 	$(PY) tests/citus_cluster.py $(CITUS_TESTS)
 

@@ -114,8 +114,9 @@ def test_altered_attestation_fails_verify_audit(world):
     assert attest(world.manage).returncode == 0
     # Another first hex digit, whatever the digest's is.
     world.query(
-        "UPDATE gate_auditentry SET sha256 = CASE WHEN substr(sha256, 1, 1) = 'f' THEN 'e' ELSE 'f' END"
-        " || substr(sha256, 2) WHERE event = 'access_review'"
+        "UPDATE gate_auditentry SET sha256 = "
+        "CASE WHEN substr(sha256, 1, 1) = 'f' THEN 'e' ELSE 'f' END || substr(sha256, 2) "
+        "WHERE event = 'access_review'"
     )
     verify = world.manage("migrate_secure", "--verify-audit")
     assert verify.returncode == 1
