@@ -149,7 +149,9 @@ class CitusCluster:
 
     def add_passwords(self, passwords):
         """Let the nodes sign in to each other as these roles ({role: password})."""
-        lines = [f"127.0.0.1:*:*:{role}:{password}" for role, password in passwords.items()]
+        # Any host: a node reaches itself as citus.local_hostname (localhost), the others as
+        # 127.0.0.1.
+        lines = [f"*:*:*:{role}:{password}" for role, password in passwords.items()]
         with self.passfile.open("a") as out:
             out.write("".join(f"{line}\n" for line in lines))
         if os.geteuid() == 0:

@@ -284,14 +284,10 @@ REVOKE ALL ON FUNCTION proone_rls.citus_claim() FROM PUBLIC;
 
 -- Called by proone_enter() once the token is verified: seal the claim of the acting
 -- principal and send it, with the proof, to the workers of this transaction. Owner only.
--- The anchor is read over a worker's connection, never the coordinator's own placement:
--- Citus refuses a switch to local execution in a transaction that has written over remote
--- connections (a request that saves a job, then enters another scope).
 CREATE OR REPLACE FUNCTION proone_rls.citus_enter()
  RETURNS void
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog', 'pg_temp'
- SET citus.enable_local_execution TO 'off'
 AS $function$
 DECLARE
     acting record := proone_rls.acting_user();
