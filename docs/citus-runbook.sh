@@ -9,7 +9,8 @@
 # Before: every node (the coordinator and each worker) runs PostgreSQL 15 with Citus installed
 # and shared_preload_libraries = 'citus', and its server process reaches the other nodes as the
 # owner and the app roles: their passwords in that server's libpq password file (~/.pgpass of
-# the postgres user, or PGPASSFILE), beside the superuser's.
+# the postgres user, or PGPASSFILE), beside the superuser's, for every node's name and for
+# the node's own (citus.local_hostname, localhost by default: a node may connect to itself).
 # First deploy: roles on every worker, then roles on the coordinator, workers, then bootstrap,
 # reviewer, packages, plan, release, migrate (it distributes jobs and notes), distributed,
 # check, static, verify, serve: docs/deploy-runbook.sh's steps, all against the coordinator.
