@@ -87,7 +87,10 @@ CITUS_TESTS = tests/citus tests/jobs/test_rule_property.py tests/divisions/test_
 	tests/jobs/test_notes_rls.py tests/api/test_api_property.py tests/demo/test_scale.py \
 	tests/demo/test_world.py tests/gate/test_postgres_cli.py tests/gate/test_postgres_lock.py \
 	tests/gate/test_gate_inprocess.py tests/gate/test_access_review_postgres.py \
-	tests/jobs/test_sort_export.py tests/jobs/test_list_fuzz.py
+	tests/jobs/test_sort_export.py tests/jobs/test_list_fuzz.py \
+	tests/divisions/test_rls_access_review.py tests/divisions/test_rls_scope_changes.py \
+	tests/divisions/test_access_matrix.py tests/divisions/test_admin_scope.py \
+	tests/divisions/test_admin_concurrency.py tests/divisions/test_scope_history.py
 test-citus: $(VENV)/.test-deps
 	$(PY) tests/citus_cluster.py $(CITUS_TESTS)
 

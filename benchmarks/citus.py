@@ -17,6 +17,7 @@ import time
 from contextlib import contextmanager
 
 from benchmarks.measure import paired_spread, summary, timed
+from divisions.citus_nodes import DISTRIBUTED_TABLES
 from tests.postgres_server import url_with
 
 CITUS = "citus"
@@ -287,7 +288,8 @@ def markdown(measured, command, machine):
         "## Citus: the single node against a cluster",
         "",
         f"The same world on a Citus {version} cluster (a coordinator and two workers, "
-        "tests/citus_cluster.py; jobs and notes distributed by tenant) beside the single "
+        f"tests/citus_cluster.py; {', '.join(DISTRIBUTED_TABLES)} distributed by tenant) "
+        "beside the single "
         f"node, in one run of `{command}` on {machine}: every node a throwaway server of "
         "this machine, sharing its cores (benchmarks/citus.py). Pages through Django's test "
         "client as the same user on both, in alternation round by round. The cluster's "

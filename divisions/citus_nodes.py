@@ -3,15 +3,20 @@ database on every node, the coordinator's list of its workers, the functions onl
 call on the coordinator, and which tables the cluster distributes.
 
 Every node gets the same roles and database from its own `manage.py create_db_roles`; the
-coordinator then learns its workers here. Migrations (0031, 0032) distribute the tables."""
+coordinator then learns its workers here. Migrations (0031 to 0034) distribute the tables."""
 
 import re
 
 from django.core.exceptions import ImproperlyConfigured
 
-# What divisions/migrations/0032_citus_distribute.py distributes by tenant_id (co-located);
-# every other table stays on the coordinator.
-DISTRIBUTED_TABLES = ("jobs_job", "jobs_jobnote")
+# What divisions/migrations/0032_citus_distribute.py and 0034_citus_distribute_records.py
+# distribute by tenant_id (co-located); every other table stays on the coordinator.
+DISTRIBUTED_TABLES = (
+    "jobs_job",
+    "jobs_jobnote",
+    "divisions_datascopechange",
+    "divisions_accessreview",
+)
 
 PRELOADED = (
     "SELECT 'citus' = ANY(string_to_array("

@@ -12,7 +12,7 @@
 # the postgres user, or PGPASSFILE), beside the superuser's, for every node's name and for
 # the node's own (citus.local_hostname, localhost by default: a node may connect to itself).
 # First deploy: roles on every worker, then roles on the coordinator, workers, then bootstrap,
-# reviewer, packages, plan, release, migrate (it distributes jobs and notes), distributed,
+# reviewer, packages, plan, release, migrate (it distributes the tenant-owned tables), distributed,
 # check, static, verify, serve: docs/deploy-runbook.sh's steps, all against the coordinator.
 # Every later deploy: docs/deploy-runbook.sh's, against the coordinator.
 set -eu
@@ -36,7 +36,7 @@ workers)
     ;;
 distributed)
     # After migrate: the nodes and the distributed tables (pg_dist_partition); fails unless
-    # jobs and their notes are distributed by tenant_id.
+    # jobs, notes, DataScope changes and access reviews are distributed by tenant_id.
     "$PY" manage.py citus_nodes --check "$@"
     ;;
 bootstrap | reviewer | packages | plan | release | signoff | migrate | check | static | verify | serve)

@@ -5,6 +5,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from divisions import citus_nodes
+
 WORKERS = [int(port) for port in os.environ.get("PROONE_TEST_CITUS_WORKERS", "").split(",") if port]
 ON_CITUS = bool(WORKERS)
 # The coordinator's port and a libpq password file holding the nodes' superuser password (for
@@ -23,7 +25,7 @@ LOCAL_JOIN_REFUSED = "direct joins between distributed and local tables are not 
 # entered (proone_enter() sends it there with SET LOCAL): a set_config() of the proof on the
 # coordinator, which the plain layer refuses as forged wherever a policy checks it, does not
 # reach them, so they keep answering for the entered principal (never for the forged one).
-DISTRIBUTED_TABLES = frozenset({"jobs_job", "jobs_jobnote"})
+DISTRIBUTED_TABLES = frozenset(citus_nodes.DISTRIBUTED_TABLES)
 
 # What Citus answers to a join it will not plan (the join above, or two distributed tables
 # joined on other columns than tenant_id).

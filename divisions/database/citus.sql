@@ -1,11 +1,13 @@
 -- The database layer on a Citus cluster: what differs from the plain layer, applied after it
 -- where the citus extension is installed (docs/scaling.md, "Citus").
 --
--- Jobs and their notes, the tables that grow with the work, are distributed by tenant_id and
--- co-located, so a tenant's jobs and notes live on one worker. The tables that say who sees
--- what (tenants, divisions, scopes, users), the sign-in path and the gate stay on the
--- coordinator with the plain layer's policies: proone_enter() reads them there once per
--- transaction and seals what the job policies need (the claim) for the workers.
+-- The tables that grow with the work and the time, a tenant's jobs, their notes, its DataScope
+-- changes and its access reviews, are distributed by tenant_id and co-located, so a tenant's
+-- rows of them live on one worker. The tables that say who sees what (tenants, divisions,
+-- scopes, users, django-guardian's), the sign-in path, the gate and the DataScope history
+-- that their triggers record stay on the coordinator with the plain layer's policies:
+-- proone_enter() reads them there once per transaction and seals what the policies of the
+-- distributed tables need (the claim) for the workers.
 --
 -- On a worker a policy may not read the cluster's tables in a subquery (Citus refuses
 -- subqueries in policies on distributed tables) nor see a setting stored with set_config().
@@ -57,7 +59,8 @@ REVOKE ALL ON FUNCTION proone_rls.citus_seal(claim text) FROM PUBLIC;
 -- scope was left); a claim forged, or sealed for another transaction or proof, is an error.
 -- Its fields, split on ';': kind ('s' system work, 'u' a user), the admin's tenant, the
 -- user's tenant, the user's division, the user's id, the visible divisions ('{...}'), the
--- username (last: it may hold ';'). Owner only.
+-- scopes the user manages ('{...}', django-guardian's change_datascope), the username (last:
+-- it may hold ';'). Owner only.
 -- Every policy of a distributed table asks it once per row, so it is one function with no
 -- SET clause (its callers, SECURITY DEFINER, pin search_path) and citus_seal()'s HMAC and
 -- citus_transaction()'s binding written inline: a fraction of the cost of calling them.
@@ -112,16 +115,17 @@ DECLARE
 BEGIN
     PERFORM 1 FROM proone_rls.citus_anchor;
     claim := CASE
-        WHEN public.proone_acting_system() THEN 's;;;;;{};'
+        WHEN public.proone_acting_system() THEN 's;;;;;{};{};'
         WHEN public.proone_principal() IS NOT NULL THEN
             'u;' || coalesce(admin_tenant::text, '')
             || ';' || coalesce(acting.tenant_id::text, '')
             || ';' || coalesce(acting.division_id::text, '')
             || ';' || public.proone_principal()::text
             || ';' || public.proone_visible_divisions()::text
+            || ';' || public.proone_managed_scopes()::text
             || ';' || coalesce((SELECT u.username FROM public.divisions_user u
                                 WHERE u.id = public.proone_principal()), '')
-        ELSE 'n;;;;;{};'
+        ELSE 'n;;;;;{};{};'
     END;
     EXECUTE format('SET LOCAL citus.propagate_set_commands = %L', 'local');
     EXECUTE format('SET LOCAL proone.principal = %L', current_setting('proone.principal'));
@@ -196,8 +200,8 @@ BEGIN
 END
 $function$;
 
--- Whether the acting principal creates, moves or deletes a job or note of `tenant`: system
--- work or the tenant's admin.
+-- Whether the acting principal is system work or the admin of `tenant`: who creates, moves or
+-- deletes a job or note of the tenant, and reads its access reviews.
 CREATE OR REPLACE FUNCTION public.proone_citus_writes(tenant bigint)
  RETURNS boolean
  LANGUAGE plpgsql
@@ -311,7 +315,7 @@ DECLARE
 BEGIN
     RETURN coalesce(claim[1] = 's' OR (
         claim[1] = 'u' AND tenant::text = claim[3] AND author_id::text = claim[5]
-        AND author_name = array_to_string(claim[7:], ';')
+        AND author_name = array_to_string(claim[8:], ';')
         AND public.proone_citus_reads_note(tenant, job_id)), false);
 END
 $function$;
@@ -338,6 +342,69 @@ BEGIN
               AND n.body = proone_citus_note_kept.body
               AND n.created_at = proone_citus_note_kept.created_at
         )), false);
+END
+$function$;
+
+-- Whether the acting principal is system work.
+CREATE OR REPLACE FUNCTION public.proone_citus_system()
+ RETURNS boolean
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+BEGIN
+    RETURN coalesce((proone_rls.citus_claim())[1] = 's', false);
+END
+$function$;
+
+-- Whether the acting principal reads a DataScope change of `tenant`: system work or a user of
+-- the tenant.
+CREATE OR REPLACE FUNCTION public.proone_citus_in_tenant(tenant bigint)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    claim text[] := proone_rls.citus_claim();
+BEGIN
+    RETURN coalesce(claim[1] = 's' OR (claim[1] = 'u' AND tenant::text = claim[3]), false);
+END
+$function$;
+
+-- Whether the acting principal records a change of `tenant`'s scope `scope`: system work, the
+-- tenant's admin, or the scope's manager in the tenant.
+CREATE OR REPLACE FUNCTION public.proone_citus_manages_scope(tenant bigint, scope bigint)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    claim text[] := proone_rls.citus_claim();
+BEGIN
+    RETURN coalesce(claim[1] = 's' OR tenant::text = claim[2]
+        OR (claim[1] = 'u' AND tenant::text = claim[3] AND scope = ANY (claim[7]::bigint[])),
+        false);
+END
+$function$;
+
+-- Whether the acting principal adds this access review of `tenant`: system work, or the
+-- tenant's admin in their own name (id and username), made now.
+CREATE OR REPLACE FUNCTION public.proone_citus_adds_review(tenant bigint, reviewer bigint, reviewer_name text, reviewed_at timestamp with time zone)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    claim text[] := proone_rls.citus_claim();
+BEGIN
+    RETURN coalesce(claim[1] = 's' OR (
+        claim[1] = 'u' AND tenant::text = claim[2] AND reviewer::text = claim[5]
+        AND reviewer_name = array_to_string(claim[8:], ';')
+        AND reviewed_at BETWEEN now() - interval '5 minutes'
+            AND clock_timestamp() + interval '5 minutes'), false);
 END
 $function$;
 
@@ -388,3 +455,39 @@ CREATE POLICY proone_update ON jobs_jobnote
 CREATE POLICY proone_delete ON jobs_jobnote
     FOR DELETE
     USING (proone_citus_writes(tenant_id));
+
+CREATE POLICY proone_read ON divisions_datascopechange
+    FOR SELECT
+    USING (proone_citus_in_tenant(tenant_id));
+
+CREATE POLICY proone_insert ON divisions_datascopechange
+    FOR INSERT
+    WITH CHECK (proone_citus_manages_scope(tenant_id, datascope_id));
+
+CREATE POLICY proone_update ON divisions_datascopechange
+    FOR UPDATE
+    USING (proone_citus_manages_scope(tenant_id, datascope_id))
+    WITH CHECK (proone_citus_manages_scope(tenant_id, datascope_id));
+
+CREATE POLICY proone_delete ON divisions_datascopechange
+    FOR DELETE
+    USING (proone_citus_manages_scope(tenant_id, datascope_id));
+
+CREATE POLICY proone_read ON divisions_accessreview
+    FOR SELECT
+    USING (proone_citus_writes(tenant_id));
+
+CREATE POLICY proone_insert ON divisions_accessreview
+    FOR INSERT
+    WITH CHECK (
+        proone_citus_adds_review(tenant_id, reviewed_by_id, (reviewed_by_name)::text, reviewed_at)
+    );
+
+CREATE POLICY proone_update ON divisions_accessreview
+    FOR UPDATE
+    USING (proone_citus_system())
+    WITH CHECK (proone_citus_system());
+
+CREATE POLICY proone_delete ON divisions_accessreview
+    FOR DELETE
+    USING (proone_citus_system());

@@ -87,3 +87,28 @@ def test_tenant_pages_route_each_statement_to_one_shard(client, noted, member, j
             counts, ports, plan = tasks(statement)
         assert counts and set(counts) == {1}, f"fans out:\n{statement}\n{plan}"
         assert ports == {home}, f"not on the tenant's worker:\n{statement}\n{plan}"
+
+
+# The admin pages of a tenant admin that read its distributed records: {name: path for a scope}.
+ADMIN_PAGES = {
+    "DataScope page with its history": lambda scope: f"/admin/divisions/datascope/{scope}/change/",
+    "access reviews": lambda scope: "/admin/divisions/accessreview/",
+    "access matrix": lambda scope: "/admin/divisions/accessreview/matrix/",
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("page", ADMIN_PAGES)
+def test_tenant_admin_pages_route_each_statement_to_one_shard(client, noted, page):
+    """Acme's admin opens the pages that read the tenant's recorded scope changes, its access
+    reviews and its jobs: every such statement is one task on Acme's worker."""
+    admin, scope = noted.u.acme_admin, noted.d.hq.data_scope_id
+    client.force_login(admin)
+    statements = page_statements(client, ADMIN_PAGES[page](scope))
+    assert statements, f"{page} read no distributed table"
+    home = worker_of(admin.tenant_id)
+    for statement in statements:
+        with acting_as(admin):
+            counts, ports, plan = tasks(statement)
+        assert counts and set(counts) == {1}, f"fans out:\n{statement}\n{plan}"
+        assert ports == {home}, f"not on the tenant's worker:\n{statement}\n{plan}"
