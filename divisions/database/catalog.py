@@ -2,25 +2,43 @@
 
 Every schema but PostgreSQL's own is read, so nothing installed beside the layer (a function
 in another schema, a view, a procedure, a grant) escapes the comparison with the source.
-Extensions' own functions are left out only while a superuser owns them: a trusted extension's
-members are the bootstrap superuser's, so a function the owner role slips into an extension
-(ALTER EXTENSION ... ADD) is still read.
+Extensions' own objects (functions, views, tables, schemas: citus has all four) are left out
+only while a superuser owns them: a trusted extension's members are the bootstrap superuser's,
+so a function the owner role slips into an extension (ALTER EXTENSION ... ADD) is still read.
 """
+
+# An object (`oid` of system catalog `catalog`, owned by `owner`) that is not an extension's
+# member owned by a superuser.
+NOT_EXTENSIONS = """NOT (EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'catalog'::regclass
+                   AND d.objid = oid AND d.deptype = 'e')
+           AND (SELECT r.rolsuper FROM pg_roles r WHERE r.oid = owner))"""
+
+
+def _not_an_extensions(catalog, oid, owner):
+    """NOT_EXTENSIONS for `oid` of `catalog`, owned by `owner`."""
+    return (
+        NOT_EXTENSIONS.replace("'catalog'", f"'{catalog}'")
+        .replace("= oid", f"= {oid}")
+        .replace("= owner", f"= {owner}")
+    )
+
 
 SCHEMAS = """
 SELECT n.oid FROM pg_namespace n
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname !~ '^pg_(toast|temp_)'
-"""
+  AND {own}
+""".replace("{own}", _not_an_extensions("pg_namespace", "n.oid", "n.nspowner"))
+
+# Views and tables of the layer: not those a superuser owns as an extension's member.
+OWN_RELATION = _not_an_extensions("pg_class", "c.oid", "c.relowner")
 
 # The functions of the layer: not those a superuser owns as an extension's member.
 OWN_FUNCTIONS = """
 SELECT p.oid FROM pg_proc p
 WHERE p.pronamespace IN ({schemas}) AND p.prokind IN ('f', 'p')
-  AND NOT (EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
-                   AND d.objid = p.oid AND d.deptype = 'e')
-           AND (SELECT r.rolsuper FROM pg_roles r WHERE r.oid = p.proowner))
-"""
+  AND {own}
+""".replace("{own}", _not_an_extensions("pg_proc", "p.oid", "p.proowner"))
 
 FUNCTIONS = """
 SELECT regexp_replace(p.oid::regproc::text, '^public\\.', ''),
@@ -67,7 +85,7 @@ WHERE c.relnamespace IN ({schemas}) AND c.relkind IN ('r', 'p')
 VIEWS = """
 SELECT c.oid::regclass::text, c.relkind, pg_get_viewdef(c.oid)
 FROM pg_class c
-WHERE c.relnamespace IN ({schemas}) AND c.relkind IN ('v', 'm')
+WHERE c.relnamespace IN ({schemas}) AND c.relkind IN ('v', 'm') AND {own_relation}
 """
 
 # Schemas of the layer's own (not public, whose grants create_db_roles makes) and who may
@@ -97,13 +115,16 @@ SELECT c.oid::regclass::text,
              WHERE a.grantee <> c.relowner ORDER BY 1)
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.oid IN ({schemas}) AND n.nspname <> 'public' AND c.relkind = 'r'
+WHERE n.oid IN ({schemas}) AND n.nspname <> 'public' AND c.relkind = 'r' AND {own_relation}
 """
 
 
 def _run(cursor, query):
-    """Execute `query` with its {own_functions} and {schemas} filled in, and fetch its rows."""
-    cursor.execute(query.replace("{own_functions}", OWN_FUNCTIONS).replace("{schemas}", SCHEMAS))
+    """Execute `query` with its {own_functions}, {own_relation} and {schemas} filled in, and
+    fetch its rows."""
+    filled = query.replace("{own_functions}", OWN_FUNCTIONS)
+    filled = filled.replace("{own_relation}", OWN_RELATION).replace("{schemas}", SCHEMAS)
+    cursor.execute(filled)
     return cursor.fetchall() if cursor.description else []
 
 
@@ -173,7 +194,7 @@ DECLARE
 BEGIN
     FOR found IN
         SELECT c.oid::regclass AS relation, c.relkind FROM pg_class c
-        WHERE c.relnamespace IN ({schemas}) AND c.relkind IN ('v', 'm')
+        WHERE c.relnamespace IN ({schemas}) AND c.relkind IN ('v', 'm') AND {own_relation}
     LOOP
         EXECUTE format('DROP %s IF EXISTS %s CASCADE',
                        CASE found.relkind WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'VIEW' END,

@@ -44,15 +44,21 @@ def drift(conninfo, text=None, before=None):
         cursor.execute(source.text() if text is None else text)
         stated = catalog.objects(cursor)
         connection.rollback()
-    differences = {}
+    return differences(installed, stated)
+
+
+def differences(installed, stated):
+    """{key: why} for every object of `installed` not in `stated`, of `stated` not in
+    `installed`, or in both but not alike ({key: SQL} each, catalog.objects())."""
+    found = {}
     for key in (installed.keys() | stated.keys()) - GATE_OWN:
         if key not in stated:
-            differences[key] = "installed, not in the source"
+            found[key] = "installed, not in the source"
         elif key not in installed:
-            differences[key] = "in the source, not installed"
+            found[key] = "in the source, not installed"
         elif installed[key] != stated[key]:
-            differences[key] = f"installed as\n{installed[key]}\nstated as\n{stated[key]}"
-    return differences
+            found[key] = f"installed as\n{installed[key]}\nstated as\n{stated[key]}"
+    return found
 
 
 def installed(conninfo):
