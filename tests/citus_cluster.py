@@ -4,11 +4,12 @@ Run tests against a Citus cluster: a coordinator and two workers, as the applica
     CITUS_SRC=../shared/citus/citus-13.2.2.tar.gz python tests/citus_cluster.py [pytest arguments]
 
 Citus comes from the installed PostgreSQL 15 (`citus.so` in its library directory) or, when it
-is missing, is built from the source tarball named by CITUS_SRC and installed there (as root:
-the build packages come from Debian, the server headers pinned to the installed server's exact
-version so the server package is never upgraded). Without either it prints that the Citus pass
-is SKIPPED and exits 0. Users with internet install Citus from its own packages instead
-(https://docs.citusdata.com, "Install": Debian/Ubuntu and RPM repositories, container images).
+is missing or lacks the fix of docs/citus-rls-quals.patch, is built from the source tarball
+named by CITUS_SRC with that patch and installed there (as root: the build packages come from
+Debian, the server headers pinned to the installed server's exact version so the server
+package is never upgraded). Without either it prints that the Citus pass is SKIPPED and exits
+0. Citus's own packages (https://docs.citusdata.com, "Install") lack the fix: the pass runs on
+them and says so, and tests/citus/test_planner_attacks.py fails there.
 
 Each node is a ThrowawayServer of tests/postgres_server.py (temporary directory, free port of
 127.0.0.1, stopped by its pid file and deleted afterwards) with `shared_preload_libraries =
@@ -34,7 +35,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.postgres_server import PG_BIN, ROOT, ThrowawayServer, main, url_with  # noqa: E402
 
-BUILD_PACKAGES = ("libkrb5-dev", "liblz4-dev", "libzstd-dev", "flex", "bison", "autoconf")
+BUILD_PACKAGES = ("libkrb5-dev", "liblz4-dev", "libzstd-dev", "flex", "bison", "autoconf", "patch")
+
+# Citus 13.2.2 crashes the backend on queries that plan a table under row-level security as a
+# subquery of its own (tests/citus/test_planner_attacks.py); the fix, applied when building.
+# A build with it holds the fix's debug message, which tells it from one without.
+FIX = ROOT / "docs" / "citus-rls-quals.patch"
+FIXED = b"row-level security quals renumbered for a subquery"
 
 
 def pg_config(option):
@@ -43,8 +50,16 @@ def pg_config(option):
     ).stdout.strip()
 
 
+def citus_library():
+    return Path(pg_config("--pkglibdir")) / "citus.so"
+
+
 def citus_installed():
-    return (Path(pg_config("--pkglibdir")) / "citus.so").exists()
+    return citus_library().exists()
+
+
+def citus_fixed():
+    return FIXED in citus_library().read_bytes()
 
 
 def installed_server_version():
@@ -80,6 +95,7 @@ def build_citus(source):
         log = directory / "build.log"
         with log.open("w") as out:
             for step in (
+                ["patch", "-p1", "-i", str(FIX)],
                 ["./configure", "--without-libcurl"],
                 ["make", f"-j{os.cpu_count() or 2}"],
                 ["make", "install"],
@@ -91,11 +107,21 @@ def build_citus(source):
 
 
 def ensure_citus():
-    """None when Citus is installed (building it from CITUS_SRC if needed), else why not."""
-    if citus_installed():
+    """None when Citus is installed (building it from CITUS_SRC with FIX if it is missing or
+    lacks the fix), else why not."""
+    if citus_installed() and citus_fixed():
         return None
     source = os.environ.get("CITUS_SRC")
-    if not source:
+    if citus_installed():
+        if not source or os.geteuid() != 0:
+            print(
+                f"*** The installed Citus lacks {FIX.name}: tests/citus/test_planner_attacks.py "
+                "will crash its coordinator's backends and fail (set CITUS_SRC, as root, to "
+                "build it with the fix) ***"
+            )
+            return None
+        print(f"The installed Citus lacks {FIX.name}: building it again with the fix")
+    elif not source:
         return "Citus is not installed and CITUS_SRC (a Citus source tarball) is not set"
     if Path(source).is_dir():  # ../shared/citus/ holds the tarball
         tarballs = sorted(Path(source).glob("citus-*.tar.gz"))
