@@ -5,6 +5,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from divisions import citus_nodes
 
 WORKERS = [int(port) for port in os.environ.get("PROONE_TEST_CITUS_WORKERS", "").split(",") if port]
@@ -13,6 +15,13 @@ ON_CITUS = bool(WORKERS)
 # the runbook's test, which sets up a database of its own there as the operator would).
 COORDINATOR = int(os.environ.get("PROONE_TEST_CITUS_COORDINATOR") or 0)
 PASSFILE = os.environ.get("PROONE_TEST_CITUS_PASSFILE", "")
+
+# The mark of a test that runs only on that cluster; elsewhere it is skipped, and says so.
+ON_CLUSTER = pytest.mark.skipif(
+    not (WORKERS and COORDINATOR and PASSFILE),
+    reason="CITUS PASS SKIPPED: needs the Citus cluster of tests/citus_cluster.py "
+    "(CITUS_SRC=../shared/citus python tests/citus_cluster.py tests/citus)",
+)
 
 # Citus refuses a change of a row's distribution column (tenant_id) itself, before any policy:
 # a job or note never moves to another tenant there.

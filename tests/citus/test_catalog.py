@@ -19,18 +19,14 @@ import psycopg
 import pytest
 
 from divisions.database import catalog, source
-from tests.cluster import COORDINATOR, DISTRIBUTED_TABLES, PASSFILE, WORKERS
+from tests.cluster import COORDINATOR, DISTRIBUTED_TABLES, ON_CLUSTER, PASSFILE, WORKERS
 from tests.divisions.test_database_source import differences
 from tests.pg_setup import owner_conninfo
 from tests.postgres_server import PG_BIN
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(
-        not (WORKERS and COORDINATOR and PASSFILE),
-        reason="CITUS PASS SKIPPED: needs the Citus cluster of tests/citus_cluster.py "
-        "(CITUS_SRC=../shared/citus python tests/citus_cluster.py tests/citus)",
-    ),
+    ON_CLUSTER,
 ]
 
 SCRATCH = "proone_catalog_stated"

@@ -15,15 +15,11 @@ from jobs.models import Job
 from tests import oracle
 from tests.api.conftest import bearer, mint
 from tests.citus.test_principal_on_workers import worker_of
-from tests.cluster import WORKERS, start_worker, stop_worker
+from tests.cluster import ON_CLUSTER, start_worker, stop_worker
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(
-        not WORKERS,
-        reason="CITUS PASS SKIPPED: needs the Citus cluster of tests/citus_cluster.py "
-        "(CITUS_SRC=../shared/citus python tests/citus_cluster.py tests/citus)",
-    ),
+    ON_CLUSTER,
 ]
 
 ROUNDS = 12  # requests per member in each phase: up, worker stopped, worker back

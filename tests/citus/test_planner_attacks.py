@@ -18,15 +18,11 @@ from django.db import DatabaseError, OperationalError, connection, transaction
 from divisions.scoping import acting_as, unscoped
 from jobs.models import Job
 from tests.citus.test_principal_on_workers import rows, titles
-from tests.cluster import WORKERS
+from tests.cluster import ON_CLUSTER
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(
-        not WORKERS,
-        reason="CITUS PASS SKIPPED: needs the Citus cluster of tests/citus_cluster.py "
-        "(CITUS_SRC=../shared/citus python tests/citus_cluster.py tests/citus)",
-    ),
+    ON_CLUSTER,
 ]
 
 # A join of a coordinator table (its policies hold subqueries) with jobs, the database's refusal

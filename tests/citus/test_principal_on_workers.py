@@ -10,15 +10,11 @@ from django.db import DatabaseError, connection, transaction
 
 from divisions.scoping import acting_as, unscoped
 from jobs.models import Job
-from tests.cluster import WORKERS
+from tests.cluster import ON_CLUSTER, WORKERS
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(
-        not WORKERS,
-        reason="CITUS PASS SKIPPED: needs the Citus cluster of tests/citus_cluster.py "
-        "(CITUS_SRC=../shared/citus python tests/citus_cluster.py tests/citus)",
-    ),
+    ON_CLUSTER,
 ]
 
 

@@ -16,15 +16,11 @@ from divisions.scoping import acting_as, unscoped
 from jobs.models import JobNote
 from tests.api.conftest import bearer, mint
 from tests.citus.test_principal_on_workers import worker_of
-from tests.cluster import DISTRIBUTED_TABLES, WORKERS
+from tests.cluster import DISTRIBUTED_TABLES, ON_CLUSTER
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(
-        not WORKERS,
-        reason="CITUS PASS SKIPPED: needs the Citus cluster of tests/citus_cluster.py "
-        "(CITUS_SRC=../shared/citus python tests/citus_cluster.py tests/citus)",
-    ),
+    ON_CLUSTER,
 ]
 
 READS_DISTRIBUTED = re.compile(r'\b"?(?:' + "|".join(sorted(DISTRIBUTED_TABLES)) + r')"?\b')

@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from tests.cluster import COORDINATOR, PASSFILE, WORKERS
+from tests.cluster import COORDINATOR, ON_CLUSTER, PASSFILE, WORKERS
 from tests.deploy.test_runbook import (
     REVIEWER_PASSWORD,
     Deploy,
@@ -27,11 +27,7 @@ RUNBOOK = "docs/citus-runbook.sh"
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(
-        not (WORKERS and COORDINATOR and PASSFILE),
-        reason="CITUS PASS SKIPPED: needs the Citus cluster of tests/citus_cluster.py "
-        "(CITUS_SRC=../shared/citus python tests/citus_cluster.py tests/citus)",
-    ),
+    ON_CLUSTER,
 ]
 
 

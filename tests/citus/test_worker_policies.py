@@ -11,16 +11,12 @@ from psycopg import sql
 from divisions.scoping import acting_as
 from tests import oracle
 from tests.citus.test_principal_on_workers import owner, worker_of
-from tests.cluster import DISTRIBUTED_TABLES, WORKERS
+from tests.cluster import DISTRIBUTED_TABLES, ON_CLUSTER
 from tests.divisions.test_rls import database_view, matches, oracle_view
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(
-        not WORKERS,
-        reason="CITUS PASS SKIPPED: needs the Citus cluster of tests/citus_cluster.py "
-        "(CITUS_SRC=../shared/citus python tests/citus_cluster.py tests/citus)",
-    ),
+    ON_CLUSTER,
 ]
 
 
