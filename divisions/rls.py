@@ -156,8 +156,9 @@ _citus = {}
 
 def on_citus(using=DEFAULT_DB_ALIAS):
     """True when the database is a Citus cluster's coordinator (the citus extension is
-    installed): jobs and notes are distributed there, and its database layer is the Citus
-    variant (divisions/database/citus.sql). Asked once per database."""
+    installed): the tables of citus_nodes.DISTRIBUTED_TABLES are distributed there, and its
+    database layer is the Citus variant (divisions/database/citus.sql). Asked once per
+    database."""
     connection = connections[using]
     if connection.vendor != "postgresql":
         return False

@@ -2,8 +2,8 @@
 docs/deploy.md links) step by step in subprocesses, as the nodes' superuser, on the nodes of
 the Citus test pass: its own database `proone` and roles on every node, the workers added to
 the coordinator, then the migration gate through the coordinator (bootstrap, reviews, migrate,
-which distributes jobs and notes) and the check that they are distributed. Bad input gets one
-line saying what to do, never a traceback.
+which distributes the tenant-owned tables) and the check that they are distributed. Bad input
+gets one line saying what to do, never a traceback.
 
 The superuser's password comes from the cluster's libpq password file (the URLs name the file,
 not the password), as an operator's comes from ~/.pgpass. Runs only on the cluster of
