@@ -38,6 +38,7 @@ DECLARE
     admin_tenant bigint := public.proone_admin_tenant();
     claim text;
     divisions text := '';
+    scopes text := '';
 BEGIN
     PERFORM 1 FROM proone_rls.citus_anchor;
     claim := CASE
@@ -56,18 +57,73 @@ BEGIN
     EXECUTE format('SET LOCAL citus.propagate_set_commands = %L', 'local');
     EXECUTE format('SET LOCAL proone.principal = %L', current_setting('proone.principal'));
     EXECUTE format('SET LOCAL proone.citus = %L', claim || '|' || proone_rls.citus_seal(claim));
-    -- A tenant admin's writes name a division of the admin's tenant only: the tenant's
-    -- divisions, sealed apart from the claim (only writes read them).
+    -- A tenant admin's writes name a division or scope of the admin's tenant only: the
+    -- tenant's divisions and scopes, each sealed apart from the claim (only writes read them).
     IF admin_tenant IS NOT NULL THEN
         divisions := 'divisions ' || ARRAY(
             SELECT d.id FROM public.divisions_division d WHERE d.tenant_id = admin_tenant
             ORDER BY d.id)::text;
         divisions := divisions || '|' || proone_rls.citus_seal(divisions);
+        scopes := 'scopes ' || ARRAY(
+            SELECT s.id FROM public.divisions_datascope s WHERE s.tenant_id = admin_tenant
+            ORDER BY s.id)::text;
+        scopes := scopes || '|' || proone_rls.citus_seal(scopes);
     END IF;
     EXECUTE format('SET LOCAL proone.citus_divisions = %L', divisions);
+    EXECUTE format('SET LOCAL proone.citus_scopes = %L', scopes);
 END
 $function$;
 REVOKE ALL ON FUNCTION proone_rls.citus_enter() FROM PUBLIC;
+
+-- The ids a tenant admin's setting `name` lists under `label` ('<label> {...}|<seal>', from
+-- citus_enter()), or NULL when it lists none; a list forged, sealed for another transaction or
+-- proof, or filed under another label is an error. Owner only.
+CREATE OR REPLACE FUNCTION proone_rls.citus_sealed(name text, label text)
+ RETURNS bigint[]
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    raw text := current_setting(name, true);
+    at integer := strpos(coalesce(raw, ''), '|');
+BEGIN
+    IF at = 0 THEN
+        RETURN NULL;
+    END IF;
+    IF substr(raw, at + 1) IS DISTINCT FROM proone_rls.citus_seal(substr(raw, 1, at - 1))
+       OR substr(raw, 1, length(label) + 1) <> label || ' ' THEN
+        RAISE EXCEPTION 'the Citus principal is forged or from another transaction'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN substr(raw, length(label) + 2, at - length(label) - 2)::bigint[];
+END
+$function$;
+REVOKE ALL ON FUNCTION proone_rls.citus_sealed(name text, label text) FROM PUBLIC;
+
+-- Whether a job written by the acting principal names `division` of its own `tenant` (or
+-- none): the foreign key job_division_same_tenant of one server, which a distributed job
+-- cannot have (its divisions stay on the coordinator). System work is trusted; a tenant
+-- admin's division must be one of the tenant's divisions sealed when the scope began.
+CREATE OR REPLACE FUNCTION public.proone_citus_division_in_tenant(tenant bigint, division bigint)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    claim text[] := proone_rls.citus_claim();
+BEGIN
+    IF claim[1] = 's' OR division IS NULL THEN
+        RETURN claim IS NOT NULL;
+    END IF;
+    IF claim[1] <> 'u' OR tenant::text IS DISTINCT FROM claim[2] THEN
+        RETURN false;
+    END IF;
+    RETURN coalesce(
+        division = ANY (proone_rls.citus_sealed('proone.citus_divisions', 'divisions')), false);
+END
+$function$;
 
 -- Whether the acting user adds this note: on a job of its tenant it reads, in its own name.
 CREATE OR REPLACE FUNCTION public.proone_citus_adds_note(tenant bigint, job_id bigint, author_id bigint, author_name text)
@@ -114,7 +170,8 @@ END
 $function$;
 
 -- Whether the acting principal records a change of `tenant`'s scope `scope`: system work, the
--- tenant's admin, or the scope's manager in the tenant.
+-- tenant's admin (a scope of the tenant's, sealed when the scope began: the foreign key
+-- scopechange_scope_same_tenant of one server), or the scope's manager in the tenant.
 CREATE OR REPLACE FUNCTION public.proone_citus_manages_scope(tenant bigint, scope bigint)
  RETURNS boolean
  LANGUAGE plpgsql
@@ -124,9 +181,17 @@ AS $function$
 DECLARE
     claim text[] := proone_rls.citus_claim();
 BEGIN
-    RETURN coalesce(claim[1] = 's' OR tenant::text = claim[2]
-        OR (claim[1] = 'u' AND tenant::text = claim[3] AND scope = ANY (claim[7]::bigint[])),
-        false);
+    IF claim[1] = 's' THEN
+        RETURN true;
+    END IF;
+    IF claim[1] IS DISTINCT FROM 'u' THEN
+        RETURN false;
+    END IF;
+    IF tenant::text = claim[3] AND scope = ANY (claim[7]::bigint[]) THEN
+        RETURN true;
+    END IF;
+    RETURN coalesce(tenant::text = claim[2]
+        AND scope = ANY (proone_rls.citus_sealed('proone.citus_scopes', 'scopes')), false);
 END
 $function$;
 
@@ -211,6 +276,8 @@ DROP FUNCTION public.proone_citus_in_tenant(tenant bigint);
 
 DROP FUNCTION public.proone_citus_system();
 
+DROP FUNCTION proone_rls.citus_sealed(name text, label text);
+
 -- Called by proone_enter() once the token is verified: seal the claim of the acting
 -- principal and send it, with the proof, to the workers of this transaction. Owner only.
 CREATE OR REPLACE FUNCTION proone_rls.citus_enter()
@@ -252,6 +319,35 @@ BEGIN
 END
 $function$;
 REVOKE ALL ON FUNCTION proone_rls.citus_enter() FROM PUBLIC;
+
+-- Whether a job written by the acting principal names `division` of its own `tenant` (or
+-- none): the foreign key job_division_same_tenant of one server, which a distributed job
+-- cannot have (its divisions stay on the coordinator). System work is trusted; a tenant
+-- admin's division must be one of the tenant's divisions sealed when the scope began.
+CREATE OR REPLACE FUNCTION public.proone_citus_division_in_tenant(tenant bigint, division bigint)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    claim text[] := proone_rls.citus_claim();
+    raw text := current_setting('proone.citus_divisions', true);
+    at integer := strpos(coalesce(raw, ''), '|');
+BEGIN
+    IF claim[1] = 's' OR division IS NULL THEN
+        RETURN claim IS NOT NULL;
+    END IF;
+    IF claim[1] <> 'u' OR tenant::text IS DISTINCT FROM claim[2] OR at = 0 THEN
+        RETURN false;
+    END IF;
+    IF substr(raw, at + 1) <> proone_rls.citus_seal(substr(raw, 1, at - 1)) THEN
+        RAISE EXCEPTION 'the Citus principal is forged or from another transaction'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN division = ANY (substr(raw, length('divisions ') + 1, at - length('divisions ') - 1)::bigint[]);
+END
+$function$;
 
 -- Whether the acting user adds this note: on a job of its tenant it reads, in its own name.
 CREATE OR REPLACE FUNCTION public.proone_citus_adds_note(tenant bigint, job_id bigint, author_id bigint, author_name text)

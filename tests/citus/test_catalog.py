@@ -129,10 +129,14 @@ ROW_SECURITY = """
 SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity FROM pg_class c
 WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
 """
-# The definitions of the functions the distributed tables' policies call, by signature.
+# The definitions and owners of the functions the distributed tables' policies call, and of
+# those they call in turn, by signature.
 FUNCTIONS = """
-SELECT p.oid::regprocedure::text, pg_get_functiondef(p.oid) FROM pg_proc p
-WHERE p.proname LIKE 'proone_citus_%' OR p.oid = 'proone_rls.citus_claim()'::regprocedure
+SELECT p.oid::regprocedure::text, pg_get_functiondef(p.oid) || '-- owned by ' || r.rolname
+FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner
+WHERE p.proname LIKE 'proone_citus_%'
+   OR p.pronamespace = 'proone_rls'::regnamespace AND p.proname IN
+      ('citus_claim', 'citus_seal', 'citus_sealed', 'citus_transaction')
 """
 
 

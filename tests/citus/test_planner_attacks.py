@@ -18,7 +18,7 @@ from django.db import DatabaseError, OperationalError, connection, transaction
 from divisions.scoping import acting_as, unscoped
 from jobs.models import Job
 from tests.citus.test_principal_on_workers import rows, titles
-from tests.cluster import ON_CLUSTER
+from tests.cluster import LOCAL_JOIN_REFUSED, ON_CLUSTER
 
 pytestmark = [
     pytest.mark.postgres,
@@ -71,6 +71,34 @@ def test_planning_a_policy_table_as_a_subquery_keeps_the_server_up(world, attack
                 assert {title for (title,) in cursor.fetchall()} == mine
     except DatabaseError as refused:
         assert attack == REFUSED_OR_ANSWERED, refused
+        assert LOCAL_JOIN_REFUSED not in str(refused), "the join was refused before planning"
         assert not isinstance(refused, OperationalError), refused  # a lost connection: a crash
     with acting_as(world.u.alice):
         assert titles() == mine
+
+
+# MERGE statements whose source Citus may plan as a subquery of its own: {attack: SQL}.
+MERGES = {
+    "merge into jobs from notes": (
+        "MERGE INTO jobs_job t USING jobs_jobnote s ON t.id = s.job_id WHEN MATCHED THEN DO NOTHING"
+    ),
+    "merge into jobs from jobs by id": (
+        "MERGE INTO jobs_job t USING jobs_job s ON t.id = s.id WHEN MATCHED THEN DO NOTHING"
+    ),
+}
+
+
+@pytest.mark.parametrize("attack", MERGES)
+def test_a_merge_from_a_policy_table_keeps_the_server_up(world, attack):
+    """Alice sends a MERGE that changes nothing, its source a table under row-level security:
+    it is run or refused with an error, never a lost connection, and the coordinator still
+    answers afterwards."""
+    with unscoped("a note, so the source has a row"):
+        world.jobs.hq.notes.create(tenant_id=world.jobs.hq.tenant_id, body="a note")
+    try:
+        with acting_as(world.u.alice), transaction.atomic():
+            rows(MERGES[attack])
+    except DatabaseError as refused:
+        assert not isinstance(refused, OperationalError), refused  # a lost connection: a crash
+    with acting_as(world.u.alice):
+        assert titles() == {"Head Office job", "Electrical job", "Plumbing job"}

@@ -182,3 +182,21 @@ def test_a_scope_entered_after_a_distributed_write_in_the_same_transaction(world
         with unscoped("check"):
             assert len(titles()) == 8
         transaction.set_rollback(True)
+
+
+def test_a_sealed_list_filed_under_another_label_is_refused(world):
+    """Attack: the tenant admin's sealed list of divisions, copied by an injection into the
+    setting the scope-change policies read, would let a division's id pass for a scope's. The
+    label is part of what the workers check (proone_rls.citus_sealed()): refused as forged."""
+    acme, hq = world.tenants.acme, world.d.hq
+    with acting_as(world.u.acme_admin), transaction.atomic():
+        (divisions,) = rows("SELECT current_setting('proone.citus_divisions')")[0]
+        assert divisions.startswith("divisions {")
+        rows("SET LOCAL proone.citus_scopes = %s", [divisions])
+        with pytest.raises(DatabaseError, match="forged"), transaction.atomic():
+            rows(
+                "INSERT INTO divisions_datascopechange "
+                "(tenant_id, datascope_id, changed_by_name, changed_at, before, after) "
+                "VALUES (%s, %s, 'acme-admin', now(), '{}', '{}')",
+                [acme.pk, hq.pk],
+            )

@@ -105,3 +105,43 @@ def test_a_member_cannot_rewrite_or_erase_history(world, changes):
         assert DataScopeChange.objects.get(pk=changes["Head Office"].pk).changed_by_name == (
             "an admin"
         )
+
+
+def test_an_admin_cannot_file_a_change_under_another_tenants_scope(world):
+    """Acme's admin plants a change in Acme's history naming Globex's Field scope (a record
+    that points across tenants): refused, on one server by the key scopechange_scope_same_tenant,
+    on a Citus cluster by proone_insert (the admin's scopes, sealed when the principal
+    entered)."""
+    field = world.d.field
+    with (
+        acting_as(world.u.acme_admin),
+        pytest.raises(DatabaseError, match="row-level security|scopechange_scope_same_tenant"),
+        transaction.atomic(),
+    ):
+        rows(INSERT, [world.tenants.acme.pk, field.data_scope_id, "acme-admin"])
+
+
+def test_a_manager_rewrites_and_erases_only_their_own_scopes_changes(world, changes):
+    """Elle manages Plumbing's scope: an injection as her rewrites every recorded change and
+    reaches Plumbing's alone, cannot move it under Head Office's scope (proone_update's check),
+    and deletes Plumbing's alone (proone_update and proone_delete: the scopes she manages)."""
+    make_manager(world.u.elle, world.d.plumbing)
+    with unscoped("test setup"):
+        plumbing = DataScopeChange.objects.create(
+            tenant_id=world.tenants.acme.pk,
+            datascope_id=world.d.plumbing.data_scope_id,
+            changed_by_name="an admin",
+            before={},
+            after={},
+        )
+    with acting_as(world.u.elle):
+        assert rows("UPDATE divisions_datascopechange SET changed_by_name = 'elle'") == 1
+        refused(
+            "UPDATE divisions_datascopechange SET datascope_id = %s WHERE id = %s",
+            [world.d.hq.data_scope_id, plumbing.pk],
+        )
+        assert rows("DELETE FROM divisions_datascopechange") == 1
+    with unscoped("test check"):
+        assert set(DataScopeChange.objects.values_list("pk", flat=True)) == {
+            change.pk for change in changes.values()
+        }
