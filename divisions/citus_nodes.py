@@ -1,6 +1,6 @@
 """The nodes of a Citus cluster (docs/citus-runbook.sh): the citus extension in ProOne's
 database on every node, the coordinator's list of its workers, the functions only the owner may
-call on the coordinator, and which tables the cluster distributes.
+call on the coordinator and on the workers, and which tables the cluster distributes.
 
 Every node gets the same roles and database from its own `manage.py create_db_roles`; the
 coordinator then learns its workers here. Migrations (0031 to 0034) distribute the tables."""
@@ -23,13 +23,12 @@ PRELOADED = (
     "replace(current_setting('shared_preload_libraries'), ' ', ''), ','))"
 )
 
-# On the coordinator, the app role may not choose the distributed transaction's id (a claim
-# sealed to an old id would verify again) nor send commands of its own to the workers (there a
-# session may call anything). The database owner keeps both: its DDL connects to the
-# coordinator as a node, and it copies the key to the workers (proone_rls.citus_copy_key). The
-# workers keep Citus's grants: the coordinator calls assign_distributed_transaction_id() there
-# as the session's role. Stated for this node only (no DDL propagation).
-COORDINATOR_ONLY = r"""
+
+def owner_only(functions, kept):
+    """A DO block for this node only (no DDL propagation): EXECUTE on `functions` (pg_catalog's
+    whose name matches this condition on pg_proc p) taken from PUBLIC and given to the
+    database owner on those of them that also match `kept`."""
+    return rf"""
 DO $$
 DECLARE
     function regprocedure;
@@ -37,26 +36,59 @@ BEGIN
     SET LOCAL citus.enable_ddl_propagation = off;
     FOR function IN
         SELECT p.oid::regprocedure FROM pg_proc p
-        WHERE p.pronamespace = 'pg_catalog'::regnamespace
-          AND (p.proname = 'assign_distributed_transaction_id'
-               OR p.proname LIKE 'run\_command\_on\_%'
-               OR p.proname = 'master_run_on_worker')
+        WHERE p.pronamespace = 'pg_catalog'::regnamespace AND ({functions})
     LOOP
         EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', function);
-    END LOOP;
-    FOR function IN
-        SELECT p.oid::regprocedure FROM pg_proc p
-        WHERE p.pronamespace = 'pg_catalog'::regnamespace
-          AND p.proname IN ('assign_distributed_transaction_id', 'run_command_on_workers',
-                            'master_run_on_worker')
-    LOOP
-        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', function,
-                       (SELECT pg_get_userbyid(datdba) FROM pg_database
-                        WHERE datname = current_database()));
+        IF EXISTS (SELECT FROM pg_proc p WHERE p.oid = function AND ({kept})) THEN
+            EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', function,
+                           (SELECT pg_get_userbyid(datdba) FROM pg_database
+                            WHERE datname = current_database()));
+        END IF;
     END LOOP;
 END
 $$
-"""
+"""  # noqa: S608 - conditions stated in this module
+
+
+# On the coordinator, the app role may not choose the distributed transaction's id (a claim
+# sealed to an old id would verify again) nor send commands of its own to the workers (there a
+# session may call anything). The database owner keeps both: its DDL connects to the
+# coordinator as a node, and it copies the key to the workers (proone_rls.citus_copy_key). The
+# workers keep Citus's assign_distributed_transaction_id(): the coordinator calls it there as
+# the session's role.
+COORDINATOR_ONLY = owner_only(
+    r"p.proname IN ('assign_distributed_transaction_id', 'master_run_on_worker')"
+    r" OR p.proname LIKE 'run\_command\_on\_%'",
+    "p.proname IN ('assign_distributed_transaction_id', 'run_command_on_workers',"
+    " 'master_run_on_worker')",
+)
+
+# On every worker, what the app role could otherwise reach from SQL that Citus sends there:
+# the coordinator runs a function called in a query on a distributed table on the worker
+# holding the rows, as the session's role, and checks no EXECUTE of its own. There a session
+# must not set a setting (set_config(): a claim kept from another transaction, planted in a
+# statement that has assigned itself that transaction's id, would verify again; a session
+# setting would outlive the transaction on the coordinator's cached connection), run commands
+# of its own (run_command_on_*(), citus_run_local_command(), master_run_on_worker()), or read
+# what other sessions run (pg_stat_get_activity(): Citus's BEGIN carries each transaction's
+# proof and claim). Citus's own statements need none of them as the app role: it sends
+# settings as SET LOCAL statements. The database owner keeps them; run_command_on_workers()
+# sends the block from the coordinator.
+WORKER_FUNCTIONS = (
+    "p.proname IN ('set_config', 'citus_run_local_command', 'master_run_on_worker',"
+    " 'pg_stat_get_activity', 'pg_stat_get_backend_activity')"
+    r" OR p.proname LIKE 'run\_command\_on\_%'"
+)
+WORKER_ONLY = owner_only(WORKER_FUNCTIONS, "true")
+# How many of those functions PUBLIC may still execute on a worker: 0 once WORKER_ONLY ran.
+WORKER_ONLY_LEFT = (
+    "SELECT count(*) FROM pg_proc p WHERE p.pronamespace = 'pg_catalog'::regnamespace"  # noqa: S608
+    f" AND ({WORKER_FUNCTIONS}) AND (p.proacl IS NULL OR EXISTS (SELECT FROM"
+    " aclexplode(p.proacl) a WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE'))"
+)
+
+# Per worker (name, port, success, result) of the statement run_command_on_workers() sends.
+ON_WORKERS = "SELECT nodename, nodeport, success, result FROM run_command_on_workers(%s)"
 
 NODES = "SELECT nodename, nodeport, noderole, isactive FROM pg_dist_node ORDER BY groupid"
 
@@ -102,15 +134,26 @@ def add_workers(admin_url, database, coordinator, workers, log=print):
             log(f"worker {host}:{port} is in the cluster")
         db.execute(COORDINATOR_ONLY)
         log("coordinator-only functions: the database owner's alone")
+        for host, port, success, result in db.execute(ON_WORKERS, [WORKER_ONLY]).fetchall():
+            if not success:
+                raise ImproperlyConfigured(f"worker {host}:{port} refused its settings: {result}")
+            log(f"worker {host}:{port}: settings, commands and activity the owner's alone")
 
 
 def distribution(admin_url, database):
-    """(nodes, partitions) of the cluster: pg_dist_node's and pg_dist_partition's rows."""
+    """(nodes, partitions, exposed) of the cluster: pg_dist_node's and pg_dist_partition's
+    rows, and the workers ("host:port") where the app role may still run a function of
+    WORKER_ONLY's."""
     import psycopg
 
     with psycopg.connect(admin_url, dbname=database, autocommit=True) as db:
         _require_extension(db, database)
-        return db.execute(NODES).fetchall(), db.execute(PARTITIONS).fetchall()
+        exposed = [
+            f"{host}:{port}"
+            for host, port, success, result in db.execute(ON_WORKERS, [WORKER_ONLY_LEFT])
+            if not success or result != "0"
+        ]
+        return db.execute(NODES).fetchall(), db.execute(PARTITIONS).fetchall(), exposed
 
 
 def _require_extension(db, database):

@@ -30,13 +30,15 @@ roles)
 workers)
     # On the coordinator (DATABASE_ADMIN_URL): add the workers, HOST:PORT each, and keep the
     # functions that choose a distributed transaction's id or send commands to the workers to
-    # the owner. --coordinator HOST:PORT when the workers reach the coordinator by another
+    # the owner, and on each worker those that set a setting, run commands or read other
+    # sessions' statements. --coordinator HOST:PORT when the workers reach the coordinator by another
     # address than DATABASE_ADMIN_URL's.
     "$PY" manage.py citus_nodes "$@"
     ;;
 distributed)
     # After migrate: the nodes and the distributed tables (pg_dist_partition); fails unless
-    # jobs, notes, DataScope changes and access reviews are distributed by tenant_id.
+    # jobs, notes, DataScope changes and access reviews are distributed by tenant_id, and
+    # unless every worker keeps the functions of the workers step to the owner.
     "$PY" manage.py citus_nodes --check "$@"
     ;;
 bootstrap | reviewer | packages | plan | release | signoff | migrate | check | static | verify | serve)

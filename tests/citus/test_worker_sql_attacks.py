@@ -1,0 +1,107 @@
+"""Citus: SQL the app role places in a query on a distributed table runs on the worker holding
+the rows, where the coordinator's revocations do not reach (divisions/citus_nodes.py,
+WORKER_ONLY). Each test is an attack as a member, through the coordinator, and names what
+stops it on the worker.
+
+Runs only on the cluster of tests/citus_cluster.py; elsewhere every test here is skipped, and
+says so."""
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from divisions.scoping import acting_as
+from tests.citus.test_principal_on_workers import rows
+from tests.cluster import ON_CLUSTER
+
+pytestmark = [
+    pytest.mark.postgres,
+    ON_CLUSTER,
+]
+
+REFUSED = "permission denied for function {}"
+
+
+def refused(function, sql, params):
+    """Run `sql` in a transaction of its own and expect the worker to refuse `function`."""
+    with pytest.raises(DatabaseError, match=REFUSED.format(function)), transaction.atomic():
+        rows(sql, params)
+
+
+@pytest.mark.parametrize(
+    ("function", "call"),
+    [
+        ("run_command_on_workers", "(SELECT count(*) FROM run_command_on_workers('SELECT 1'))"),
+        ("run_command_on_all_nodes", "(SELECT count(*) FROM run_command_on_all_nodes('SELECT 1'))"),
+        ("citus_run_local_command", "citus_run_local_command('SELECT 1')"),
+    ],
+)
+def test_a_command_runner_pushed_to_a_worker_is_refused(world, function, call):
+    """Attack (Alice): call a function that runs commands of her own inside a query on her own
+    tenant's jobs. The coordinator refuses a direct call of the first two, but the query is
+    sent whole to the worker holding Acme's jobs, which would run it there as the app role:
+    from there any SQL reaches any node. Stopped by the worker, where the function is the
+    database owner's alone."""
+    acme = world.tenants.acme.pk
+    with acting_as(world.u.alice):
+        refused(function, f"SELECT {call} FROM jobs_job WHERE tenant_id = %s LIMIT 1", [acme])
+
+
+def test_a_session_setting_planted_on_a_worker_is_refused(world):
+    """Attack (Alice): set a session setting inside a query routed to Globex's worker (the
+    LIMIT's subquery runs though she sees none of its rows). It would outlive her transaction
+    on the coordinator's cached connection to that worker and make the next request on the
+    same database connection, Globex's admin's, read-only there. Stopped by the worker, where
+    set_config() is the owner's alone; Globex's admin then writes as before."""
+    globex = world.tenants.globex.pk
+    with acting_as(world.u.alice):
+        refused(
+            "set_config",
+            "SELECT id FROM jobs_job WHERE tenant_id = %s LIMIT (SELECT 1 WHERE "
+            "set_config('default_transaction_read_only', 'on', false) IS NOT NULL)",
+            [globex],
+        )
+    with acting_as(world.u.globex_admin):
+        assert rows(
+            "UPDATE jobs_job SET status = status WHERE tenant_id = %s RETURNING id", [globex]
+        )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_kept_from_another_transaction_is_not_planted_on_a_worker(world):
+    """Attack (Alice, then with no principal at all): keep her proof, her sealed claim and the
+    distributed transaction id they were sealed to; later, in one statement outside any
+    transaction block, which Citus sends to the worker with no transaction id, assign that id
+    on the worker and plant both settings inside the query, so that the workers' policies
+    verify the kept claim again (a tenant admin's, revived after losing the role, would write).
+    Stopped by the worker, where set_config() is the owner's alone."""
+    acme = world.tenants.acme.pk
+    with acting_as(world.u.alice):
+        ((proof, claim, initiator, number, stamp),) = rows(
+            "SELECT current_setting('proone.principal'), current_setting('proone.citus'), "
+            "t.initiator_node_identifier, t.transaction_number, t.transaction_stamp "
+            "FROM get_current_transaction_id() t"
+        )
+        assert number > 0 and claim.startswith("u;")
+    assert connection.get_autocommit()
+    with pytest.raises(DatabaseError, match=REFUSED.format("set_config")):
+        rows(
+            "SELECT title FROM jobs_job WHERE tenant_id = %s LIMIT (SELECT 1 FROM (SELECT "
+            "assign_distributed_transaction_id(%s, %s, %s), "
+            "set_config('proone.principal', %s, true), set_config('proone.citus', %s, true)) x)",
+            [acme, initiator, number, stamp, proof, claim],
+        )
+
+
+def test_other_sessions_statements_are_hidden_on_a_worker(world):
+    """Attack (Alice): read what other sessions of the app role run on the worker holding Acme's
+    jobs. Citus opens each transaction there with a BEGIN that carries the principal's proof
+    and its sealed claim, a system work's too. Stopped by the worker, where the activity
+    function behind pg_stat_activity is the owner's alone."""
+    acme = world.tenants.acme.pk
+    with acting_as(world.u.alice):
+        refused(
+            "pg_stat_get_activity",
+            "SELECT (SELECT count(*) FROM pg_stat_get_activity(NULL)) FROM jobs_job "
+            "WHERE tenant_id = %s LIMIT 1",
+            [acme],
+        )
