@@ -265,7 +265,17 @@ def test_the_report_renders_the_citus_rows_with_the_command_and_machine():
     citus = {
         "pages": [("tenant admin", "list", page)],
         "load": (9, {SINGLE: {**line, "rps": 20.0}, CITUS: {**line, "rps": 15.0}}),
-        "wide": (1234, {"list": ((40.0, 41.0), (20.0, 22.0), (0.45, 0.55))}),
+        "wide": (
+            1234,
+            [
+                ("member, wide tenant", "list", ((40.0, 41.0), (20.0, 22.0), (0.45, 0.55))),
+                (
+                    "tenant admin, wide tenant",
+                    "entering the principal",
+                    ((0.9, 1.0), (6.8, 6.9), (6.9, 9.1)),
+                ),
+            ],
+        ),
         "seed_seconds": 61.4,
         "version": "13.2-1",
     }
@@ -279,7 +289,9 @@ def test_the_report_renders_the_citus_rows_with_the_command_and_machine():
                      "| Citus, 2 workers | 30 | 15.0 | 1.0 | 2.0 | 3.0 | 0 | 0 | 70 |",
                      "throughput: **0.75x**", "sees 1,234 jobs",
                      "| member, wide tenant | list | 40.0 | 41.0 | 20.0 | 22.0 | 0.50 "
-                     "(0.45–0.55) |"):  # fmt: skip
+                     "(0.45–0.55) |",
+                     "| tenant admin, wide tenant | entering the principal | 0.9 | 1.0 | 6.8 | "
+                     "6.9 | 7.56 (6.90–9.10) |"):  # fmt: skip
         assert expected in text, expected
 
 
