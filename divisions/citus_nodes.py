@@ -24,23 +24,27 @@ PRELOADED = (
 )
 
 
-def owner_only(functions, kept):
-    """A DO block for this node only (no DDL propagation): EXECUTE on `functions` (pg_catalog's
-    whose name matches this condition on pg_proc p) taken from PUBLIC and given to the
-    database owner on those of them that also match `kept`."""
+def owner_only(condition, owner_keeps):
+    """A DO block for this node only (no DDL propagation): EXECUTE on the functions matching
+    `condition` (on pg_proc p) taken from PUBLIC and every role but their owner, and given to
+    the database owner on those of them that also match `owner_keeps`."""
     return rf"""
 DO $$
 DECLARE
     function regprocedure;
+    grantee name;
 BEGIN
     SET LOCAL citus.enable_ddl_propagation = off;
-    FOR function IN
-        SELECT p.oid::regprocedure FROM pg_proc p
-        WHERE p.pronamespace = 'pg_catalog'::regnamespace AND ({functions})
-    LOOP
-        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', function);
-        IF EXISTS (SELECT FROM pg_proc p WHERE p.oid = function AND ({kept})) THEN
-            EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', function,
+    FOR function IN SELECT p.oid::regprocedure FROM pg_proc p WHERE {condition} LOOP
+        EXECUTE format('REVOKE EXECUTE ON ROUTINE %s FROM PUBLIC', function);
+        FOR grantee IN
+            SELECT pg_get_userbyid(a.grantee) FROM pg_proc p, aclexplode(p.proacl) a
+            WHERE p.oid = function AND a.grantee NOT IN (0, p.proowner)
+        LOOP
+            EXECUTE format('REVOKE EXECUTE ON ROUTINE %s FROM %I', function, grantee);
+        END LOOP;
+        IF EXISTS (SELECT FROM pg_proc p WHERE p.oid = function AND ({owner_keeps})) THEN
+            EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', function,
                            (SELECT pg_get_userbyid(datdba) FROM pg_database
                             WHERE datname = current_database()));
         END IF;
@@ -53,38 +57,71 @@ $$
 # On the coordinator, the app role may not choose the distributed transaction's id (a claim
 # sealed to an old id would verify again) nor send commands of its own to the workers (there a
 # session may call anything). The database owner keeps both: its DDL connects to the
-# coordinator as a node, and it copies the key to the workers (proone_rls.citus_copy_key). The
-# workers keep Citus's assign_distributed_transaction_id(): the coordinator calls it there as
-# the session's role.
+# coordinator as a node, and it copies the key to the workers (proone_rls.citus_copy_key).
 COORDINATOR_ONLY = owner_only(
-    r"p.proname IN ('assign_distributed_transaction_id', 'master_run_on_worker')"
-    r" OR p.proname LIKE 'run\_command\_on\_%'",
+    "p.pronamespace = 'pg_catalog'::regnamespace AND (p.proname IN"
+    " ('assign_distributed_transaction_id', 'master_run_on_worker')"
+    r" OR p.proname LIKE 'run\_command\_on\_%')",
     "p.proname IN ('assign_distributed_transaction_id', 'run_command_on_workers',"
     " 'master_run_on_worker')",
 )
 
-# On every worker, what the app role could otherwise reach from SQL that Citus sends there:
-# the coordinator runs a function called in a query on a distributed table on the worker
-# holding the rows, as the session's role, and checks no EXECUTE of its own. There a session
-# must not set a setting (set_config(): a claim kept from another transaction, planted in a
-# statement that has assigned itself that transaction's id, would verify again; a session
-# setting would outlive the transaction on the coordinator's cached connection), run commands
-# of its own (run_command_on_*(), citus_run_local_command(), master_run_on_worker()), or read
-# what other sessions run (pg_stat_get_activity(): Citus's BEGIN carries each transaction's
-# proof and claim). Citus's own statements need none of them as the app role: it sends
-# settings as SET LOCAL statements. The database owner keeps them; run_command_on_workers()
-# sends the block from the coordinator.
+# The functions of the citus extension that the app role may call on a worker: those Citus
+# itself calls there as the session's role while it runs the app's statements (the
+# transaction's id, shard locks, intermediate results, the aggregates it splits between the
+# workers and the coordinator and the types they use) and harmless facts.
+WORKER_ALLOWED = (
+    "assign_distributed_transaction_id",
+    "get_current_transaction_id",
+    "lock_shard_metadata",
+    "lock_shard_resources",
+    "read_intermediate_result",
+    "read_intermediate_results",
+    "fetch_intermediate_results",
+    "worker_hash",
+    "any_value",
+    "any_value_agg",
+    "array_cat_agg",
+    "json_cat_agg",
+    "jsonb_cat_agg",
+    "citus_json_concatenate",
+    "citus_json_concatenate_final",
+    "citus_jsonb_concatenate",
+    "citus_jsonb_concatenate_final",
+    "coord_combine_agg",
+    "coord_combine_agg_ffunc",
+    "coord_combine_agg_sfunc",
+    "worker_partial_agg",
+    "worker_partial_agg_ffunc",
+    "worker_partial_agg_sfunc",
+    "citus_text_send_as_jsonb",
+    "citus_extradata_container",
+    "citus_table_is_visible",
+    "relation_is_a_known_shard",
+    "citus_version",
+    "citus_is_coordinator",
+    "citus_is_primary_node",
+)
+
+# On every worker, the rest of the citus extension's functions, set_config() and the activity
+# functions are the database owner's alone (docs/scaling.md, "Citus", item 5): the coordinator
+# runs a function that a query on a distributed table calls on the worker holding the rows, as
+# the app role, and checks no EXECUTE of its own. run_command_on_workers() sends the block.
 WORKER_FUNCTIONS = (
-    "p.proname IN ('set_config', 'citus_run_local_command', 'master_run_on_worker',"
-    " 'pg_stat_get_activity', 'pg_stat_get_backend_activity')"
-    r" OR p.proname LIKE 'run\_command\_on\_%'"
+    "(p.oid IN (SELECT d.objid FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid"  # noqa: S608 - constants of this module
+    " WHERE d.classid = 'pg_proc'::regclass AND d.deptype = 'e' AND e.extname = 'citus')"
+    f" AND p.proname NOT IN ({', '.join(repr(name) for name in WORKER_ALLOWED)}))"
+    " OR (p.pronamespace = 'pg_catalog'::regnamespace AND p.proname IN"
+    " ('set_config', 'pg_stat_get_activity', 'pg_stat_get_backend_activity'))"
 )
 WORKER_ONLY = owner_only(WORKER_FUNCTIONS, "true")
-# How many of those functions PUBLIC may still execute on a worker: 0 once WORKER_ONLY ran.
-WORKER_ONLY_LEFT = (
-    "SELECT count(*) FROM pg_proc p WHERE p.pronamespace = 'pg_catalog'::regnamespace"  # noqa: S608
-    f" AND ({WORKER_FUNCTIONS}) AND (p.proacl IS NULL OR EXISTS (SELECT FROM"
-    " aclexplode(p.proacl) a WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE'))"
+# How many of those functions a role other than their owner and the database owner may still
+# execute on a worker (PUBLIC included): 0 once WORKER_ONLY ran.
+WORKER_GRANTS_LEFT = (
+    "SELECT count(*) FROM pg_proc p, pg_database b WHERE b.datname = current_database()"  # noqa: S608 - constants of this module
+    f" AND ({WORKER_FUNCTIONS}) AND EXISTS (SELECT FROM aclexplode(coalesce(p.proacl,"
+    " acldefault('f', p.proowner))) a WHERE a.privilege_type = 'EXECUTE'"
+    " AND a.grantee NOT IN (p.proowner, b.datdba))"
 )
 
 # Per worker (name, port, success, result) of the statement run_command_on_workers() sends.
@@ -136,24 +173,25 @@ def add_workers(admin_url, database, coordinator, workers, log=print):
         log("coordinator-only functions: the database owner's alone")
         for host, port, success, result in db.execute(ON_WORKERS, [WORKER_ONLY]).fetchall():
             if not success:
-                raise ImproperlyConfigured(f"worker {host}:{port} refused its settings: {result}")
-            log(f"worker {host}:{port}: settings, commands and activity the owner's alone")
+                raise ImproperlyConfigured(f"worker {host}:{port} refused the grants: {result}")
+            log(f"worker {host}:{port}: the app role calls only what Citus calls there")
 
 
 def distribution(admin_url, database):
-    """(nodes, partitions, exposed) of the cluster: pg_dist_node's and pg_dist_partition's
-    rows, and the workers ("host:port") where the app role may still run a function of
-    WORKER_ONLY's."""
+    """(nodes, partitions, open) of the cluster: pg_dist_node's and pg_dist_partition's rows,
+    and for each worker that still grants a function of WORKER_FUNCTIONS to the app role or
+    PUBLIC, or does not answer, "host:port" and why."""
     import psycopg
 
     with psycopg.connect(admin_url, dbname=database, autocommit=True) as db:
         _require_extension(db, database)
-        exposed = [
-            f"{host}:{port}"
-            for host, port, success, result in db.execute(ON_WORKERS, [WORKER_ONLY_LEFT])
+        left = db.execute(ON_WORKERS, [WORKER_GRANTS_LEFT]).fetchall()
+        open_workers = [
+            f"{host}:{port} ({f'grants {result}' if success else result})"
+            for host, port, success, result in left
             if not success or result != "0"
         ]
-        return db.execute(NODES).fetchall(), db.execute(PARTITIONS).fetchall(), exposed
+        return db.execute(NODES).fetchall(), db.execute(PARTITIONS).fetchall(), open_workers
 
 
 def _require_extension(db, database):

@@ -30,15 +30,16 @@ roles)
 workers)
     # On the coordinator (DATABASE_ADMIN_URL): add the workers, HOST:PORT each, and keep the
     # functions that choose a distributed transaction's id or send commands to the workers to
-    # the owner, and on each worker those that set a setting, run commands or read other
-    # sessions' statements. --coordinator HOST:PORT when the workers reach the coordinator by another
+    # the owner, and on each worker leave the app role only what Citus calls there
+    # (docs/scaling.md, "Citus", item 5); again after adding a worker or upgrading Citus.
+    # --coordinator HOST:PORT when the workers reach the coordinator by another
     # address than DATABASE_ADMIN_URL's.
     "$PY" manage.py citus_nodes "$@"
     ;;
 distributed)
     # After migrate: the nodes and the distributed tables (pg_dist_partition); fails unless
-    # jobs, notes, DataScope changes and access reviews are distributed by tenant_id, and
-    # unless every worker keeps the functions of the workers step to the owner.
+    # jobs, notes, DataScope changes and access reviews are distributed by tenant_id and no
+    # worker grants the app role more than the workers step leaves it.
     "$PY" manage.py citus_nodes --check "$@"
     ;;
 bootstrap | reviewer | packages | plan | release | signoff | migrate | check | static | verify | serve)

@@ -9,9 +9,10 @@ says so."""
 import pytest
 from django.db import DatabaseError, connection, transaction
 
+from divisions.citus_nodes import WORKER_FUNCTIONS
 from divisions.scoping import acting_as
-from tests.citus.test_principal_on_workers import rows
-from tests.cluster import ON_CLUSTER
+from tests.citus.test_principal_on_workers import owner, rows
+from tests.cluster import ON_CLUSTER, WORKERS
 
 pytestmark = [
     pytest.mark.postgres,
@@ -22,9 +23,13 @@ REFUSED = "permission denied for function {}"
 
 
 def refused(function, sql, params):
-    """Run `sql` in a transaction of its own and expect the worker to refuse `function`."""
-    with pytest.raises(DatabaseError, match=REFUSED.format(function)), transaction.atomic():
+    """Run `sql` in a transaction of its own and expect a worker to refuse `function`."""
+    with (
+        pytest.raises(DatabaseError, match=REFUSED.format(function)) as error,
+        transaction.atomic(),
+    ):
         rows(sql, params)
+    assert "while executing command on" in error.value.__cause__.diag.context
 
 
 @pytest.mark.parametrize(
@@ -66,14 +71,33 @@ def test_a_session_setting_planted_on_a_worker_is_refused(world):
         )
 
 
+# Ways to set the kept proof and claim inside a query on a worker (%s: the proof, the claim).
+PLANTERS = {
+    "set_config": "set_config('proone.principal', %s, true), set_config('proone.citus', %s, true)",
+    # Citus's role propagation: it runs any statement when the role exists.
+    "alter_role_if_exists": (
+        "alter_role_if_exists(current_user::text, 'SET LOCAL proone.principal = ' || "
+        "quote_literal(%s)), alter_role_if_exists(current_user::text, "
+        "'SET LOCAL proone.citus = ' || quote_literal(%s))"
+    ),
+    # Citus's shard DDL: it runs a statement it does not know as it is.
+    "worker_apply_shard_ddl_command": (
+        "worker_apply_shard_ddl_command(0, 'SET LOCAL proone.principal = ' || quote_literal(%s)), "
+        "worker_apply_shard_ddl_command(0, 'SET LOCAL proone.citus = ' || quote_literal(%s))"
+    ),
+}
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_claim_kept_from_another_transaction_is_not_planted_on_a_worker(world):
+@pytest.mark.parametrize("planter", sorted(PLANTERS))
+def test_a_claim_kept_from_another_transaction_is_not_planted_on_a_worker(world, planter):
     """Attack (Alice, then with no principal at all): keep her proof, her sealed claim and the
     distributed transaction id they were sealed to; later, in one statement outside any
     transaction block, which Citus sends to the worker with no transaction id, assign that id
     on the worker and plant both settings inside the query, so that the workers' policies
     verify the kept claim again (a tenant admin's, revived after losing the role, would write).
-    Stopped by the worker, where set_config() is the owner's alone."""
+    Stopped by the worker, where every function that sets a setting or runs a statement is the
+    owner's alone."""
     acme = world.tenants.acme.pk
     with acting_as(world.u.alice):
         ((proof, claim, initiator, number, stamp),) = rows(
@@ -83,13 +107,30 @@ def test_a_claim_kept_from_another_transaction_is_not_planted_on_a_worker(world)
         )
         assert number > 0 and claim.startswith("u;")
     assert connection.get_autocommit()
-    with pytest.raises(DatabaseError, match=REFUSED.format("set_config")):
+    with pytest.raises(DatabaseError, match=REFUSED.format(planter)):
         rows(
             "SELECT title FROM jobs_job WHERE tenant_id = %s LIMIT (SELECT 1 FROM (SELECT "
-            "assign_distributed_transaction_id(%s, %s, %s), "
-            "set_config('proone.principal', %s, true), set_config('proone.citus', %s, true)) x)",
+            f"assign_distributed_transaction_id(%s, %s, %s), {PLANTERS[planter]}) x)",
             [acme, initiator, number, stamp, proof, claim],
         )
+
+
+def test_the_app_role_calls_on_a_worker_only_what_citus_calls_there(world):
+    """What holds the attacks above for Citus's next function too: on every worker, the app
+    role may execute no function of the citus extension but those of
+    citus_nodes.WORKER_ALLOWED, nor set_config() and the activity functions."""
+    app = connection.settings_dict["USER"]
+    for port in WORKERS:
+        with owner(port) as worker:
+            callable_ = {
+                name
+                for (name,) in worker.execute(
+                    "SELECT p.proname FROM pg_proc p WHERE has_function_privilege(%s, p.oid, "
+                    f"'EXECUTE') AND ({WORKER_FUNCTIONS})",
+                    [app],
+                )
+            }
+        assert callable_ == set(), (port, callable_)
 
 
 def test_other_sessions_statements_are_hidden_on_a_worker(world):

@@ -16,8 +16,8 @@ class Command(BaseCommand):
         "On a Citus coordinator (DATABASE_ADMIN_URL, a superuser's URL): add the workers "
         "HOST:PORT (each set up first by manage.py create_db_roles) to the database of "
         "DATABASE_MIGRATE_URL, or with --check list the nodes and the distributed tables and "
-        "fail unless ProOne's are distributed and the workers keep the functions of "
-        "citus_nodes.WORKER_ONLY to the owner. Safe to re-run."
+        "fail unless ProOne's are distributed and every worker keeps to the owner what "
+        "Citus does not call there as the app role. Safe to re-run."
     )
 
     def add_arguments(self, parser):
@@ -62,7 +62,7 @@ class Command(BaseCommand):
             raise
 
     def check_distribution(self, admin_url, database):
-        nodes, partitions, exposed = distribution(admin_url, database)
+        nodes, partitions, open_workers = distribution(admin_url, database)
         for host, port, role, active in nodes:
             self.stdout.write(f"node {host}:{port} {role} {'active' if active else 'INACTIVE'}")
         methods = {table: method for table, method, _ in partitions}
@@ -75,9 +75,9 @@ class Command(BaseCommand):
                 "(manage.py migrate_secure) on the coordinator"
             )
         self.stdout.write(f"distributed by tenant_id: {', '.join(DISTRIBUTED_TABLES)}")
-        if exposed:
+        if open_workers:
             raise CommandError(
-                f"On {', '.join(exposed)} the app role may still set settings, run commands or "
-                "read other sessions' statements: run manage.py citus_nodes with every worker"
+                "Workers that still let the app role call more than Citus does: "
+                f"{', '.join(open_workers)}; run manage.py citus_nodes with every worker"
             )
-        self.stdout.write("workers: settings, commands and activity the owner's alone")
+        self.stdout.write("workers: the app role calls only what Citus calls there")
