@@ -146,28 +146,20 @@ def _jobs(tenant, divisions, count, offset, progress):
     """Write `count` jobs spread evenly over the divisions (1% with no division) in SQL."""
     if not count:
         return 0
-    slots = len(divisions)
+    slots = [value for n, division in enumerate(divisions) for value in (n, division.pk)]
+    select = _jobs_sql(len(divisions))
     with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS seed_slot")
-        cursor.execute(
-            "CREATE TEMPORARY TABLE seed_slot (slot INTEGER PRIMARY KEY, division_id BIGINT)"
-        )
-        cursor.executemany(
-            "INSERT INTO seed_slot (slot, division_id) VALUES (%s, %s)",
-            [(n, d.pk) for n, d in enumerate(divisions)],
-        )
         now = timezone.now()
         for start in range(0, count, BATCH):
             end = min(start + BATCH, count)
             first, last = offset + start + 1, offset + end
-            params = [tenant.pk, now, now, first, last, slots]
+            params = [tenant.pk, now, now, first, last, *slots, len(divisions)]
             if on_citus():
-                _insert_rows(cursor, _jobs_sql(), params)
+                _insert_rows(cursor, select, params)
             else:
-                cursor.execute(f"INSERT INTO jobs_job ({JOB_COLUMNS}) {_jobs_sql()}", params)
+                cursor.execute(f"INSERT INTO jobs_job ({JOB_COLUMNS}) {select}", params)
             if progress:
                 progress(end - start)
-        cursor.execute("DROP TABLE seed_slot")
     return count
 
 
@@ -177,9 +169,12 @@ def _case(expression, values):
     return f"CASE {expression} %% {len(values)} {whens} END"
 
 
-def _jobs_sql():
-    """The jobs' rows (JOB_COLUMNS) as a SELECT over a number series; params: tenant, now,
-    now, first, last, slots."""
+def _jobs_sql(slots):
+    """The jobs' rows (JOB_COLUMNS) as a SELECT over a number series, the divisions taken in
+    turn from a VALUES list of (slot, division id); params: tenant, now, now, first, last,
+    each slot and its division, slots. A VALUES list rather than a temporary table: the app
+    role may not create one (docs/security.md)."""
+    values = ", ".join(["(%s, %s)"] * slots)
     if connection.vendor == "postgresql":
         created = "%s::timestamptz - (n * interval '37 seconds')"
         series = "SELECT n FROM generate_series(%s::bigint, %s::bigint) AS s(n)"
@@ -192,9 +187,9 @@ def _jobs_sql():
     title = f"{_case('n', VERBS)} || ' ' || {_case('(n / 8)', THINGS)} || ' #' || n"
     # Only this module's constants are interpolated; every value travels as a parameter.
     return (
-        "SELECT %s, CASE WHEN n %% 100 = 0 THEN NULL ELSE slot.division_id END,"  # noqa: S608
+        "SELECT %s, CASE WHEN n %% 100 = 0 THEN NULL ELSE slot.column2 END,"  # noqa: S608
         f" {title}, '', {_case('(n / 3)', STATUSES)}, {created}, %s"
-        f" FROM ({series}) AS numbers JOIN seed_slot AS slot ON slot.slot = n %% %s"
+        f" FROM ({series}) AS numbers JOIN (VALUES {values}) AS slot ON slot.column1 = n %% %s"
     )
 
 

@@ -9,7 +9,7 @@ from .dbroles import APP_READS_ONLY
 HINT = "Connect DATABASE_URL as the app role made by manage.py create_db_roles."
 
 
-def app_role_problems(rolsuper, rolbypassrls, owned, key_stored, writable=()):
+def app_role_problems(rolsuper, rolbypassrls, owned, key_stored, writable=(), temporary=False):
     """The ways the connected role would escape (or break) the policies, as check messages."""
     problems = []
     if rolsuper or rolbypassrls:
@@ -51,6 +51,16 @@ def app_role_problems(rolsuper, rolbypassrls, owned, key_stored, writable=()):
                 id="divisions.E004",
             )
         )
+    if temporary:
+        problems.append(
+            Error(
+                "DATABASE_URL connects as a role that may create temporary tables: an injection "
+                "could leave one named like an app table on a persistent or pooled connection, "
+                "and the next request there, another user's, would read and write it.",
+                hint="Run manage.py create_db_roles (it takes TEMPORARY back).",
+                id="divisions.E005",
+            )
+        )
     return problems
 
 
@@ -67,10 +77,11 @@ def check_app_role(app_configs, databases=None, **kwargs):
             "SELECT r.rolsuper, r.rolbypassrls, "
             "(SELECT count(*) FROM pg_class c WHERE c.relowner = r.oid AND c.relkind IN "
             "('r', 'p') AND c.relnamespace = 'public'::regnamespace), "
-            "to_regprocedure('public.proone_enter(text)') IS NOT NULL "
+            "to_regprocedure('public.proone_enter(text)') IS NOT NULL, "
+            "has_database_privilege(current_database(), 'TEMPORARY') "
             "FROM pg_roles r WHERE r.rolname = current_user"
         )
-        rolsuper, rolbypassrls, owned, migrated = cursor.fetchone()
+        rolsuper, rolbypassrls, owned, migrated, temporary = cursor.fetchone()
         cursor.execute(
             "SELECT coalesce(array_agg(t ORDER BY t), '{}') FROM unnest(%s::text[]) AS t "
             "WHERE CASE WHEN to_regclass(t) IS NULL THEN false "
@@ -89,4 +100,7 @@ def check_app_role(app_configs, databases=None, **kwargs):
                 key_stored = True
             except DatabaseError:
                 key_stored = False
-    return app_role_problems(rolsuper, rolbypassrls, owned, key_stored, writable)
+    # Before migrations (the owner runs them, and may make temporary tables) and for an owner
+    # (E002) there is no app role's connection to guard yet.
+    temporary = temporary and migrated and not owned
+    return app_role_problems(rolsuper, rolbypassrls, owned, key_stored, writable, temporary)

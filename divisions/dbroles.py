@@ -159,12 +159,14 @@ def _grant(db, owner, app):
 
     o, a, d = (sql.Identifier(x) for x in (owner.name, app.name, owner.database))
     statements = [
-        # Nobody else connects. Temporary tables are allowed (bulk seeding uses one): they
-        # cannot stand in for the policy's tables, whose functions pin search_path.
+        # Nobody else connects. The app role may not create temporary tables: one named like
+        # an app table comes first in the search path, so an injection could leave it on a
+        # persistent or pooled connection for the next request, another user's, to read and
+        # write.
         sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(d),
         sql.SQL("GRANT CONNECT, CREATE, TEMPORARY ON DATABASE {} TO {}").format(d, o),
         sql.SQL("REVOKE ALL ON DATABASE {} FROM {}").format(d, a),
-        sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(d, a),
+        sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(d, a),
         sql.SQL("ALTER SCHEMA public OWNER TO {}").format(o),
         sql.SQL("REVOKE ALL ON SCHEMA public FROM PUBLIC"),
         sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(a),

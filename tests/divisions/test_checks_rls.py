@@ -16,6 +16,8 @@ def test_a_role_that_escapes_the_policies_is_an_error():
 def test_writes_to_what_only_migrations_write_are_an_error():
     ids = [m.id for m in app_role_problems(False, False, 0, True, ["django_content_type"])]
     assert ids == ["divisions.E004"]
+    ids = [m.id for m in app_role_problems(False, False, 0, True, temporary=True)]
+    assert ids == ["divisions.E005"]
 
 
 def test_the_least_privileged_role_passes():
@@ -58,3 +60,22 @@ def test_a_write_granted_by_hand_on_content_types_is_reported(db):
             owner.execute(f'REVOKE UPDATE (codename) ON auth_permission FROM "{app}"')
     assert [m.id for m in problems] == ["divisions.E004"]
     assert "auth_permission, django_content_type" in problems[0].msg
+
+
+@pytest.mark.postgres
+def test_temporary_tables_granted_by_hand_are_reported(db):
+    """A database whose app role was made by an older create_db_roles, or granted TEMPORARY
+    by hand, would let an injection leave a temporary table for the next request."""
+    import psycopg
+    from django.db import connection
+
+    from tests.pg_setup import owner_conninfo
+
+    app, database = connection.settings_dict["USER"], connection.settings_dict["NAME"]
+    with psycopg.connect(**owner_conninfo(), autocommit=True) as owner:
+        owner.execute(f'GRANT TEMPORARY ON DATABASE "{database}" TO "{app}"')
+        try:
+            problems = check_app_role(None, databases=["default"])
+        finally:
+            owner.execute(f'REVOKE TEMPORARY ON DATABASE "{database}" FROM "{app}"')
+    assert [m.id for m in problems] == ["divisions.E005"]

@@ -46,7 +46,7 @@ def test_app_role_has_data_privileges_only_and_new_tables_stay_covered(db):
             "has_database_privilege(current_database(), 'TEMPORARY'), "
             "has_schema_privilege('public', 'CREATE')"
         )
-        assert cursor.fetchone() == (False, True, False)
+        assert cursor.fetchone() == (False, False, False)
         # Default privileges: tables the owner creates later are granted to the app role.
         cursor.execute(
             "SELECT count(*) FROM pg_default_acl, aclexplode(defaclacl) AS acl "

@@ -601,12 +601,13 @@ class TestTitleSearch:
 
     def test_a_temporary_function_cannot_hijack_its_search(self, world):
         """Attack: create pg_temp.upper() so that the pattern matches every title. Stopped by
-        the pinned search_path (pg_catalog first): the owner's search uses the built-in."""
-        with acting_as(world.u.sam), transaction.atomic():
-            rows("CREATE FUNCTION pg_temp.upper(text) RETURNS text LANGUAGE sql AS $$ SELECT '' $$")
-            found = {pk for (pk,) in rows(SEARCH, ["Head Office", None, None, 100])}
-            transaction.set_rollback(True)
-        assert found == set()
+        the app role having no TEMPORARY privilege, and behind it by the pinned search_path
+        (pg_catalog first), which the test above holds the search functions to."""
+        with acting_as(world.u.sam):
+            attempt(
+                "CREATE FUNCTION pg_temp.upper(text) RETURNS text LANGUAGE sql AS $$ SELECT '' $$",
+                match="permission denied",
+            )
 
     @pytest.mark.parametrize("extra", [0, 2, 8])
     def test_a_member_of_more_divisions_finds_only_its_visible_jobs(self, world, extra):

@@ -6,7 +6,7 @@ import traceback
 from pathlib import Path
 
 import pytest
-from django.db import connection, connections
+from django.db import DatabaseError, connection, connections, transaction
 from django.http import HttpResponse
 from django.test import RequestFactory
 
@@ -152,3 +152,36 @@ def test_many_users_through_pgbouncer_in_transaction_mode(world, pgbouncer):
         worker.join(timeout=120)
     assert problems == []
     assert 1 <= len(pids) <= 2, "eight clients shared PgBouncer's two server connections"
+
+
+def test_a_temporary_table_cannot_wait_on_the_connection_for_the_next_request(world):
+    """Attack: an injection in Alice's request creates a temporary `jobs_job` on the
+    persistent connection. Temporary tables come first in the search path, so the next
+    request on that connection, another tenant's admin's, would read Alice's planted rows and
+    write its new jobs where Alice's next request on the connection reads them. Stopped by the
+    app role having no TEMPORARY privilege (manage.py create_db_roles): the table is never
+    made, and the next request reads the real table."""
+    snapshot = oracle.snapshot()
+    refused, seen = [], []
+
+    def injected(request):
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    "CREATE TEMPORARY TABLE jobs_job AS SELECT * FROM public.jobs_job WHERE false"
+                )
+                cursor.execute("INSERT INTO pg_temp.jobs_job (id) VALUES (-1)")
+        except DatabaseError as error:
+            refused.append(str(error))
+        return HttpResponse()
+
+    def view(request):
+        seen.append(ids("SELECT id FROM jobs_job"))
+        return HttpResponse()
+
+    for user, handler in [(world.u.alice, injected), (world.u.globex_admin, view)]:
+        request = RequestFactory().get("/jobs/")
+        request.user = user
+        ScopeMiddleware(handler)(request)
+    assert refused and "permission denied to create temporary tables" in refused[0]
+    assert seen == [oracle.visible_jobs(snapshot, world.u.globex_admin)]
