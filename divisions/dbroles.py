@@ -38,7 +38,8 @@ def read_only_relations():
     return [*APP_READS_ONLY, *(f"{table}_id_seq" for table in APP_READS_ONLY)]
 
 
-# The app role's privileges on every relation of the project's schemas, read from the catalog.
+# The app role's privileges on every relation of the project's schemas, and on the database
+# (kind 'd'; PUBLIC's count as the app role's), read from the catalog.
 APP_GRANTS = """
 SELECT c.relname, c.relkind,
        ARRAY(SELECT a.privilege_type FROM aclexplode(c.relacl) a
@@ -46,13 +47,22 @@ SELECT c.relname, c.relkind,
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname IN ('public', 'proone_rls') AND c.relkind IN ('r', 'S', 'v', 'm', 'p')
+UNION ALL
+SELECT d.datname, 'd'::"char",
+       ARRAY(SELECT DISTINCT a.privilege_type
+             FROM aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a
+             WHERE a.grantee IN (%(app)s::regrole, 0) ORDER BY 1)
+FROM pg_database d WHERE d.datname = current_database()
 """
 
 
 def granted_to_app(name, kind):
     """The privileges create_db_roles leaves the app role on relation `name` of `kind`: data
     privileges on tables and sequences, nothing on the gate's or the principal's signing keys,
-    SELECT only on the tables only migrations write (APP_READS_ONLY)."""
+    SELECT only on the tables only migrations write (APP_READS_ONLY); CONNECT alone on the
+    database (`_grant`)."""
+    if kind == "d":
+        return {"CONNECT"}
     none = set(read_only_relations()) - set(APP_READS_ONLY)
     keys = ("signing_key", "retired_signing_key")
     if name.startswith("gate_") or name in none or name in keys or kind in ("v", "m"):

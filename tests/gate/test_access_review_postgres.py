@@ -69,6 +69,7 @@ def test_review_lists_bypassing_roles_and_the_app_roles_drift(server):
     run, admin = server
     admin("CREATE ROLE review_bypass NOLOGIN BYPASSRLS")
     admin(f"GRANT TRUNCATE ON jobs_job TO {APP}")
+    admin(f"GRANT TEMPORARY ON DATABASE {DB} TO PUBLIC")
     try:
         result = run("access_review", "--format", "csv")
         assert result.returncode == 0, result.stderr
@@ -83,9 +84,13 @@ def test_review_lists_bypassing_roles_and_the_app_roles_drift(server):
             f"{APP} holds DELETE, INSERT, SELECT, TRUNCATE, UPDATE; create_db_roles grants "
             "DELETE, INSERT, SELECT, UPDATE"
         )
+        assert listed[("app_role_drift", DB)] == (
+            f"{APP} holds CONNECT, TEMPORARY; create_db_roles grants CONNECT"
+        )
     finally:
         admin("DROP ROLE review_bypass")
         admin(f"REVOKE TRUNCATE ON jobs_job FROM {APP}")
+        admin(f"REVOKE TEMPORARY ON DATABASE {DB} FROM PUBLIC")
     report = json.loads(run("access_review", "--format", "json").stdout)
     assert report["sections"]["app_role_drift"] == []
 
