@@ -127,6 +127,23 @@ WORKER_GRANTS_LEFT = (
 # Per worker (name, port, success, result) of the statement run_command_on_workers() sends.
 ON_WORKERS = "SELECT nodename, nodeport, success, result FROM run_command_on_workers(%s)"
 
+# run_command_on_workers() sends a statement outside a transaction block: a worker whose Citus
+# is built with docs/citus-transaction-id.patch refuses to take a transaction's id there
+# (docs/scaling.md, "Citus", item 5); one without it takes the id for that statement alone.
+TRANSACTION_ID_PROBE = "SELECT assign_distributed_transaction_id(0, 1, now())"
+TRANSACTION_ID_FIXED = "a distributed transaction id is assigned only in a transaction block"
+
+
+def unfixed(probed):
+    """The "host:port (why)" of each worker of `probed` (ON_WORKERS rows of TRANSACTION_ID_PROBE)
+    whose Citus lets a statement outside a transaction block take a transaction's id."""
+    return [
+        f"{host}:{port} ({'it took the id' if success else result})"
+        for host, port, success, result in probed
+        if success or TRANSACTION_ID_FIXED not in result
+    ]
+
+
 NODES = "SELECT nodename, nodeport, noderole, isactive FROM pg_dist_node ORDER BY groupid"
 
 PARTITIONS = (
@@ -178,9 +195,10 @@ def add_workers(admin_url, database, coordinator, workers, log=print):
 
 
 def distribution(admin_url, database):
-    """(nodes, partitions, open) of the cluster: pg_dist_node's and pg_dist_partition's rows,
-    and for each worker that still grants a function of WORKER_FUNCTIONS to the app role or
-    PUBLIC, or does not answer, "host:port" and why."""
+    """(nodes, partitions, open, unfixed) of the cluster: pg_dist_node's and
+    pg_dist_partition's rows; for each worker that still grants a function of WORKER_FUNCTIONS
+    to the app role or PUBLIC, or does not answer, "host:port" and why; the same for each
+    worker whose Citus lacks docs/citus-transaction-id.patch (`unfixed`)."""
     import psycopg
 
     with psycopg.connect(admin_url, dbname=database, autocommit=True) as db:
@@ -191,7 +209,13 @@ def distribution(admin_url, database):
             for host, port, success, result in left
             if not success or result != "0"
         ]
-        return db.execute(NODES).fetchall(), db.execute(PARTITIONS).fetchall(), open_workers
+        probed = db.execute(ON_WORKERS, [TRANSACTION_ID_PROBE]).fetchall()
+        return (
+            db.execute(NODES).fetchall(),
+            db.execute(PARTITIONS).fetchall(),
+            open_workers,
+            unfixed(probed),
+        )
 
 
 def _require_extension(db, database):

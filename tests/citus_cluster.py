@@ -4,12 +4,13 @@ Run tests against a Citus cluster: a coordinator and two workers, as the applica
     CITUS_SRC=../shared/citus/citus-13.2.2.tar.gz python tests/citus_cluster.py [pytest arguments]
 
 Citus comes from the installed PostgreSQL 15 (`citus.so` in its library directory) or, when it
-is missing or lacks the fix of docs/citus-rls-quals.patch, is built from the source tarball
-named by CITUS_SRC with that patch and installed there (as root: the build packages come from
-Debian, the server headers pinned to the installed server's exact version so the server
-package is never upgraded). Without either it prints that the Citus pass is SKIPPED and exits
-0. Citus's own packages (https://docs.citusdata.com, "Install") lack the fix: the pass runs on
-them and says so, and tests/citus/test_planner_attacks.py fails there.
+is missing or lacks a fix of docs/citus-rls-quals.patch and docs/citus-transaction-id.patch,
+is built from the source tarball named by CITUS_SRC with both patches and installed there (as
+root: the build packages come from Debian, the server headers pinned to the installed server's
+exact version so the server package is never upgraded). Without either it prints that the
+Citus pass is SKIPPED and exits 0. Citus's own packages (https://docs.citusdata.com,
+"Install") lack the fixes: the pass runs on them and says so, and the attack tests that the
+fixes stop fail there.
 
 Each node is a ThrowawayServer of tests/postgres_server.py (temporary directory, free port of
 127.0.0.1, stopped by its pid file and deleted afterwards) with `shared_preload_libraries =
@@ -37,11 +38,17 @@ from tests.postgres_server import PG_BIN, ROOT, ThrowawayServer, main, url_with 
 
 BUILD_PACKAGES = ("libkrb5-dev", "liblz4-dev", "libzstd-dev", "flex", "bison", "autoconf", "patch")
 
-# Citus 13.2.2 crashes the backend on queries that plan a table under row-level security as a
-# subquery of its own (tests/citus/test_planner_attacks.py); the fix, applied when building.
-# A build with it holds the fix's debug message, which tells it from one without.
-FIX = ROOT / "docs" / "citus-rls-quals.patch"
-FIXED = b"row-level security quals renumbered for a subquery"
+# The fixes applied when building Citus 13.2.2, each with a message that a build holding it
+# has and one without it lacks: a backend that crashes on queries planning a table under
+# row-level security as a subquery of its own (tests/citus/test_planner_attacks.py), and a
+# statement that assigns itself another transaction's id on a worker
+# (tests/citus/test_worker_sql_attacks.py).
+FIXES = {
+    ROOT / "docs" / "citus-rls-quals.patch": b"row-level security quals renumbered for a subquery",
+    ROOT / "docs" / "citus-transaction-id.patch": (
+        b"a distributed transaction id is assigned only in a transaction block"
+    ),
+}
 
 
 def pg_config(option):
@@ -58,8 +65,10 @@ def citus_installed():
     return citus_library().exists()
 
 
-def citus_fixed():
-    return FIXED in citus_library().read_bytes()
+def citus_missing_fixes():
+    """The names of the FIXES the installed citus.so lacks."""
+    library = citus_library().read_bytes()
+    return [patch.name for patch, marker in FIXES.items() if marker not in library]
 
 
 def installed_server_version():
@@ -95,7 +104,7 @@ def build_citus(source):
         log = directory / "build.log"
         with log.open("w") as out:
             for step in (
-                ["patch", "-p1", "-i", str(FIX)],
+                *(["patch", "-p1", "-i", str(patch)] for patch in FIXES),
                 ["./configure", "--without-libcurl"],
                 ["make", f"-j{os.cpu_count() or 2}"],
                 ["make", "install"],
@@ -107,20 +116,21 @@ def build_citus(source):
 
 
 def ensure_citus():
-    """None when Citus is installed (building it from CITUS_SRC with FIX if it is missing or
-    lacks the fix), else why not."""
-    if citus_installed() and citus_fixed():
+    """None when Citus is installed (building it from CITUS_SRC with FIXES if it is missing or
+    lacks one), else why not."""
+    missing = citus_missing_fixes() if citus_installed() else None
+    if missing == []:
         return None
     source = os.environ.get("CITUS_SRC")
-    if citus_installed():
+    if missing:
         if not source or os.geteuid() != 0:
             print(
-                f"*** The installed Citus lacks {FIX.name}: tests/citus/test_planner_attacks.py "
-                "will crash its coordinator's backends and fail (set CITUS_SRC, as root, to "
-                "build it with the fix) ***"
+                f"*** The installed Citus lacks {', '.join(missing)}: the attack tests it stops "
+                "will fail, tests/citus/test_planner_attacks.py by crashing the coordinator's "
+                "backends (set CITUS_SRC, as root, to build it with the fixes) ***"
             )
             return None
-        print(f"The installed Citus lacks {FIX.name}: building it again with the fix")
+        print(f"The installed Citus lacks {', '.join(missing)}: building it again with the fixes")
     elif not source:
         return "Citus is not installed and CITUS_SRC (a Citus source tarball) is not set"
     if Path(source).is_dir():  # ../shared/citus/ holds the tarball

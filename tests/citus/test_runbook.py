@@ -109,6 +109,7 @@ def test_first_deploy_on_an_empty_citus_cluster_exactly_as_the_runbook_says(depl
     distributed = deploy.ok("distributed", **coordinator)
     assert "distributed by tenant_id: jobs_job, jobs_jobnote" in distributed.stdout
     assert "workers: the app role calls only what Citus calls there" in distributed.stdout
+    assert "workers: a transaction's id is taken only in a transaction block" in distributed.stdout
     # A worker that grants the app role one more function (by hand, or a Citus upgrade's new
     # function) fails the check, which names it and the fix; the workers step closes it again.
     deploy.admin(

@@ -6,13 +6,16 @@ stops it on the worker.
 Runs only on the cluster of tests/citus_cluster.py; elsewhere every test here is skipped, and
 says so."""
 
+import threading
+from pathlib import Path
+
 import pytest
 from django.db import DatabaseError, connection, transaction
 
 from divisions.citus_nodes import WORKER_FUNCTIONS
 from divisions.scoping import acting_as
-from tests.citus.test_principal_on_workers import owner, rows
-from tests.cluster import ON_CLUSTER, WORKERS
+from tests.citus.test_principal_on_workers import owner, rows, worker_of
+from tests.cluster import ON_CLUSTER, WORKER_DATA, WORKERS
 
 pytestmark = [
     pytest.mark.postgres,
@@ -20,6 +23,8 @@ pytestmark = [
 ]
 
 REFUSED = "permission denied for function {}"
+# docs/citus-transaction-id.patch
+SELF_ASSIGNED = "a distributed transaction id is assigned only in a transaction block"
 
 
 def refused(function, sql, params):
@@ -146,3 +151,62 @@ def test_other_sessions_statements_are_hidden_on_a_worker(world):
             "WHERE tenant_id = %s LIMIT 1",
             [acme],
         )
+
+
+# A query whose CTE Citus plans apart: the CTE's rows (any tenant's, by the reader's rule) are
+# written to the worker of the main query as an intermediate result of the transaction.
+PLANNED_APART = (
+    "WITH recent AS MATERIALIZED (SELECT id, title FROM jobs_job ORDER BY id LIMIT 10) "
+    "SELECT j.title FROM jobs_job j JOIN recent USING (id) WHERE j.tenant_id = %s"
+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_transactions_intermediate_results_are_not_read_on_a_worker(world):
+    """Attack (Alice): while a transaction of Globex's admin holds an intermediate result on
+    Globex's worker (a file under the app role's id, the distributed transaction's id and the
+    result's), take that transaction's id on the worker, in one statement outside a
+    transaction block, and read the file there. All tenants share the app role, so it is hers
+    to open (the statement below read Globex's titles before the fix). Stopped by the
+    worker's Citus, built with docs/citus-transaction-id.patch: it assigns a distributed
+    transaction's id only in a transaction block, right after the coordinator's BEGIN."""
+    globex = world.tenants.globex.pk
+    held, ready, done = {}, threading.Event(), threading.Event()
+
+    def globex_admin():
+        try:
+            with acting_as(world.u.globex_admin):
+                (held["id"],) = rows(
+                    "SELECT initiator_node_identifier, transaction_number, transaction_stamp "
+                    "FROM get_current_transaction_id()"
+                )
+                held["titles"] = rows(PLANNED_APART, [globex])
+                ready.set()
+                done.wait(60)
+        finally:
+            ready.set()
+            connection.close()
+
+    victim = threading.Thread(target=globex_admin)
+    victim.start()
+    try:
+        assert ready.wait(60) and held.get("titles"), "Globex's admin's query ran"
+        initiator, number, stamp = held["id"]
+        cache = Path(WORKER_DATA[worker_of(globex)]) / "base" / "pgsql_job_cache"
+        results = [
+            file.name.removesuffix(".data")
+            for directory in cache.glob(f"*_{initiator}_{number}")
+            for file in directory.glob("*.data")
+        ]
+        assert results, "the CTE's rows wait on Globex's worker"
+        assert connection.get_autocommit()
+        with pytest.raises(DatabaseError, match=SELF_ASSIGNED):
+            rows(
+                "SELECT id FROM jobs_job WHERE tenant_id = %s LIMIT (SELECT count(*) FROM "
+                "(SELECT assign_distributed_transaction_id(%s, %s, %s)) AS a, "
+                "read_intermediate_result(%s, 'binary') AS r(id bigint, title text))",
+                [globex, initiator, number, stamp, results[0]],
+            )
+    finally:
+        done.set()
+        victim.join(60)

@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 
-from divisions.citus_nodes import address
+from divisions.citus_nodes import TRANSACTION_ID_FIXED, address, unfixed
 
 
 @pytest.mark.parametrize("text", ["worker-1", "worker-1:", "w:0", "w:65536", "w:5432/db", ":5432"])
@@ -28,3 +28,15 @@ def test_without_workers_it_asks_for_them(monkeypatch):
     monkeypatch.setenv("DATABASE_ADMIN_URL", "postgres://postgres@coordinator/postgres")
     with pytest.raises(CommandError, match="Name the workers"):
         call_command("citus_nodes")
+
+
+def test_a_worker_whose_citus_lacks_the_transaction_id_fix_is_named():
+    """What `citus_nodes --check` makes of each worker's answer to the probe: refused with the
+    fix's message is fixed; taking the id, or refusing for another reason (a worker that
+    does not answer), is named with why."""
+    probed = [
+        ("w1", 5432, False, f"ERROR:  {TRANSACTION_ID_FIXED}"),
+        ("w2", 5432, True, ""),
+        ("w3", 5433, False, "connection refused"),
+    ]
+    assert unfixed(probed) == ["w2:5432 (it took the id)", "w3:5433 (connection refused)"]

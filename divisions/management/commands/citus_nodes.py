@@ -62,7 +62,7 @@ class Command(BaseCommand):
             raise
 
     def check_distribution(self, admin_url, database):
-        nodes, partitions, open_workers = distribution(admin_url, database)
+        nodes, partitions, open_workers, unfixed = distribution(admin_url, database)
         for host, port, role, active in nodes:
             self.stdout.write(f"node {host}:{port} {role} {'active' if active else 'INACTIVE'}")
         methods = {table: method for table, method, _ in partitions}
@@ -81,3 +81,10 @@ class Command(BaseCommand):
                 f"{', '.join(open_workers)}; run manage.py citus_nodes with every worker"
             )
         self.stdout.write("workers: the app role calls only what Citus calls there")
+        if unfixed:
+            raise CommandError(
+                "Workers whose Citus lets a statement take another transaction's id: "
+                f"{', '.join(unfixed)}; build Citus with docs/citus-transaction-id.patch there "
+                "(docs/deploy.md)"
+            )
+        self.stdout.write("workers: a transaction's id is taken only in a transaction block")
