@@ -23,7 +23,7 @@ import time
 
 import psycopg
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.utils.functional import SimpleLazyObject, empty
 
 SYSTEM = "s"
@@ -240,8 +240,29 @@ def set_principal(scope, using=DEFAULT_DB_ALIAS):
         token = None
     if token is None:
         execute_bound(connection, NOBODY, [])
-    else:
+    elif not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
         execute_bound(connection, "SELECT proone_enter(%s)", [token])
+    elif execute_bound(connection, ENTER_ON_PREPARED, [token])[1]:
+        connection.close()
+        raise PlantedStatement(
+            "A statement prepared in SQL was found on this database connection, which the "
+            "app never prepares: an SQL injection's, left for the next request. The request "
+            "is refused and the connection closed."
+        )
+
+
+# With DATABASE_PREPARED_STATEMENTS a connection runs the statements psycopg prepared under
+# names of its own (_pg3_0, ...). An injection could DEALLOCATE one and PREPARE its own
+# statement under that name, for the next request on the connection, another user's, to run
+# in that user's principal. The app prepares nothing in SQL, so entering a principal asks for
+# such a statement first (in the same round trip; this statement itself is never prepared).
+ENTER_ON_PREPARED = (
+    "SELECT proone_enter(%s), EXISTS (SELECT FROM pg_catalog.pg_prepared_statements WHERE from_sql)"
+)
+
+
+class PlantedStatement(DatabaseError):
+    """A connection holds a statement prepared in SQL: refused, the connection closed."""
 
 
 def execute_bound(connection, sql, params):
