@@ -6,6 +6,7 @@ Every node gets the same roles and database from its own `manage.py create_db_ro
 coordinator then learns its workers here. Migrations (0031 to 0034) distribute the tables."""
 
 import re
+from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -129,18 +130,18 @@ ON_WORKERS = "SELECT nodename, nodeport, success, result FROM run_command_on_wor
 
 # run_command_on_workers() sends a statement outside a transaction block: a worker whose Citus
 # is built with docs/citus-transaction-id.patch refuses to take a transaction's id there
-# (docs/scaling.md, "Citus", item 5); one without it takes the id for that statement alone.
+# (docs/scaling.md, "Citus", item 6); one without it takes the id for that statement alone.
 TRANSACTION_ID_PROBE = "SELECT assign_distributed_transaction_id(0, 1, now())"
-TRANSACTION_ID_FIXED = "a distributed transaction id is assigned only in a transaction block"
+TRANSACTION_ID_PATCHED = "a distributed transaction id is assigned only in a transaction block"
 
 
-def unfixed(probed):
+def unpatched(probed):
     """The "host:port (why)" of each worker of `probed` (ON_WORKERS rows of TRANSACTION_ID_PROBE)
     whose Citus lets a statement outside a transaction block take a transaction's id."""
     return [
-        f"{host}:{port} ({'it took the id' if success else result})"
+        f"{host}:{port} ({'it took the id' if success else _why(result)})"
         for host, port, success, result in probed
-        if success or TRANSACTION_ID_FIXED not in result
+        if success or TRANSACTION_ID_PATCHED not in result
     ]
 
 
@@ -194,28 +195,46 @@ def add_workers(admin_url, database, coordinator, workers, log=print):
             log(f"worker {host}:{port}: the app role calls only what Citus calls there")
 
 
+@dataclass(frozen=True)
+class Distribution:
+    """What `citus_nodes --check` reports: pg_dist_node's and pg_dist_partition's rows, and
+    "host:port (why)" of each worker that does not answer, that still grants the app role or
+    PUBLIC a function of WORKER_FUNCTIONS, or whose Citus lacks
+    docs/citus-transaction-id.patch."""
+
+    nodes: list
+    partitions: list
+    unanswered: list
+    open_workers: list
+    unpatched: list
+
+
 def distribution(admin_url, database):
-    """(nodes, partitions, open, unfixed) of the cluster: pg_dist_node's and
-    pg_dist_partition's rows; for each worker that still grants a function of WORKER_FUNCTIONS
-    to the app role or PUBLIC, or does not answer, "host:port" and why; the same for each
-    worker whose Citus lacks docs/citus-transaction-id.patch (`unfixed`)."""
+    """The cluster's Distribution, read on the coordinator of `admin_url`."""
     import psycopg
 
     with psycopg.connect(admin_url, dbname=database, autocommit=True) as db:
         _require_extension(db, database)
         left = db.execute(ON_WORKERS, [WORKER_GRANTS_LEFT]).fetchall()
-        open_workers = [
-            f"{host}:{port} ({f'grants {result}' if success else result})"
-            for host, port, success, result in left
-            if not success or result != "0"
-        ]
+        down = {(host, port): _why(result) for host, port, success, result in left if not success}
         probed = db.execute(ON_WORKERS, [TRANSACTION_ID_PROBE]).fetchall()
-        return (
-            db.execute(NODES).fetchall(),
-            db.execute(PARTITIONS).fetchall(),
-            open_workers,
-            unfixed(probed),
+        return Distribution(
+            nodes=db.execute(NODES).fetchall(),
+            partitions=db.execute(PARTITIONS).fetchall(),
+            unanswered=[f"{host}:{port} ({why})" for (host, port), why in down.items()],
+            open_workers=[
+                f"{host}:{port} (grants {result})"
+                for host, port, success, result in left
+                if success and result != "0"
+            ],
+            unpatched=unpatched([row for row in probed if (row[0], row[1]) not in down]),
         )
+
+
+def _why(result):
+    """The first line of a worker's error, for a one-line message."""
+    lines = (result or "").strip().splitlines()
+    return lines[0] if lines else "no answer"
 
 
 def _require_extension(db, database):

@@ -38,9 +38,10 @@ workers)
     ;;
 distributed)
     # After migrate: the nodes and the distributed tables (pg_dist_partition); fails unless
-    # jobs, notes, DataScope changes and access reviews are distributed by tenant_id, no
-    # worker grants the app role more than the workers step leaves it, and every worker's
-    # Citus has docs/citus-transaction-id.patch (docs/scaling.md, "Citus", item 6).
+    # jobs, notes, DataScope changes and access reviews are distributed by tenant_id, every
+    # worker answers, no worker grants the app role more than the workers step leaves it, and
+    # every worker's Citus has docs/citus-transaction-id.patch (docs/scaling.md, "Citus",
+    # item 6).
     "$PY" manage.py citus_nodes --check "$@"
     ;;
 bootstrap | reviewer | packages | plan | release | signoff | migrate | check | static | verify | serve)

@@ -4,13 +4,13 @@ Run tests against a Citus cluster: a coordinator and two workers, as the applica
     CITUS_SRC=../shared/citus/citus-13.2.2.tar.gz python tests/citus_cluster.py [pytest arguments]
 
 Citus comes from the installed PostgreSQL 15 (`citus.so` in its library directory) or, when it
-is missing or lacks a fix of docs/citus-rls-quals.patch and docs/citus-transaction-id.patch,
-is built from the source tarball named by CITUS_SRC with both patches and installed there (as
+is missing or lacks one of the patches docs/citus-*.patch (PATCHES), is built from the source
+tarball named by CITUS_SRC with all of them and installed there (as
 root: the build packages come from Debian, the server headers pinned to the installed server's
 exact version so the server package is never upgraded). Without either it prints that the
 Citus pass is SKIPPED and exits 0. Citus's own packages (https://docs.citusdata.com,
-"Install") lack the fixes: the pass runs on them and says so, and the attack tests that the
-fixes stop fail there.
+"Install") lack the patches: the pass runs on them and says so, and the attack tests that the
+patches stop fail there.
 
 Each node is a ThrowawayServer of tests/postgres_server.py (temporary directory, free port of
 127.0.0.1, stopped by its pid file and deleted afterwards) with `shared_preload_libraries =
@@ -38,16 +38,17 @@ from tests.postgres_server import PG_BIN, ROOT, ThrowawayServer, main, url_with 
 
 BUILD_PACKAGES = ("libkrb5-dev", "liblz4-dev", "libzstd-dev", "flex", "bison", "autoconf", "patch")
 
-# The fixes applied when building Citus 13.2.2, each with a message that a build holding it
+# The patches applied when building Citus 13.2.2, each with a message that a build holding it
 # has and one without it lacks: a backend that crashes on queries planning a table under
-# row-level security as a subquery of its own (tests/citus/test_planner_attacks.py), and a
-# statement that assigns itself another transaction's id on a worker
-# (tests/citus/test_worker_sql_attacks.py).
-FIXES = {
+# row-level security as a subquery of its own (tests/citus/test_planner_attacks.py), a
+# statement that assigns itself another transaction's id on a worker, and a SET LOCAL that
+# sends the rest of its query to the workers (tests/citus/test_worker_sql_attacks.py).
+PATCHES = {
     ROOT / "docs" / "citus-rls-quals.patch": b"row-level security quals renumbered for a subquery",
     ROOT / "docs" / "citus-transaction-id.patch": (
         b"a distributed transaction id is assigned only in a transaction block"
     ),
+    ROOT / "docs" / "citus-set-local.patch": b"SET LOCAL sent to the workers without the rest",
 }
 
 
@@ -65,10 +66,10 @@ def citus_installed():
     return citus_library().exists()
 
 
-def citus_missing_fixes():
-    """The names of the FIXES the installed citus.so lacks."""
+def citus_missing_patches():
+    """The names of the PATCHES the installed citus.so lacks."""
     library = citus_library().read_bytes()
-    return [patch.name for patch, marker in FIXES.items() if marker not in library]
+    return [patch.name for patch, marker in PATCHES.items() if marker not in library]
 
 
 def installed_server_version():
@@ -104,7 +105,7 @@ def build_citus(source):
         log = directory / "build.log"
         with log.open("w") as out:
             for step in (
-                *(["patch", "-p1", "-i", str(patch)] for patch in FIXES),
+                *(["patch", "-p1", "-i", str(patch)] for patch in PATCHES),
                 ["./configure", "--without-libcurl"],
                 ["make", f"-j{os.cpu_count() or 2}"],
                 ["make", "install"],
@@ -116,9 +117,9 @@ def build_citus(source):
 
 
 def ensure_citus():
-    """None when Citus is installed (building it from CITUS_SRC with FIXES if it is missing or
+    """None when Citus is installed (building it from CITUS_SRC with PATCHES if it is missing or
     lacks one), else why not."""
-    missing = citus_missing_fixes() if citus_installed() else None
+    missing = citus_missing_patches() if citus_installed() else None
     if missing == []:
         return None
     source = os.environ.get("CITUS_SRC")
@@ -127,10 +128,10 @@ def ensure_citus():
             print(
                 f"*** The installed Citus lacks {', '.join(missing)}: the attack tests it stops "
                 "will fail, tests/citus/test_planner_attacks.py by crashing the coordinator's "
-                "backends (set CITUS_SRC, as root, to build it with the fixes) ***"
+                "backends (set CITUS_SRC, as root, to build it with the patches) ***"
             )
             return None
-        print(f"The installed Citus lacks {', '.join(missing)}: building it again with the fixes")
+        print(f"The installed Citus lacks {', '.join(missing)}: building it again with the patches")
     elif not source:
         return "Citus is not installed and CITUS_SRC (a Citus source tarball) is not set"
     if Path(source).is_dir():  # ../shared/citus/ holds the tarball

@@ -17,8 +17,10 @@
 -- of the key. The claim is sealed to the principal's proof and to Citus's distributed
 -- transaction id, which the app role cannot choose (the cluster revokes
 -- assign_distributed_transaction_id() from it on the coordinator; on the workers, where Citus
--- calls it as the session's role, nothing the app role may call there sets a setting): a claim
--- it writes, keeps from another transaction, or revives after leaving a scope is refused.
+-- calls it as the session's role, Citus built with docs/citus-transaction-id.patch and
+-- docs/citus-set-local.patch assigns it only right after BEGIN, and nothing the app role may
+-- call there sets a setting): a claim it writes, keeps from another transaction, or revives
+-- after leaving a scope is refused.
 
 -- Reading a reference table starts Citus's distributed transaction, so its id is known when
 -- the claim is sealed. One row, owner only.

@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from tests.cluster import COORDINATOR, ON_CLUSTER, PASSFILE, WORKERS
+from tests.cluster import COORDINATOR, ON_CLUSTER, PASSFILE, WORKERS, start_worker, stop_worker
 from tests.deploy.test_runbook import (
     REVIEWER_PASSWORD,
     Deploy,
@@ -122,6 +122,19 @@ def test_first_deploy_on_an_empty_citus_cluster_exactly_as_the_runbook_says(depl
         "run manage.py citus_nodes with every worker",
     )
     deploy.ok("workers", *workers, **coordinator)
+    deploy.ok("distributed", **coordinator)
+    # A worker that does not answer fails the check, which names it and says to start it;
+    # once it is back the check passes again.
+    stopped = WORKERS[-1]
+    stop_worker(stopped)
+    try:
+        refused(
+            deploy.run("distributed", **coordinator),
+            f"Workers that do not answer: 127.0.0.1:{stopped} (",
+            "start them and run the check again",
+        )
+    finally:
+        start_worker(stopped)
     deploy.ok("distributed", **coordinator)
     for port in WORKERS:
         assert re.search(rf"node 127\.0\.0\.1:{port} primary active", distributed.stdout)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from divisions.citus_nodes import WORKER_FUNCTIONS
+from divisions.citus_nodes import TRANSACTION_ID_PATCHED, WORKER_FUNCTIONS
 from divisions.scoping import acting_as
 from tests.citus.test_principal_on_workers import owner, rows, worker_of
 from tests.cluster import ON_CLUSTER, WORKER_DATA, WORKERS
@@ -23,8 +23,6 @@ pytestmark = [
 ]
 
 REFUSED = "permission denied for function {}"
-# docs/citus-transaction-id.patch
-SELF_ASSIGNED = "a distributed transaction id is assigned only in a transaction block"
 
 
 def refused(function, sql, params):
@@ -161,15 +159,11 @@ PLANNED_APART = (
 )
 
 
-@pytest.mark.django_db(transaction=True)
-def test_another_transactions_intermediate_results_are_not_read_on_a_worker(world):
-    """Attack (Alice): while a transaction of Globex's admin holds an intermediate result on
-    Globex's worker (a file under the app role's id, the distributed transaction's id and the
-    result's), take that transaction's id on the worker, in one statement outside a
-    transaction block, and read the file there. All tenants share the app role, so it is hers
-    to open (the statement below read Globex's titles before the fix). Stopped by the
-    worker's Citus, built with docs/citus-transaction-id.patch: it assigns a distributed
-    transaction's id only in a transaction block, right after the coordinator's BEGIN."""
+@pytest.fixture
+def held_results(transactional_db, world):
+    """(initiator, number, stamp, result id) of a transaction of Globex's admin that holds an
+    intermediate result on Globex's worker (a file under the app role's id, the distributed
+    transaction's id and the result's) while the test runs."""
     globex = world.tenants.globex.pk
     held, ready, done = {}, threading.Event(), threading.Event()
 
@@ -199,14 +193,56 @@ def test_another_transactions_intermediate_results_are_not_read_on_a_worker(worl
             for file in directory.glob("*.data")
         ]
         assert results, "the CTE's rows wait on Globex's worker"
-        assert connection.get_autocommit()
-        with pytest.raises(DatabaseError, match=SELF_ASSIGNED):
-            rows(
-                "SELECT id FROM jobs_job WHERE tenant_id = %s LIMIT (SELECT count(*) FROM "
-                "(SELECT assign_distributed_transaction_id(%s, %s, %s)) AS a, "
-                "read_intermediate_result(%s, 'binary') AS r(id bigint, title text))",
-                [globex, initiator, number, stamp, results[0]],
-            )
+        yield initiator, number, stamp, results[0]
     finally:
         done.set()
         victim.join(60)
+
+
+# Read a held result inside a query on a worker (%s: its transaction's initiator, number and
+# stamp, and the result's id): its titles come back in the error of a cast.
+READ_HELD = (
+    "SELECT string_agg(title, ',')::int FROM (SELECT assign_distributed_transaction_id("
+    "%s, %s, %s)) AS a, read_intermediate_result(%s, 'binary') AS r(id bigint, title text)"
+)
+
+
+def test_another_transactions_intermediate_results_are_not_read_on_a_worker(world, held_results):
+    """Attack (Alice): take the id of Globex's admin's transaction on Globex's worker, in one
+    statement outside a transaction block (Citus sends it with no transaction id), and read
+    the held result there. All tenants share the app role, so the file is hers to open (the
+    statement read Globex's titles before the fix). Stopped by the worker's Citus, built with
+    docs/citus-transaction-id.patch: it assigns a distributed transaction's id only in a
+    transaction block."""
+    globex = world.tenants.globex.pk
+    assert connection.get_autocommit()
+    with pytest.raises(DatabaseError, match=TRANSACTION_ID_PATCHED):
+        rows(
+            f"SELECT id FROM jobs_job WHERE tenant_id = %s LIMIT ({READ_HELD})",
+            [globex, *held_results],
+        )
+
+
+ALICES_JOBS = {"Head Office job", "Electrical job", "Plumbing job"}
+
+
+def test_a_set_local_carries_nothing_else_to_the_workers(world):
+    """Attack (Alice): in her request's transaction, after reading her jobs on Acme's worker
+    (which opens that worker's transaction), stack a statement behind a SET LOCAL. Citus sent
+    the whole query string of a SET LOCAL to the workers in the transaction, so the statement
+    also ran there, as the app role, in the middle of the worker's transaction; with a
+    ROLLBACK first it ran outside any block there and could take another transaction's id
+    (the test above). Here the stacked statement calls set_config(), which the coordinator
+    allows and the workers refuse: it reached the worker, and the transaction failed there.
+    Stopped by the coordinator's Citus, built with docs/citus-set-local.patch: the workers get
+    the SET LOCAL alone, and the rest runs on the coordinator only."""
+    with acting_as(world.u.alice), connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM jobs_job WHERE tenant_id = %s", [world.tenants.acme.pk])
+        assert cursor.fetchall()
+        cursor.execute(
+            "SET LOCAL lock_timeout = 0; SELECT set_config('proone.stacked', 'coordinator', true)"
+        )
+        assert cursor.nextset()  # the SELECT's result, after the SET's
+        assert cursor.fetchall() == [("coordinator",)]
+        cursor.execute("SELECT title FROM jobs_job WHERE tenant_id = %s", [world.tenants.acme.pk])
+        assert {title for (title,) in cursor.fetchall()} == ALICES_JOBS

@@ -62,11 +62,11 @@ class Command(BaseCommand):
             raise
 
     def check_distribution(self, admin_url, database):
-        nodes, partitions, open_workers, unfixed = distribution(admin_url, database)
-        for host, port, role, active in nodes:
+        found = distribution(admin_url, database)
+        for host, port, role, active in found.nodes:
             self.stdout.write(f"node {host}:{port} {role} {'active' if active else 'INACTIVE'}")
-        methods = {table: method for table, method, _ in partitions}
-        for table, method, colocation in partitions:
+        methods = {table: method for table, method, _ in found.partitions}
+        for table, method, colocation in found.partitions:
             self.stdout.write(f"table {table} partmethod {method} colocation {colocation}")
         missing = [table for table in DISTRIBUTED_TABLES if methods.get(table) != "h"]
         if missing:
@@ -75,16 +75,22 @@ class Command(BaseCommand):
                 "(manage.py migrate_secure) on the coordinator"
             )
         self.stdout.write(f"distributed by tenant_id: {', '.join(DISTRIBUTED_TABLES)}")
-        if open_workers:
+        if found.unanswered:
+            raise CommandError(
+                f"Workers that do not answer: {', '.join(found.unanswered)}; start them and run "
+                "the check again (a worker that is gone for good: citus_remove_node on the "
+                "coordinator)"
+            )
+        if found.open_workers:
             raise CommandError(
                 "Workers that still let the app role call more than Citus does: "
-                f"{', '.join(open_workers)}; run manage.py citus_nodes with every worker"
+                f"{', '.join(found.open_workers)}; run manage.py citus_nodes with every worker"
             )
         self.stdout.write("workers: the app role calls only what Citus calls there")
-        if unfixed:
+        if found.unpatched:
             raise CommandError(
                 "Workers whose Citus lets a statement take another transaction's id: "
-                f"{', '.join(unfixed)}; build Citus with docs/citus-transaction-id.patch there "
-                "(docs/deploy.md)"
+                f"{', '.join(found.unpatched)}; build Citus with docs/citus-transaction-id.patch "
+                "there (docs/deploy.md)"
             )
         self.stdout.write("workers: a transaction's id is taken only in a transaction block")
