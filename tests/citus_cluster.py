@@ -41,14 +41,16 @@ BUILD_PACKAGES = ("libkrb5-dev", "liblz4-dev", "libzstd-dev", "flex", "bison", "
 # The patches applied when building Citus 13.2.2, each with a message that a build holding it
 # has and one without it lacks: a backend that crashes on queries planning a table under
 # row-level security as a subquery of its own (tests/citus/test_planner_attacks.py), a
-# statement that assigns itself another transaction's id on a worker, and a SET LOCAL that
-# sends the rest of its query to the workers (tests/citus/test_worker_sql_attacks.py).
+# statement that assigns itself another transaction's id on a worker, a SET LOCAL that sends
+# the rest of its query to the workers, and names and strings that end early in the text sent
+# to the workers (tests/citus/test_worker_sql_attacks.py).
 PATCHES = {
     ROOT / "docs" / "citus-rls-quals.patch": b"row-level security quals renumbered for a subquery",
     ROOT / "docs" / "citus-transaction-id.patch": (
         b"a distributed transaction id is assigned only in a transaction block"
     ),
     ROOT / "docs" / "citus-set-local.patch": b"SET LOCAL sent to the workers without the rest",
+    ROOT / "docs" / "citus-worker-text.patch": b"is not sent to the workers while standard_",
 }
 
 

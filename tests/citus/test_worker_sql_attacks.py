@@ -246,3 +246,38 @@ def test_a_set_local_carries_nothing_else_to_the_workers(world):
         assert cursor.fetchall() == [("coordinator",)]
         cursor.execute("SELECT title FROM jobs_job WHERE tenant_id = %s", [world.tenants.acme.pk])
         assert {title for (title,) in cursor.fetchall()} == ALICES_JOBS
+
+
+# A statement stacked behind a name or a string that ends early in the text sent to a worker:
+# the coordinator allows set_config() to the app role, the workers refuse it.
+STACKED = "SELECT set_config($$proone.stacked$$, $$worker$$, true)"
+
+
+def test_a_string_read_two_ways_carries_nothing_to_the_workers(world):
+    """Attack (Alice): after reading her jobs on Acme's worker, turn standard_conforming_strings
+    off on the coordinator alone (set_config(), which Citus does not send on), then send a SET
+    LOCAL whose string holds a backslash. Read on the coordinator it is one string; read on the
+    worker, with the setting on, the string ends at the backslash and the rest ran there as
+    statements (and Citus failed the worker's connection on their results). Stopped by
+    docs/citus-worker-text.patch: no SET LOCAL is sent on while the setting is off."""
+    with acting_as(world.u.alice), connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM jobs_job WHERE tenant_id = %s", [world.tenants.acme.pk])
+        assert cursor.fetchall()
+        with (
+            pytest.raises(DatabaseError, match="while standard_conforming_strings is off"),
+            transaction.atomic(),
+        ):
+            cursor.execute("SELECT set_config('standard_conforming_strings', 'off', true)")
+            cursor.execute(f"SET LOCAL proone.note = 'a\\'; {STACKED}; --'")
+
+
+def test_analyze_column_names_carry_nothing_to_the_workers(world):
+    """Attack (Alice): ANALYZE her tenant's jobs naming a column whose quoted name ends in
+    "); <statement>; SELECT (1". PostgreSQL skips a table the role does not own, but Citus sent the
+    command on to every shard with the names as written: the stacked set_config() ran on the
+    workers (refused there). Stopped by docs/citus-worker-text.patch: the names are sent
+    quoted, and the workers skip the shards as the coordinator skipped the table."""
+    with acting_as(world.u.alice), connection.cursor() as cursor:
+        cursor.execute(f'ANALYZE jobs_job ("title) ; {STACKED} ; SELECT (1")')
+        cursor.execute("SELECT title FROM jobs_job WHERE tenant_id = %s", [world.tenants.acme.pk])
+        assert {title for (title,) in cursor.fetchall()} == ALICES_JOBS
